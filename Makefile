@@ -1,0 +1,85 @@
+# Lookout — build, run and test. Everything a fresh Debian 12 machine lacks is
+# installed by the targets that need it, idempotently (apt-get / go install).
+#
+#   make run    build both programs and start router + sensor locally
+#   make test   install test dependencies, then run every test
+#   make build  bin/lookout-sensor and bin/lookout-router
+#   make bench  benchmarks (numbers for docs/benchmarks.md)
+#   make bpf    regenerate the committed bpf2go output (needs clang-19)
+
+SHELL        := /bin/bash
+.SHELLFLAGS  := -eu -o pipefail -c
+GO           ?= go
+BIN          := $(CURDIR)/bin
+TOOLS        := $(CURDIR)/.tools
+export GOBIN := $(TOOLS)/bin
+export PATH  := $(TOOLS)/bin:$(PATH)
+MODULES      := ./router/api/... ./router/... ./outputs/... ./sensor/...
+GOTEST_FLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: all build run test test-go test-deps bench bpf lint fmt clean
+
+all: build
+
+## ---- build ----------------------------------------------------------------
+build: $(BIN)/lookout-router $(BIN)/lookout-sensor
+
+$(BIN)/lookout-router: FORCE
+	$(GO) build -trimpath -o $@ ./router/cmd/lookout-router
+
+$(BIN)/lookout-sensor: FORCE
+	$(GO) build -trimpath -o $@ ./sensor/cmd/lookout-sensor
+
+FORCE:
+
+## ---- run ------------------------------------------------------------------
+run: build
+	./scripts/run.sh
+
+## ---- test -----------------------------------------------------------------
+# test-deps gathers everything the tests need; each part is idempotent.
+test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-deploy
+
+test: test-deps build test-go
+
+test-go:
+	$(GO) vet $(MODULES)
+	$(GO) test $(GOTEST_FLAGS) $(MODULES)
+
+## ---- router (issues 2, 3) --------------------------------------------------
+.PHONY: test-deps-router
+test-deps-router:
+	@true
+
+## ---- outputs (issue 4) -----------------------------------------------------
+.PHONY: test-deps-outputs
+test-deps-outputs:
+	@true
+
+## ---- sensor, probe and rules (issues 5, 6, 7) -------------------------------
+.PHONY: test-deps-sensor
+test-deps-sensor:
+	@true
+
+bpf:
+	@echo "bpf: not yet"
+
+## ---- deploy (issue 8) ------------------------------------------------------
+.PHONY: test-deps-deploy
+test-deps-deploy:
+	@true
+
+## ---- benchmarks -----------------------------------------------------------
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(MODULES)
+
+## ---- housekeeping ---------------------------------------------------------
+lint:
+	$(GO) vet $(MODULES)
+	@test -z "$$(gofmt -l router outputs sensor)" || { gofmt -l router outputs sensor; exit 1; }
+
+fmt:
+	gofmt -w router outputs sensor
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// TimeLayout is the layout of Falco's "time" field: RFC 3339 in UTC with
+// exactly nine fractional digits.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Alert is one Falco alert as Falco's json_output writes it, plus a uuid.
+//
+// OutputFields keeps the JSON types of its values: numbers are json.Number
+// (so 64-bit values survive exactly), strings are strings, booleans are
+// booleans and unavailable fields are nil (JSON null).
+type Alert struct {
+	Hostname     string         `json:"hostname"`
+	Output       string         `json:"output"`
+	OutputFields map[string]any `json:"output_fields"`
+	Priority     Priority       `json:"priority"`
+	Rule         string         `json:"rule"`
+	Source       string         `json:"source"`
+	Tags         []string       `json:"tags"`
+	Time         time.Time      `json:"time"`
+	UUID         string         `json:"uuid,omitempty"`
+}
+
+// wireAlert is the JSON shape; its field order is Falco's (sorted keys).
+type wireAlert struct {
+	Hostname     string         `json:"hostname"`
+	Output       string         `json:"output"`
+	OutputFields map[string]any `json:"output_fields"`
+	Priority     Priority       `json:"priority"`
+	Rule         string         `json:"rule"`
+	Source       string         `json:"source"`
+	Tags         []string       `json:"tags"`
+	Time         string         `json:"time"`
+	UUID         string         `json:"uuid,omitempty"`
+}
+
+// MarshalJSON writes the alert in Falco's shape: keys in Falco's order, time
+// with nine fractional digits in UTC, tags as [] rather than null.
+func (a Alert) MarshalJSON() ([]byte, error) {
+	w := wireAlert{
+		Hostname: a.Hostname, Output: a.Output, OutputFields: a.OutputFields,
+		Priority: a.Priority, Rule: a.Rule, Source: a.Source, Tags: a.Tags,
+		Time: a.Time.UTC().Format(TimeLayout), UUID: a.UUID,
+	}
+	if w.Tags == nil {
+		w.Tags = []string{}
+	}
+	if w.OutputFields == nil {
+		w.OutputFields = map[string]any{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// UnmarshalJSON decodes leniently about unknown keys (Falco may add some) and
+// strictly about the known ones. It does not check required fields; use
+// DecodeAlert or Validate for that.
+func (a *Alert) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Hostname     *string          `json:"hostname"`
+		Output       *string          `json:"output"`
+		OutputFields *json.RawMessage `json:"output_fields"`
+		Priority     *string          `json:"priority"`
+		Rule         *string          `json:"rule"`
+		Source       *string          `json:"source"`
+		Tags         []string         `json:"tags"`
+		Time         *string          `json:"time"`
+		UUID         *string          `json:"uuid"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&raw); err != nil {
+		return wrapJSONError(err)
+	}
+	out := Alert{Tags: raw.Tags}
+	if raw.Hostname != nil {
+		out.Hostname = *raw.Hostname
+	}
+	if raw.Output != nil {
+		out.Output = *raw.Output
+	}
+	if raw.Rule != nil {
+		out.Rule = *raw.Rule
+	}
+	if raw.Source != nil {
+		out.Source = *raw.Source
+	}
+	if raw.UUID != nil {
+		out.UUID = *raw.UUID
+	}
+	out.Priority = -1
+	if raw.Priority != nil {
+		p, err := ParsePriority(*raw.Priority)
+		if err != nil {
+			return &FieldError{Field: "priority", Problem: err.Error()}
+		}
+		out.Priority = p
+	}
+	if raw.Time != nil {
+		t, err := time.Parse(time.RFC3339Nano, *raw.Time)
+		if err != nil {
+			return &FieldError{Field: "time", Problem: fmt.Sprintf("%q is not an RFC 3339 time", *raw.Time)}
+		}
+		out.Time = t.UTC()
+	}
+	if raw.OutputFields != nil && !bytes.Equal(bytes.TrimSpace(*raw.OutputFields), []byte("null")) {
+		d := json.NewDecoder(bytes.NewReader(*raw.OutputFields))
+		d.UseNumber()
+		if err := d.Decode(&out.OutputFields); err != nil {
+			return &FieldError{Field: "output_fields", Problem: "must be an object: " + err.Error()}
+		}
+	}
+	*a = out
+	return nil
+}
+
+// Validate checks what the router requires of an alert: a rule, a valid
+// priority and a time.
+func (a *Alert) Validate() error {
+	switch {
+	case a.Rule == "":
+		return &FieldError{Field: "rule", Problem: "is required"}
+	case !a.Priority.Valid():
+		return &FieldError{Field: "priority", Problem: "is required (allowed: " + AllowedPriorities + ")"}
+	case a.Time.IsZero():
+		return &FieldError{Field: "time", Problem: "is required (RFC 3339, e.g. 2026-11-23T10:00:00.000000000Z)"}
+	}
+	return nil
+}

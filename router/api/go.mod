@@ -1,0 +1,3 @@
+module github.com/lookout-sec/lookout/router/api
+
+go 1.26
