@@ -34,7 +34,7 @@ FORCE:
 
 ## ---- run ------------------------------------------------------------------
 run: build
-	./scripts/run.sh
+	./deploy/local/run.sh
 
 ## ---- test -----------------------------------------------------------------
 # test-deps gathers everything the tests need; each part is idempotent.
