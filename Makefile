@@ -38,9 +38,9 @@ run: build
 
 ## ---- test -----------------------------------------------------------------
 # test-deps gathers everything the tests need; each part is idempotent.
-test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-deploy
+test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-app test-deps-deploy
 
-test: test-deps build test-go
+test: test-deps build test-go test-deploy
 
 test-go:
 	$(GO) vet $(MODULES)
@@ -64,9 +64,17 @@ test-deps-sensor:
 bpf:
 	@echo "bpf: not yet"
 
+## ---- sensor app, emit and end-to-end (issue 7) -------------------------------
+.PHONY: test-deps-app
+test-deps-app:
+	@true
+
 ## ---- deploy (issue 8) ------------------------------------------------------
-.PHONY: test-deps-deploy
+.PHONY: test-deps-deploy test-deploy
 test-deps-deploy:
+	@true
+
+test-deploy:
 	@true
 
 ## ---- benchmarks -----------------------------------------------------------
