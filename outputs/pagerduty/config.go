@@ -1,0 +1,72 @@
+package pagerduty
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+)
+
+// Secret is a string that redacts itself when printed or logged.
+type Secret string
+
+// String returns a fixed placeholder, never the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString keeps %#v from printing the secret.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// LogValue keeps slog from printing the secret.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText keeps encoders from writing the secret.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Config is the `pagerduty:` block of a pagerduty output.
+type Config struct {
+	// RoutingKey is the Events API v2 integration key of the service.
+	RoutingKey Secret `mapstructure:"routing_key"`
+	// Endpoint is the Events API base URL (EU: https://events.eu.pagerduty.com).
+	Endpoint string `mapstructure:"endpoint"`
+	// DedupFields are output_fields added to rule and hostname in the
+	// dedup_key, so that repeats group into one incident.
+	DedupFields []string `mapstructure:"dedup_fields"`
+	// Rules, when set, is the allow-list of rule names that may page.
+	Rules []string `mapstructure:"rules"`
+	// Group and Class override the event's group (default: none) and class
+	// (default: the rule name).
+	Group string `mapstructure:"group"`
+	Class string `mapstructure:"class"`
+}
+
+// DefaultEndpoint is PagerDuty's public Events API.
+const DefaultEndpoint = "https://events.pagerduty.com"
+
+// Defaults fills unset optional fields.
+func (c *Config) Defaults() {
+	if c.Endpoint == "" {
+		c.Endpoint = DefaultEndpoint
+	}
+}
+
+// Validate reports the first problem with the configuration, naming its key.
+func (c *Config) Validate() error {
+	if c.RoutingKey == "" {
+		return errors.New("pagerduty.routing_key: is required (the service's Events API v2 integration key)")
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("pagerduty.endpoint: %q is not an http(s) URL such as %s", c.Endpoint, DefaultEndpoint)
+	}
+	for i, r := range c.Rules {
+		if r == "" {
+			return fmt.Errorf("pagerduty.rules[%d]: empty rule name", i)
+		}
+	}
+	return nil
+}

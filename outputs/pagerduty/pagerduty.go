@@ -1,0 +1,157 @@
+// Package pagerduty triggers PagerDuty incidents for alerts through the
+// Events API v2, using github.com/PagerDuty/go-pagerduty with a configurable
+// endpoint. Each alert becomes one trigger event; the router does the
+// retrying.
+package pagerduty
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	pd "github.com/PagerDuty/go-pagerduty"
+	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/router/api"
+)
+
+// maxSummary is the Events API limit on payload.summary.
+const maxSummary = 1024
+
+// Options carries the dependencies injected into an Output.
+type Options struct {
+	Logger     *slog.Logger
+	HTTPClient *http.Client // nil: a client with a 30 s timeout
+}
+
+// Output triggers PagerDuty events. It is safe for concurrent use.
+type Output struct {
+	cfg    Config
+	log    *slog.Logger
+	client *pd.Client
+	rules  map[string]bool
+}
+
+var _ outputs.Output = (*Output)(nil)
+
+// New validates cfg (after applying defaults) and returns an Output.
+func New(cfg Config, opts Options) (*Output, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := &Output{cfg: cfg, log: opts.Logger}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	// The auth token is for the REST API; events carry the routing key.
+	o.client = pd.NewClient("", pd.WithV2EventsAPIEndpoint(strings.TrimRight(cfg.Endpoint, "/")))
+	o.client.HTTPClient = wrapClient(opts.HTTPClient)
+	if len(cfg.Rules) > 0 {
+		o.rules = map[string]bool{}
+		for _, r := range cfg.Rules {
+			o.rules[r] = true
+		}
+	}
+	return o, nil
+}
+
+// Send triggers one event per alert, in order, skipping rules outside the
+// allow-list. It stops at the first failure: if nothing was delivered it
+// returns that error, otherwise a *outputs.PartialError naming the
+// undelivered alerts.
+func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
+	for i, a := range alerts {
+		if o.rules != nil && !o.rules[a.Rule] {
+			o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty: rule not in allow-list, not paging", slog.String("rule", a.Rule))
+			continue
+		}
+		rec := &response{}
+		_, err := o.client.ManageEventWithContext(context.WithValue(ctx, responseKey{}, rec), o.Event(a))
+		if err = classify(ctx, rec, err); err == nil {
+			continue
+		}
+		o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty event failed", slog.String("rule", a.Rule), slog.String("error", err.Error()))
+		if i == 0 {
+			return err
+		}
+		pe := &outputs.PartialError{Failed: map[int]error{}}
+		for j := i; j < len(alerts); j++ {
+			pe.Failed[j] = err
+		}
+		return pe
+	}
+	return nil
+}
+
+// Event builds the trigger event for one alert.
+func (o *Output) Event(a *api.Alert) *pd.V2Event {
+	class := o.cfg.Class
+	if class == "" {
+		class = a.Rule
+	}
+	details := make(map[string]any, len(a.OutputFields)+2)
+	for k, v := range a.OutputFields {
+		details[k] = v
+	}
+	details["rule"] = a.Rule
+	details["priority"] = a.Priority.String()
+	if len(a.Tags) > 0 {
+		details["tags"] = a.Tags
+	}
+	if a.UUID != "" {
+		details["uuid"] = a.UUID
+	}
+	return &pd.V2Event{
+		RoutingKey: string(o.cfg.RoutingKey),
+		Action:     "trigger",
+		DedupKey:   o.dedupKey(a),
+		Client:     "Lookout",
+		Payload: &pd.V2Payload{
+			Summary:   trim(a.Output, maxSummary),
+			Source:    a.Hostname,
+			Severity:  Severity(a.Priority),
+			Timestamp: a.Time.UTC().Format(time.RFC3339Nano),
+			Component: a.Source,
+			Group:     o.cfg.Group,
+			Class:     class,
+			Details:   details,
+		},
+	}
+}
+
+// dedupKey joins rule, hostname and the configured output fields.
+func (o *Output) dedupKey(a *api.Alert) string {
+	parts := []string{a.Rule, a.Hostname}
+	for _, f := range o.cfg.DedupFields {
+		parts = append(parts, f+"="+fmt.Sprint(a.OutputFields[f]))
+	}
+	return trim(strings.Join(parts, "|"), 255)
+}
+
+// Severity maps a Falco priority to a PagerDuty severity.
+func Severity(p api.Priority) string {
+	switch {
+	case p.AtLeast(api.PriorityCritical):
+		return "critical"
+	case p == api.PriorityError:
+		return "error"
+	case p == api.PriorityWarning:
+		return "warning"
+	default:
+		return "info"
+	}
+}
+
+// Close is a no-op kept for the Output contract; safe to call more than once.
+func (o *Output) Close() error { return nil }
+
+func trim(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
