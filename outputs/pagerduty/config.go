@@ -47,6 +47,13 @@ type Config struct {
 // DefaultEndpoint is PagerDuty's public Events API.
 const DefaultEndpoint = "https://events.pagerduty.com"
 
+// DefaultConfig returns a Config with every default applied.
+func DefaultConfig() Config {
+	var c Config
+	c.Defaults()
+	return c
+}
+
 // Defaults fills unset optional fields.
 func (c *Config) Defaults() {
 	if c.Endpoint == "" {
@@ -55,7 +62,7 @@ func (c *Config) Defaults() {
 }
 
 // Validate reports the first problem with the configuration, naming its key.
-func (c *Config) Validate() error {
+func (c Config) Validate() error {
 	if c.RoutingKey == "" {
 		return errors.New("pagerduty.routing_key: is required (the service's Events API v2 integration key)")
 	}

@@ -48,6 +48,13 @@ type Config struct {
 // DefaultAPIURL is Slack's Web API base URL.
 const DefaultAPIURL = "https://slack.com/api/"
 
+// DefaultConfig returns a Config with every default applied.
+func DefaultConfig() Config {
+	var c Config
+	c.Defaults()
+	return c
+}
+
 // Defaults fills unset optional fields.
 func (c *Config) Defaults() {
 	if c.APIURL == "" {
@@ -59,7 +66,7 @@ func (c *Config) Defaults() {
 }
 
 // Validate reports the first problem with the configuration, naming its key.
-func (c *Config) Validate() error {
+func (c Config) Validate() error {
 	switch {
 	case c.WebhookURL == "" && c.Token == "":
 		return errors.New("slack: one of slack.webhook_url or slack.token is required")
