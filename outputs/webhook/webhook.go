@@ -1,0 +1,137 @@
+// Package webhook delivers alerts as JSON HTTP POSTs to a URL: one request per
+// alert, the body being the alert exactly as the router received it (Falco's
+// shape plus uuid), with configured headers. It never retries; it classifies
+// failures so the router can.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/router/api"
+)
+
+// Config configures a webhook output.
+type Config struct {
+	URL     string            `mapstructure:"url"`     // destination, http or https
+	Method  string            `mapstructure:"method"`  // POST (default) or PUT
+	Headers map[string]string `mapstructure:"headers"` // sent with every request
+	Timeout time.Duration     `mapstructure:"timeout"` // per request; default 10s
+}
+
+// DefaultConfig returns the defaults: POST with a 10 s timeout.
+func DefaultConfig() Config { return Config{Method: http.MethodPost, Timeout: 10 * time.Second} }
+
+// Validate checks the configuration and names the offending key.
+func (c Config) Validate() error {
+	u, err := url.Parse(c.URL)
+	switch {
+	case c.URL == "":
+		return errors.New("url: is required")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("url: %q is not an http(s) URL", c.URL)
+	case c.Method != http.MethodPost && c.Method != http.MethodPut:
+		return fmt.Errorf("method: %q is not allowed (allowed: POST, PUT)", c.Method)
+	case c.Timeout <= 0:
+		return fmt.Errorf("timeout: must be positive, got %s", c.Timeout)
+	}
+	return nil
+}
+
+// String describes the config with header values redacted (they often hold
+// credentials).
+func (c Config) String() string {
+	h := make(map[string]string, len(c.Headers))
+	for k := range c.Headers {
+		h[k] = "[redacted]"
+	}
+	return fmt.Sprintf("webhook{url=%s method=%s timeout=%s headers=%v}", c.URL, c.Method, c.Timeout, h)
+}
+
+// Output posts alerts to a webhook.
+type Output struct {
+	cfg    Config
+	client *http.Client
+}
+
+// New validates cfg and returns a webhook output.
+func New(cfg Config) (*Output, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Output{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}, nil
+}
+
+// Send posts each alert in order and stops at the first failure, returning a
+// *outputs.PartialError when some alerts were already delivered.
+func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
+	for i, a := range alerts {
+		if err := o.post(ctx, a); err != nil {
+			if i == 0 && len(alerts) == 1 {
+				return err
+			}
+			failed := make(map[int]error, len(alerts)-i)
+			for j := i; j < len(alerts); j++ {
+				failed[j] = err
+			}
+			return &outputs.PartialError{Failed: failed}
+		}
+	}
+	return nil
+}
+
+func (o *Output) post(ctx context.Context, a *api.Alert) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return outputs.Permanent(fmt.Errorf("encode alert: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, o.cfg.Method, o.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return outputs.Permanent(fmt.Errorf("build request: %w", err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "lookout-router")
+	for k, v := range o.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := o.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("post to webhook: %w", ctx.Err())
+		}
+		return outputs.Temporary(fmt.Errorf("post to webhook %s: %w", redactURL(o.cfg.URL), errors.Unwrap(err)), 0)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	wait := api.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return outputs.ClassifyStatus(resp.StatusCode, wait, fmt.Errorf("webhook answered: %s", bytes.TrimSpace(snippet)))
+}
+
+// redactURL drops user info and the query, which may hold credentials.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "[unparseable url]"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+// Close releases idle connections; it is safe to call more than once.
+func (o *Output) Close() error {
+	o.client.CloseIdleConnections()
+	return nil
+}
