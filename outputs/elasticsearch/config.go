@@ -1,0 +1,101 @@
+package elasticsearch
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+)
+
+// Secret is a string that redacts itself when printed or logged.
+type Secret string
+
+// String returns a fixed placeholder, never the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString keeps %#v from printing the secret.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
+// LogValue keeps slog from printing the secret.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText keeps encoders from writing the secret.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Index suffixes: the date (in UTC, from the alert's own time) appended to
+// the index name.
+const (
+	SuffixDaily   = "daily"   // falco-2026.11.23
+	SuffixMonthly = "monthly" // falco-2026.11
+	SuffixNone    = "none"    // falco
+)
+
+// Config is the `elasticsearch:` block of an elasticsearch output.
+type Config struct {
+	Addresses   []string `mapstructure:"addresses"`
+	Index       string   `mapstructure:"index"`
+	IndexSuffix string   `mapstructure:"index_suffix"`
+	Username    string   `mapstructure:"username"`
+	Password    Secret   `mapstructure:"password"`
+	APIKey      Secret   `mapstructure:"api_key"`
+	// CAFile is a PEM file of certificate authorities for https addresses.
+	CAFile string `mapstructure:"ca_file"`
+	// Headers are added to every request.
+	Headers map[string]string `mapstructure:"headers"`
+	// IndexTemplate installs an index template with keyword mappings for
+	// the index pattern before the first bulk request.
+	IndexTemplate bool `mapstructure:"index_template"`
+}
+
+// DefaultConfig returns a Config with every default applied.
+func DefaultConfig() Config {
+	var c Config
+	c.Defaults()
+	return c
+}
+
+// Defaults fills unset optional fields.
+func (c *Config) Defaults() {
+	if len(c.Addresses) == 0 {
+		c.Addresses = []string{"http://127.0.0.1:9200"}
+	}
+	if c.Index == "" {
+		c.Index = "falco"
+	}
+	if c.IndexSuffix == "" {
+		c.IndexSuffix = SuffixDaily
+	}
+}
+
+// Validate reports the first problem with the configuration, naming its key.
+func (c Config) Validate() error {
+	if len(c.Addresses) == 0 {
+		return errors.New("elasticsearch.addresses: at least one address is required (e.g. http://127.0.0.1:9200)")
+	}
+	for i, a := range c.Addresses {
+		u, err := url.Parse(a)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("elasticsearch.addresses[%d]: %q is not an http(s) URL", i, a)
+		}
+		if u.User != nil {
+			return fmt.Errorf("elasticsearch.addresses[%d]: put credentials in username/password or api_key, not in the URL", i)
+		}
+	}
+	if c.Index == "" {
+		return errors.New("elasticsearch.index: is required")
+	}
+	switch c.IndexSuffix {
+	case SuffixDaily, SuffixMonthly, SuffixNone:
+	default:
+		return fmt.Errorf("elasticsearch.index_suffix: %q is not one of daily, monthly, none", c.IndexSuffix)
+	}
+	if c.APIKey != "" && (c.Username != "" || c.Password != "") {
+		return errors.New("elasticsearch: set api_key or username/password, not both")
+	}
+	return nil
+}
