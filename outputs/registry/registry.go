@@ -21,6 +21,9 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/elasticsearch"
+	"github.com/lookout-sec/lookout/outputs/pagerduty"
+	"github.com/lookout-sec/lookout/outputs/slack"
 	"github.com/lookout-sec/lookout/outputs/stdout"
 	"github.com/lookout-sec/lookout/outputs/webhook"
 )
@@ -46,6 +49,15 @@ func Builtin() Registry {
 		}),
 		"stdout": Entry(stdout.DefaultConfig, func(c stdout.Config, e Env) (outputs.Output, error) {
 			return stdout.New(c, e.Stdout)
+		}),
+		"slack": Entry(slack.DefaultConfig, func(c slack.Config, e Env) (outputs.Output, error) {
+			return slack.New(c, slack.Options{Logger: e.Logger})
+		}),
+		"pagerduty": Entry(pagerduty.DefaultConfig, func(c pagerduty.Config, e Env) (outputs.Output, error) {
+			return pagerduty.New(c, pagerduty.Options{Logger: e.Logger})
+		}),
+		"elasticsearch": Entry(elasticsearch.DefaultConfig, func(c elasticsearch.Config, e Env) (outputs.Output, error) {
+			return elasticsearch.New(c, elasticsearch.Options{Logger: e.Logger})
 		}),
 	}
 }
