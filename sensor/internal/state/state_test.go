@@ -12,15 +12,15 @@ func TestLifecycleAndFDs(t *testing.T) {
 	tb := newTestTables(t, Options{})
 	b := &evb{}
 	// init (1) -> bash (100) -> sh (200) -> sh (300) -> cat (400)
-	tb.Apply(exec(b, 1, "/sbin/init", "", "/", 0))
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
 	tb.Apply(fork(b, 100, 1))
-	tb.Apply(exec(b, 100, "/bin/bash", "", "/root", 0))
+	tb.Apply(execEv(b, 100, "/bin/bash", "", "/root", 0))
 	tb.Apply(fork(b, 200, 100))
-	tb.Apply(exec(b, 200, "/bin/sh", "-c\x00sh -c cat", "/root", 0))
+	tb.Apply(execEv(b, 200, "/bin/sh", "-c\x00sh -c cat", "/root", 0))
 	tb.Apply(fork(b, 300, 200))
-	tb.Apply(exec(b, 300, "/bin/sh", "-c\x00cat", "/root", 0))
+	tb.Apply(execEv(b, 300, "/bin/sh", "-c\x00cat", "/root", 0))
 	tb.Apply(fork(b, 400, 300))
-	ex := exec(b, 400, "/bin/cat", "/etc/hostname", "/tmp", 1000)
+	ex := execEv(b, 400, "/bin/cat", "/etc/hostname", "/tmp", 1000)
 	tb.Apply(ex)
 
 	p := ex.Proc
@@ -93,7 +93,7 @@ func TestLifecycleAndFDs(t *testing.T) {
 	}
 
 	// exec closes O_CLOEXEC fds (6) and keeps the others.
-	tb.Apply(exec(b, 400, "/usr/bin/tail", "-f", "/etc", 1000))
+	tb.Apply(execEv(b, 400, "/usr/bin/tail", "-f", "/etc", 1000))
 	if tb.FD(400, 6) != nil || tb.FD(400, 3) == nil || p.Name != "tail" {
 		t.Fatalf("after exec: fd6=%v fd3=%v name=%q", tb.FD(400, 6), tb.FD(400, 3), p.Name)
 	}
@@ -126,7 +126,7 @@ func TestLifecycleAndFDs(t *testing.T) {
 func TestSockets(t *testing.T) {
 	tb := newTestTables(t, Options{})
 	b := &evb{}
-	tb.Apply(exec(b, 10, "/usr/bin/curl", "http://10.0.0.2/", "/", 0))
+	tb.Apply(execEv(b, 10, "/usr/bin/curl", "http://10.0.0.2/", "/", 0))
 	tb.Apply(b.ev(event.TypeSocket, 10, 10, 3, iarg("domain", afInet), uarg("type", sockStream), uarg("proto", 0)))
 	if f := tb.FD(10, 3); f == nil || f.Type != event.FDIPv4 || f.L4Proto != event.L4TCP {
 		t.Fatalf("socket fd = %+v", f)
@@ -141,7 +141,7 @@ func TestSockets(t *testing.T) {
 	}
 
 	// Server: socket, bind, listen, accept4.
-	tb.Apply(exec(b, 20, "/usr/sbin/nginx", "", "/", 0))
+	tb.Apply(execEv(b, 20, "/usr/sbin/nginx", "", "/", 0))
 	tb.Apply(b.ev(event.TypeSocket, 20, 20, 5, iarg("domain", afInet6), uarg("type", sockStream|oCloexec), uarg("proto", 6)))
 	tb.Apply(b.ev(event.TypeBind, 20, 20, 0, targ("addr", event.Tuple{Family: event.FamilyInet6, Dst: ap("[::]:443")}), fdarg("fd", 5)))
 	tb.Apply(b.ev(event.TypeListen, 20, 20, 0, fdarg("fd", 5), iarg("backlog", 128)))
@@ -176,7 +176,7 @@ func TestSockets(t *testing.T) {
 func TestThreadsShareFDsAndCwd(t *testing.T) {
 	tb := newTestTables(t, Options{})
 	b := &evb{}
-	tb.Apply(exec(b, 50, "/usr/bin/java", "-jar\x00app.jar", "/srv", 0))
+	tb.Apply(execEv(b, 50, "/usr/bin/java", "-jar\x00app.jar", "/srv", 0))
 	// A thread: tid 51 in process 50.
 	th := b.ev(event.TypeClone, 51, 50, 0, iarg("ptid", 50), farg("flags", cloneThread|cloneFiles|cloneFS|0x100))
 	tb.Apply(th)
@@ -209,7 +209,7 @@ func TestThreadsShareFDsAndCwd(t *testing.T) {
 func TestEvictionBounds(t *testing.T) {
 	tb := newTestTables(t, Options{MaxProcesses: 10, MaxFDsPerProcess: 4})
 	b := &evb{}
-	tb.Apply(exec(b, 1, "/sbin/init", "", "/", 0))
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
 	for i := int64(2); i < 8; i++ {
 		tb.Apply(fork(b, i, 1))
 	}
