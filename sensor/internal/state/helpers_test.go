@@ -46,7 +46,9 @@ func iarg(name string, v int64) event.Arg { return event.Arg{Name: name, Kind: e
 func fdarg(name string, v int64) event.Arg {
 	return event.Arg{Name: name, Kind: event.ArgFD, Int: v}
 }
-func uarg(name string, v uint64) event.Arg { return event.Arg{Name: name, Kind: event.ArgUint, Uint: v} }
+func uarg(name string, v uint64) event.Arg {
+	return event.Arg{Name: name, Kind: event.ArgUint, Uint: v}
+}
 func farg(name string, v uint64) event.Arg {
 	return event.Arg{Name: name, Kind: event.ArgFlags, Uint: v}
 }

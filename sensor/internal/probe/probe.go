@@ -1,0 +1,197 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+)
+
+// Interest-map slots for the lifecycle hooks (IDX_* in bpf/probe.bpf.c).
+const (
+	nrMax   = 512
+	idxExec = 509
+	idxFork = 510
+	idxExit = 511
+)
+
+// DefaultRingSize is the ring buffer size used when Config.RingSize is 0.
+const DefaultRingSize = 8 << 20
+
+// DefaultPollInterval is how often the reader polls an idle ring.
+const DefaultPollInterval = 2 * time.Millisecond
+
+// Config configures Open.
+type Config struct {
+	// RingSize is the ring buffer size in bytes: a power of two and a
+	// multiple of the page size. 0 means DefaultRingSize.
+	RingSize int
+	// PollInterval is how long the reader waits on an idle ring. 0 means
+	// DefaultPollInterval.
+	PollInterval time.Duration
+	// Logger receives decode problems; nil means slog.Default().
+	Logger *slog.Logger
+	// Interest is the set of event types to deliver; everything else is
+	// filtered in the kernel. Types the probe does not support are ignored.
+	Interest event.TypeSet
+}
+
+// Probe is a loaded and attached set of BPF programs.
+type Probe struct {
+	objs  bpfObjects
+	links []link.Link
+	rd    *ringbuf.Reader
+	dec   *decoder
+	cfg   Config
+	log   *slog.Logger
+	// decodeErrors counts records the decoder rejected (reader goroutine only
+	// writes; Stats reads after Run returns or racily as a gauge).
+	decodeErrors uint64
+}
+
+// Open checks privileges, loads the programs with the given ring size,
+// sets the interest filter and attaches the hooks.
+func Open(ctx context.Context, cfg Config) (*Probe, error) {
+	if err := checkCaps(); err != nil {
+		return nil, err
+	}
+	if cfg.RingSize == 0 {
+		cfg.RingSize = DefaultRingSize
+	}
+	page := os.Getpagesize()
+	if cfg.RingSize < page || cfg.RingSize&(cfg.RingSize-1) != 0 {
+		return nil, fmt.Errorf("probe: ring size %d must be a power of two and at least the page size %d", cfg.RingSize, page)
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	spec, err := loadBpf()
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	spec.Maps["events"].MaxEntries = uint32(cfg.RingSize)
+	p := &Probe{cfg: cfg, log: cfg.Logger}
+	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("probe: load bpf programs: %+v", ve)
+		}
+		return nil, fmt.Errorf("probe: load bpf programs: %w", err)
+	}
+	if err := p.SetInterest(cfg.Interest); err != nil {
+		p.Close()
+		return nil, err
+	}
+	for _, prog := range []*ebpf.Program{p.objs.OnSysExit, p.objs.OnExec, p.objs.OnFork, p.objs.OnExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("probe: attach %s: %w", prog, err)
+		}
+		p.links = append(p.links, l)
+	}
+	p.rd, err = ringbuf.NewReader(p.objs.Events)
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("probe: open ring buffer reader: %w", err)
+	}
+	var bt unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &bt); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("probe: read CLOCK_BOOTTIME: %w", err)
+	}
+	p.dec = newDecoder(time.Now().UnixNano() - bt.Nano())
+	_ = ctx
+	return p, nil
+}
+
+// SetInterest replaces the in-kernel filter: only syscalls and lifecycle
+// events in s reach user space. Safe to call while Run is running.
+func (p *Probe) SetInterest(s event.TypeSet) error {
+	vals := make([]uint32, nrMax)
+	specs := syscallSpecs()
+	for nr, t := range syscallTypes() {
+		if args, ok := specs[t]; ok && s.Has(t) && int(nr) < idxExec {
+			vals[nr] = kernelSpec(t, args)
+		}
+	}
+	if s.Has(event.TypeExecve) || s.Has(event.TypeExecveat) {
+		vals[idxExec] = 1
+	}
+	if s.Has(event.TypeClone) {
+		vals[idxFork] = 1
+	}
+	if s.Has(event.TypeProcexit) {
+		vals[idxExit] = 1
+	}
+	keys := make([]uint32, nrMax)
+	for i := range keys {
+		keys[i] = uint32(i)
+	}
+	if _, err := p.objs.Interest.BatchUpdate(keys, vals, nil); err != nil {
+		for i := range keys {
+			if err := p.objs.Interest.Put(keys[i], vals[i]); err != nil {
+				return fmt.Errorf("probe: set interest for slot %d: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Run drains the ring buffer until ctx is done or the probe is closed,
+// decoding each record into one reused Event and passing it to fn. fn must
+// not keep the Event. Run must not be called concurrently with itself.
+func (p *Probe) Run(ctx context.Context, fn func(*event.Event)) error {
+	var rec ringbuf.Record
+	var ev event.Event
+	for ctx.Err() == nil {
+		p.rd.SetDeadline(time.Now().Add(p.cfg.PollInterval))
+		for {
+			err := p.rd.ReadInto(&rec)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if errors.Is(err, ringbuf.ErrClosed) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("probe: read ring buffer: %w", err)
+			}
+			if err := p.dec.decode(rec.RawSample, &ev); err != nil {
+				p.decodeErrors++
+				p.log.Warn("probe: dropped undecodable record", "err", err)
+				continue
+			}
+			fn(&ev)
+		}
+	}
+	return nil
+}
+
+// Close detaches the programs and frees the maps. It is safe to call more
+// than once; a running Run returns.
+func (p *Probe) Close() error {
+	var errs []error
+	if p.rd != nil {
+		errs = append(errs, p.rd.Close())
+		p.rd = nil
+	}
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	p.links = nil
+	errs = append(errs, p.objs.Close())
+	return errors.Join(errs...)
+}

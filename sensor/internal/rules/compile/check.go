@@ -1,0 +1,201 @@
+package compile
+
+import (
+	"fmt"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/fields"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/parse"
+)
+
+func constPred(b bool) Pred { return func(*event.Event, *Scratch) bool { return b } }
+
+func (c *compiler) check(n *parse.Check) (Pred, error) {
+	if n.Field.Transformer == "" && n.Field.Name == "evt.dir" {
+		// Deprecated since Falco 0.42: rules run on exit events only.
+		c.warnings = append(c.warnings, "evt.dir is deprecated: '>' matches nothing, '<' matches everything")
+		v, _ := n.Value.(*parse.Value)
+		exit := v != nil && v.Text == "<"
+		switch n.Op {
+		case "=", "==":
+			return constPred(exit), nil
+		case "!=":
+			return constPred(!exit), nil
+		}
+		return constPred(false), nil
+	}
+	l, err := c.field(n.Field)
+	if err != nil {
+		return nil, err
+	}
+	if !allowed(n.Op, l.kind) {
+		return nil, fmt.Errorf("operator '%s' is not supported by field '%s' of type %s", n.Op, l.name, kindName(l.kind))
+	}
+	get := l.get
+	if n.Op == "exists" {
+		return func(ev *event.Event, s *Scratch) bool { return len(get(ev, s)) > 0 }, nil
+	}
+	if rf, ok := n.Value.(*parse.Field); ok {
+		return c.valCheck(n, l, rf)
+	}
+	var items []string
+	switch v := n.Value.(type) {
+	case *parse.Value:
+		items = []string{v.Text}
+	case *parse.List:
+		for _, it := range v.Items {
+			items = append(items, it.Text)
+		}
+	}
+	scalarOp := n.Op
+	if n.Op == "in" || n.Op == "intersects" {
+		scalarOp = "="
+	}
+	lits := make([]lit, len(items))
+	for i, it := range items {
+		if lits[i], err = c.literal(l.kind, scalarOp, it); err != nil {
+			return nil, fmt.Errorf("field '%s': %w", l.name, err)
+		}
+	}
+	if n.Modifier != "" {
+		return modifier(n.Modifier, n.Op, get, lits), nil
+	}
+	switch n.Op {
+	case "in", "intersects", "pmatch":
+		return listPred(n.Op, l, lits), nil
+	}
+	op := n.Op
+	one := &lits[0]
+	return func(ev *event.Event, s *Scratch) bool {
+		for _, v := range get(ev, s) {
+			if match(op, v, one) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+func anyMatch(op string, v fields.Value, lits []lit) bool {
+	for i := range lits {
+		if match(op, v, &lits[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func listPred(op string, l *lhs, lits []lit) Pred {
+	get := l.get
+	scalar := "="
+	if op == "pmatch" {
+		scalar = "pmatch"
+	}
+	var set map[string]struct{}
+	if l.kind == fields.KindString && op != "pmatch" && len(lits) > 8 {
+		set = make(map[string]struct{}, len(lits))
+		for _, x := range lits {
+			set[x.v.Str] = struct{}{}
+		}
+	}
+	in := func(v fields.Value) bool {
+		if set != nil {
+			_, ok := set[v.Str]
+			return ok
+		}
+		return anyMatch(scalar, v, lits)
+	}
+	if op == "in" && l.multi && !l.anyOf {
+		// Every LHS value must be in the set.
+		return func(ev *event.Event, s *Scratch) bool {
+			vs := get(ev, s)
+			if len(vs) == 0 {
+				return false
+			}
+			for _, v := range vs {
+				if !in(v) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return func(ev *event.Event, s *Scratch) bool {
+		for _, v := range get(ev, s) {
+			if in(v) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func modifier(mod, op string, get getter, lits []lit) Pred {
+	return func(ev *event.Event, s *Scratch) bool {
+		vs := get(ev, s)
+		if len(vs) == 0 {
+			return false
+		}
+		n := 0
+		for i := range lits {
+			for _, v := range vs {
+				if match(op, v, &lits[i]) {
+					n++
+					break
+				}
+			}
+		}
+		switch mod {
+		case "anyof":
+			return n > 0
+		case "allof":
+			return n == len(lits)
+		}
+		return n == 1
+	}
+}
+
+// valCheck compares a field with another field (val() or a transformer).
+func (c *compiler) valCheck(n *parse.Check, l *lhs, rf *parse.Field) (Pred, error) {
+	r, err := c.field(rf)
+	if err != nil {
+		return nil, err
+	}
+	if n.Op == "regex" || n.Modifier != "" {
+		return nil, fmt.Errorf("operator '%s' cannot compare with a field", n.Op)
+	}
+	if r.kind != l.kind {
+		return nil, fmt.Errorf("cannot compare field '%s' (%s) with '%s' (%s)", l.name, kindName(l.kind), r.name, kindName(r.kind))
+	}
+	op := n.Op
+	if op == "in" || op == "intersects" {
+		op = "="
+	}
+	lget, rget := l.get, r.get
+	return func(ev *event.Event, s *Scratch) bool {
+		rv := rget(ev, s)
+		if len(rv) == 0 {
+			return false
+		}
+		for _, v := range lget(ev, s) {
+			for _, w := range rv {
+				x := lit{v: w}
+				if op == "icontains" || op == "iglob" {
+					x.v.Str = lower(w.Str)
+				}
+				if match(op, v, &x) {
+					return true
+				}
+			}
+		}
+		return false
+	}, nil
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i := range b {
+		b[i] = lowerASCII(b[i])
+	}
+	return string(b)
+}

@@ -1,0 +1,284 @@
+// Package compile turns a merged rule set (package spec) into predicates:
+// Falco's textual list substitution, condition parsing, macro expansion on
+// the AST with Falco's visibility rules, field resolution, literal typing
+// and the event-type set of each rule. Predicates (eval.go) are closures
+// that do not allocate on the non-matching path.
+package compile
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/fields"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/parse"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/spec"
+)
+
+// Field is what the compiler needs of a resolved field; the fields
+// table's *fields.Field satisfies it through FromTable.
+type Field interface {
+	Kind() fields.Kind
+	Multi() bool
+	Extract(ev *event.Event, dst []fields.Value) []fields.Value
+	Render(vals []fields.Value) string
+	JSON(vals []fields.Value) any
+}
+
+// Resolver resolves a field name and [arg]; the error wraps
+// fields.ErrUnknownField for unknown names.
+type Resolver func(name, arg string) (Field, error)
+
+// Rule is a compiled rule.
+type Rule struct {
+	Spec     *spec.Rule
+	Pred     Pred
+	Types    event.TypeSet
+	AST      parse.Node // after list substitution and macro expansion
+	Compiled string     // AST printed as Falco's condition_compiled
+	Slots    int        // scratch buffers the predicate needs
+}
+
+// Result is the compiled set.
+type Result struct {
+	Rules    []*Rule
+	Skipped  []string // rules skipped by skip-if-unknown-filter
+	Warnings []string
+}
+
+type compiler struct {
+	set      *spec.Set
+	resolve  Resolver
+	macros   map[string]*macroInfo
+	lists    []*spec.List
+	slots    int
+	warnings []string
+}
+
+type macroInfo struct {
+	m   *spec.Macro
+	ast parse.Node
+	err error
+	txt string
+}
+
+// Compile compiles every rule of set (disabled ones too; the engine decides
+// what to run). The first error is returned as a *spec.Error.
+func Compile(set *spec.Set, resolve Resolver) (*Result, error) {
+	c := &compiler{set: set, resolve: resolve, macros: map[string]*macroInfo{}}
+	c.lists = expandLists(set.Lists)
+	for _, m := range set.Macros {
+		mi := &macroInfo{m: m, txt: c.substitute(m.Condition.S)}
+		mi.ast, mi.err = parse.Parse(mi.txt)
+		c.macros[m.Name] = mi
+	}
+	res := &Result{}
+	for _, r := range set.Rules {
+		cr, err := c.rule(r)
+		if err != nil {
+			var ue *unknownFieldError
+			if r.SkipIfUnknown && errors.As(err, &ue) {
+				res.Skipped = append(res.Skipped, r.Name)
+				c.warnings = append(c.warnings, fmt.Sprintf("%s: rule '%s' skipped: %v", r.Pos, r.Name, ue.err))
+				continue
+			}
+			return nil, err
+		}
+		res.Rules = append(res.Rules, cr)
+	}
+	res.Warnings = c.warnings
+	return res, nil
+}
+
+type unknownFieldError struct{ err error }
+
+func (e *unknownFieldError) Error() string { return e.err.Error() }
+
+func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
+	full := r.FullCondition()
+	txt := c.substitute(full)
+	shift := 0
+	if full != r.Condition.S {
+		shift = 1
+	}
+	where := r.Condition
+	if txt != r.Condition.S {
+		where.S, where.Inline = txt, where.Inline && shift == 0 && len(txt) == len(r.Condition.S)
+		shift = 0
+	}
+	ast, err := parse.Parse(txt)
+	if err != nil {
+		var pe *parse.Error
+		errors.As(err, &pe)
+		return nil, where.Errorf(pe.Off-shift, "rule '%s': %s", r.Name, pe.Msg)
+	}
+	ast, err = c.expand(ast, 1<<62, 0)
+	if err != nil {
+		return nil, errAtRule(r, "rule '%s': %v", r.Name, err)
+	}
+	cr := &Rule{Spec: r, AST: ast, Compiled: parse.String(ast)}
+	c.slots = 0
+	pred, err := c.node(ast)
+	if err != nil {
+		var ue *unknownFieldError
+		if errors.As(err, &ue) {
+			return nil, &wrapped{errAtRule(r, "rule '%s': %v", r.Name, err), err}
+		}
+		return nil, errAtRule(r, "rule '%s': %v", r.Name, err)
+	}
+	cr.Pred, cr.Slots = pred, c.slots
+	cr.Types = eventTypes(ast, false)
+	return cr, nil
+}
+
+type wrapped struct {
+	err   *spec.Error
+	cause error
+}
+
+func (w *wrapped) Error() string   { return w.err.Error() }
+func (w *wrapped) Unwrap() []error { return []error{w.err, w.cause} }
+
+func errAtRule(r *spec.Rule, format string, a ...any) *spec.Error {
+	return &spec.Error{Pos: r.Condition.Pos, Msg: fmt.Sprintf(format, a...)}
+}
+
+// expand replaces macro references with the macros' ASTs. vis is the
+// visibility of the referencing macro (rules see every macro).
+func (c *compiler) expand(n parse.Node, vis, depth int) (parse.Node, error) {
+	if depth > 100 {
+		return nil, fmt.Errorf("macro expansion too deep (recursive macros?)")
+	}
+	switch n := n.(type) {
+	case *parse.And:
+		out := &parse.And{P: n.P, Children: make([]parse.Node, len(n.Children))}
+		for i, ch := range n.Children {
+			x, err := c.expand(ch, vis, depth)
+			if err != nil {
+				return nil, err
+			}
+			out.Children[i] = x
+		}
+		return out, nil
+	case *parse.Or:
+		out := &parse.Or{P: n.P, Children: make([]parse.Node, len(n.Children))}
+		for i, ch := range n.Children {
+			x, err := c.expand(ch, vis, depth)
+			if err != nil {
+				return nil, err
+			}
+			out.Children[i] = x
+		}
+		return out, nil
+	case *parse.Not:
+		x, err := c.expand(n.X, vis, depth)
+		if err != nil {
+			return nil, err
+		}
+		return &parse.Not{P: n.P, X: x}, nil
+	case *parse.Ident:
+		mi := c.macros[n.Name]
+		if mi == nil || mi.m.Index >= vis {
+			return nil, fmt.Errorf("Undefined macro '%s' used in filter.", n.Name)
+		}
+		if mi.err != nil {
+			var pe *parse.Error
+			errors.As(mi.err, &pe)
+			t := mi.m.Condition
+			if mi.txt != t.S {
+				t.S, t.Inline = mi.txt, false
+			}
+			return nil, t.Errorf(pe.Off, "macro '%s': %s", n.Name, pe.Msg)
+		}
+		return c.expand(mi.ast, mi.m.Visibility, depth+1)
+	}
+	return n, nil
+}
+
+// expandLists resolves list items naming earlier lists (Falco's
+// compile_list_infos visibility rule).
+func expandLists(ls []*spec.List) []*spec.List {
+	byName := map[string]*spec.List{}
+	out := make([]*spec.List, 0, len(ls))
+	for _, l := range ls {
+		byName[l.Name] = l
+	}
+	done := map[string][]string{}
+	for _, l := range ls {
+		var items []string
+		for _, it := range l.Items {
+			if ref := byName[it]; ref != nil && ref.Index < l.Visibility && done[it] != nil {
+				items = append(items, done[it]...)
+				continue
+			}
+			items = append(items, it)
+		}
+		if items == nil {
+			items = []string{}
+		}
+		done[l.Name] = items
+		out = append(out, &spec.List{Name: l.Name, Items: items, Index: l.Index, Visibility: l.Visibility})
+	}
+	return out
+}
+
+// substitute applies Falco's textual list substitution (resolve_list) for
+// every list.
+func (c *compiler) substitute(cnd string) string {
+	for _, l := range c.lists {
+		cnd = resolveList(cnd, l)
+	}
+	return cnd
+}
+
+const blanks = " \t\n\r"
+const delims = blanks + "(),="
+
+func quoteItem(s string) string {
+	if strings.Contains(s, " ") && s[0] != '"' && s[0] != '\'' {
+		return `"` + s + `"`
+	}
+	return s
+}
+
+func resolveList(cnd string, l *spec.List) string {
+	start := strings.Index(cnd, l.Name)
+	for start >= 0 {
+		end := start + len(l.Name)
+		if (start == 0 || strings.IndexByte(delims, cnd[start-1]) >= 0) &&
+			(end >= len(cnd) || strings.IndexByte(delims, cnd[end]) >= 0) {
+			for start > 0 && strings.IndexByte(blanks, cnd[start-1]) >= 0 {
+				start--
+			}
+			for end < len(cnd) && strings.IndexByte(blanks, cnd[end]) >= 0 {
+				end++
+			}
+			items := make([]string, len(l.Items))
+			for i, it := range l.Items {
+				items[i] = quoteItem(it)
+			}
+			sub := strings.Join(items, ", ")
+			if sub == "" {
+				if start > 0 && cnd[start-1] == ',' {
+					start--
+				} else if end < len(cnd) && cnd[end] == ',' {
+					end++
+				}
+			}
+			var nc string
+			if start > 0 {
+				nc = cnd[:start] + " "
+			}
+			nc += sub + " " + cnd[end:]
+			cnd = nc
+			start += len(sub) + 1
+		}
+		next := strings.Index(cnd[min(start+1, len(cnd)):], l.Name)
+		if next < 0 {
+			break
+		}
+		start = start + 1 + next
+	}
+	return cnd
+}

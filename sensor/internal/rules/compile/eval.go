@@ -1,0 +1,502 @@
+package compile
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/fields"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/parse"
+)
+
+// Pred is a compiled condition.
+type Pred func(ev *event.Event, s *Scratch) bool
+
+// Scratch holds the per-evaluation value buffers of a predicate; reuse one
+// per goroutine so evaluation does not allocate.
+type Scratch struct{ bufs [][]fields.Value }
+
+// NewScratch returns a scratch with n buffers (Rule.Slots, max over rules).
+func NewScratch(n int) *Scratch {
+	s := &Scratch{bufs: make([][]fields.Value, n)}
+	for i := range s.bufs {
+		s.bufs[i] = make([]fields.Value, 0, 16)
+	}
+	return s
+}
+
+type getter func(ev *event.Event, s *Scratch) []fields.Value
+
+type lhs struct {
+	get   getter
+	kind  fields.Kind
+	multi bool
+	anyOf bool // any-ancestor field (proc.aname ...): 'in' matches if any value is in the set
+	name  string
+}
+
+// lit is a literal typed against the field kind.
+type lit struct {
+	v     fields.Value
+	pfx   netip.Prefix
+	isPfx bool
+	re    *regexp.Regexp
+}
+
+func (c *compiler) node(n parse.Node) (Pred, error) {
+	switch n := n.(type) {
+	case *parse.And:
+		ps, err := c.nodes(n.Children)
+		if err != nil {
+			return nil, err
+		}
+		return func(ev *event.Event, s *Scratch) bool {
+			for _, p := range ps {
+				if !p(ev, s) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	case *parse.Or:
+		ps, err := c.nodes(n.Children)
+		if err != nil {
+			return nil, err
+		}
+		return func(ev *event.Event, s *Scratch) bool {
+			for _, p := range ps {
+				if p(ev, s) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	case *parse.Not:
+		p, err := c.node(n.X)
+		if err != nil {
+			return nil, err
+		}
+		return func(ev *event.Event, s *Scratch) bool { return !p(ev, s) }, nil
+	case *parse.Check:
+		return c.check(n)
+	}
+	return nil, fmt.Errorf("unexpected node %T", n)
+}
+
+func (c *compiler) nodes(ns []parse.Node) ([]Pred, error) {
+	ps := make([]Pred, len(ns))
+	for i, ch := range ns {
+		p, err := c.node(ch)
+		if err != nil {
+			return nil, err
+		}
+		ps[i] = p
+	}
+	return ps, nil
+}
+
+var anyAncestor = map[string]bool{"proc.aname": true, "proc.apid": true, "proc.aexe": true, "proc.aexepath": true}
+
+func (c *compiler) field(f *parse.Field) (*lhs, error) {
+	if f.Transformer != "" {
+		return c.transformer(f)
+	}
+	fld, err := c.resolve(f.Name, f.Arg)
+	if err != nil {
+		return nil, &unknownFieldError{fmt.Errorf("field '%s': %w", parse.String(f), err)}
+	}
+	slot := c.slots
+	c.slots++
+	get := func(ev *event.Event, s *Scratch) []fields.Value {
+		v := fld.Extract(ev, s.bufs[slot][:0])
+		s.bufs[slot] = v
+		return v
+	}
+	return &lhs{get: get, kind: fld.Kind(), multi: fld.Multi(), anyOf: anyAncestor[f.Name] && !f.HasArg, name: parse.String(f)}, nil
+}
+
+func (c *compiler) transformer(f *parse.Field) (*lhs, error) {
+	if len(f.Args) != 1 {
+		return nil, fmt.Errorf("transformer %s() takes one field", f.Transformer)
+	}
+	af, ok := f.Args[0].(*parse.Field)
+	if !ok {
+		return nil, fmt.Errorf("transformer %s() takes a field argument", f.Transformer)
+	}
+	in, err := c.field(af)
+	if err != nil {
+		return nil, err
+	}
+	out := &lhs{kind: in.kind, multi: in.multi, name: parse.String(f)}
+	var fn func(fields.Value) fields.Value
+	switch f.Transformer {
+	case "tolower", "toupper", "basename", "b64":
+		if in.kind != fields.KindString && in.kind != fields.KindBytes {
+			return nil, fmt.Errorf("transformer %s() needs a string field, '%s' is %s", f.Transformer, in.name, kindName(in.kind))
+		}
+		out.kind = fields.KindString
+		fn = map[string]func(fields.Value) fields.Value{
+			"tolower": func(v fields.Value) fields.Value {
+				return fields.Value{Kind: fields.KindString, Str: strings.ToLower(str(v))}
+			},
+			"toupper": func(v fields.Value) fields.Value {
+				return fields.Value{Kind: fields.KindString, Str: strings.ToUpper(str(v))}
+			},
+			"basename": func(v fields.Value) fields.Value { return fields.Value{Kind: fields.KindString, Str: basename(str(v))} },
+			"b64": func(v fields.Value) fields.Value {
+				d, err := base64.StdEncoding.DecodeString(str(v))
+				if err != nil {
+					return fields.Value{Kind: fields.KindString, Str: str(v)}
+				}
+				return fields.Value{Kind: fields.KindString, Str: string(d)}
+			},
+		}[f.Transformer]
+	case "len":
+		out.kind = fields.KindUint
+		fn = func(v fields.Value) fields.Value {
+			return fields.Value{Kind: fields.KindUint, Uint: uint64(len(str(v)))}
+		}
+		if in.multi {
+			out.multi = false
+			out.get = func(ev *event.Event, s *Scratch) []fields.Value {
+				n := len(in.get(ev, s))
+				return []fields.Value{{Kind: fields.KindUint, Uint: uint64(n)}}
+			}
+			return out, nil
+		}
+	default:
+		return nil, fmt.Errorf("transformer %s() is not supported", f.Transformer)
+	}
+	out.get = func(ev *event.Event, s *Scratch) []fields.Value {
+		vs := in.get(ev, s)
+		for i := range vs {
+			vs[i] = fn(vs[i])
+		}
+		return vs
+	}
+	return out, nil
+}
+
+func str(v fields.Value) string {
+	if v.Kind == fields.KindBytes {
+		return string(v.Bytes)
+	}
+	return v.Str
+}
+
+func basename(s string) string {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func isNum(k fields.Kind) bool {
+	switch k {
+	case fields.KindInt, fields.KindUint, fields.KindPort, fields.KindRelTime, fields.KindAbsTime:
+		return true
+	}
+	return false
+}
+
+// allowed checks Falco's operator/type compatibility (flt_is_comparable).
+func allowed(op string, k fields.Kind) bool {
+	switch op {
+	case "exists", "=", "==", "!=", "in", "intersects":
+		return true
+	case "<", "<=", ">", ">=":
+		return isNum(k) || k == fields.KindString
+	case "bcontains", "bstartswith":
+		return k == fields.KindBytes
+	case "contains", "startswith", "endswith":
+		return k == fields.KindString || k == fields.KindBytes
+	case "icontains", "glob", "iglob", "regex", "pmatch":
+		return k == fields.KindString
+	}
+	return false
+}
+
+func (c *compiler) literal(k fields.Kind, op, s string) (lit, error) {
+	var l lit
+	l.v.Kind = k
+	var err error
+	switch {
+	case op == "regex":
+		l.re, err = regexp.Compile("^(?:" + s + ")$")
+		l.v.Str = s
+	case op == "bcontains" || op == "bstartswith":
+		l.v.Bytes, err = hex.DecodeString(s)
+	case k == fields.KindString:
+		l.v.Str = s
+		if op == "icontains" || op == "iglob" {
+			l.v.Str = strings.ToLower(s)
+		}
+	case k == fields.KindBytes:
+		l.v.Bytes = []byte(s)
+	case k == fields.KindInt || k == fields.KindRelTime || k == fields.KindAbsTime:
+		l.v.Int, err = strconv.ParseInt(s, 0, 64)
+	case k == fields.KindUint:
+		l.v.Uint, err = strconv.ParseUint(s, 0, 64)
+	case k == fields.KindPort:
+		l.v.Uint, err = strconv.ParseUint(s, 0, 16)
+	case k == fields.KindBool:
+		l.v.Bool, err = strconv.ParseBool(s)
+		if s != "true" && s != "false" {
+			err = fmt.Errorf("not true or false")
+		}
+	case k == fields.KindIPAddr || k == fields.KindIPNet:
+		if strings.Contains(s, "/") {
+			l.pfx, err = netip.ParsePrefix(s)
+			l.pfx, l.isPfx = l.pfx.Masked(), true
+		} else {
+			l.v.Addr, err = netip.ParseAddr(s)
+			if k == fields.KindIPNet && err == nil {
+				l.pfx, l.isPfx = netip.PrefixFrom(l.v.Addr, l.v.Addr.BitLen()), true
+			}
+		}
+	}
+	if err != nil {
+		return l, fmt.Errorf("invalid %s value '%s': %v", kindName(k), s, err)
+	}
+	return l, nil
+}
+
+func eq(a fields.Value, l *lit) bool {
+	if l.isPfx {
+		return l.pfx.Contains(a.Addr.Unmap())
+	}
+	switch a.Kind {
+	case fields.KindString:
+		return a.Str == l.v.Str
+	case fields.KindInt, fields.KindRelTime, fields.KindAbsTime:
+		return a.Int == l.v.Int
+	case fields.KindUint, fields.KindPort:
+		return a.Uint == l.v.Uint
+	case fields.KindBool:
+		return a.Bool == l.v.Bool
+	case fields.KindIPAddr, fields.KindIPNet:
+		return a.Addr.Unmap() == l.v.Addr.Unmap()
+	case fields.KindBytes:
+		return bytes.Equal(a.Bytes, l.v.Bytes)
+	}
+	return false
+}
+
+func order(a fields.Value, l *lit) int {
+	switch a.Kind {
+	case fields.KindString:
+		return strings.Compare(a.Str, l.v.Str)
+	case fields.KindInt, fields.KindRelTime, fields.KindAbsTime:
+		return cmp3(a.Int < l.v.Int, a.Int > l.v.Int)
+	case fields.KindUint, fields.KindPort:
+		return cmp3(a.Uint < l.v.Uint, a.Uint > l.v.Uint)
+	}
+	return 0
+}
+
+func cmp3(lt, gt bool) int {
+	if lt {
+		return -1
+	}
+	if gt {
+		return 1
+	}
+	return 0
+}
+
+// match applies a scalar operator to one value.
+func match(op string, a fields.Value, l *lit) bool {
+	switch op {
+	case "=", "==":
+		return eq(a, l)
+	case "!=":
+		return !eq(a, l)
+	case "<":
+		return order(a, l) < 0
+	case "<=":
+		return order(a, l) <= 0
+	case ">":
+		return order(a, l) > 0
+	case ">=":
+		return order(a, l) >= 0
+	case "contains":
+		if a.Kind == fields.KindBytes {
+			return bytes.Contains(a.Bytes, l.v.Bytes)
+		}
+		return strings.Contains(a.Str, l.v.Str)
+	case "bcontains":
+		return bytes.Contains(a.Bytes, l.v.Bytes)
+	case "bstartswith":
+		return bytes.HasPrefix(a.Bytes, l.v.Bytes)
+	case "icontains":
+		return containsFold(a.Str, l.v.Str)
+	case "startswith":
+		if a.Kind == fields.KindBytes {
+			return bytes.HasPrefix(a.Bytes, l.v.Bytes)
+		}
+		return strings.HasPrefix(a.Str, l.v.Str)
+	case "endswith":
+		if a.Kind == fields.KindBytes {
+			return bytes.HasSuffix(a.Bytes, l.v.Bytes)
+		}
+		return strings.HasSuffix(a.Str, l.v.Str)
+	case "glob":
+		return Glob(l.v.Str, a.Str, false)
+	case "iglob":
+		return Glob(l.v.Str, a.Str, true)
+	case "regex":
+		return l.re.MatchString(a.Str)
+	case "pmatch":
+		return pmatch(l.v.Str, a.Str)
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 32
+	}
+	return c
+}
+
+// containsFold is strcasestr on ASCII; needle is already lower case.
+func containsFold(s, needle string) bool {
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for j < n && lowerASCII(s[i+j]) == needle[j] {
+			j++
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+// Glob is fnmatch(pattern, s, 0) (FNM_CASEFOLD when fold): '*' crosses '/'.
+func Glob(pat, s string, fold bool) bool {
+	px, sx := 0, 0
+	nextPx, nextSx := -1, -1
+	for px < len(pat) || sx < len(s) {
+		if px < len(pat) {
+			switch c := pat[px]; c {
+			case '*':
+				nextPx, nextSx = px, sx+1
+				px++
+				continue
+			case '?':
+				if sx < len(s) {
+					px++
+					sx++
+					continue
+				}
+			case '[':
+				if sx < len(s) {
+					if ok, w := class(pat[px:], s[sx], fold); w > 0 {
+						if ok {
+							px += w
+							sx++
+							continue
+						}
+						break
+					}
+				}
+				fallthrough
+			default:
+				if c == '\\' && px+1 < len(pat) {
+					c = pat[px+1]
+					if sx < len(s) && eqc(c, s[sx], fold) {
+						px += 2
+						sx++
+						continue
+					}
+					break
+				}
+				if sx < len(s) && eqc(c, s[sx], fold) {
+					px++
+					sx++
+					continue
+				}
+			}
+		}
+		if nextSx > 0 && nextSx <= len(s) {
+			px, sx = nextPx, nextSx
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func eqc(a, b byte, fold bool) bool {
+	if fold {
+		return lowerASCII(a) == lowerASCII(b)
+	}
+	return a == b
+}
+
+// class matches a bracket expression at the start of p; w is its width,
+// 0 if p does not hold a complete one (then '[' is literal).
+func class(p string, c byte, fold bool) (bool, int) {
+	i := 1
+	neg := false
+	if i < len(p) && (p[i] == '!' || p[i] == '^') {
+		neg = true
+		i++
+	}
+	ok := false
+	first := true
+	for i < len(p) && (first || p[i] != ']') {
+		first = false
+		lo := p[i]
+		hi := lo
+		if i+2 < len(p) && p[i+1] == '-' && p[i+2] != ']' {
+			hi = p[i+2]
+			i += 2
+		}
+		i++
+		if fold {
+			lc := lowerASCII(c)
+			if lowerASCII(lo) <= lc && lc <= lowerASCII(hi) {
+				ok = true
+			}
+		} else if lo <= c && c <= hi {
+			ok = true
+		}
+	}
+	if i >= len(p) {
+		return false, 0
+	}
+	return ok != neg, i + 1
+}
+
+// pmatch is Falco's path prefix match on whole components; components of
+// the pattern may be globs that do not cross '/'.
+func pmatch(prefix, s string) bool {
+	prefix = strings.TrimRight(prefix, "/")
+	if prefix == "" {
+		return strings.HasPrefix(s, "/")
+	}
+	if !strings.ContainsAny(prefix, "*?[") {
+		return s == prefix || strings.HasPrefix(s, prefix) && len(s) > len(prefix) && s[len(prefix)] == '/'
+	}
+	pc := strings.Split(prefix, "/")
+	sc := strings.Split(s, "/")
+	if len(sc) < len(pc) {
+		return false
+	}
+	for i := range pc {
+		if ok, _ := path.Match(pc[i], sc[i]); !ok {
+			return false
+		}
+	}
+	return true
+}
