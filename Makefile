@@ -63,8 +63,16 @@ test-deps-outputs:
 test-deps-sensor:
 	@true
 
+.PHONY: bpf bench-probe
+# bpf regenerates sensor/internal/probe/bpf_{x86,arm64}_bpfel.{go,o} from bpf/.
+# The output is committed, so only this target needs clang.
 bpf:
-	@echo "bpf: not yet"
+	@command -v clang-19 >/dev/null || { apt-get update -qq && apt-get install -y clang-19 llvm-19; }
+	$(GO) generate ./sensor/internal/probe
+
+# bench-probe measures the probe's overhead and reader throughput (root, BTF kernel).
+bench-probe:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 20m ./sensor/internal/probe/...
 
 ## ---- sensor app, emit and end-to-end (issue 7) -------------------------------
 .PHONY: test-deps-app
