@@ -67,7 +67,7 @@ func fork(b *evb, child, parent int64) *event.Event {
 func execEv(b *evb, tid int64, exe, args, cwd string, uid uint64) *event.Event {
 	return b.ev(event.TypeExecve, tid, tid, 0, sarg("exe", exe), barg("args", args),
 		sarg("cwd", cwd), sarg("comm", filepath.Base(exe)), uarg("uid", uid), uarg("gid", uid),
-		iarg("loginuid", 1000), sarg("trusted_exepath", exe), barg("env", "PATH=/bin\x00HOME=/root\x00"))
+		uarg("loginuid", 1000), sarg("trusted_exepath", exe), barg("env", "PATH=/bin\x00HOME=/root\x00"))
 }
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }

@@ -148,8 +148,8 @@ func (t *Tables) applyExec(th *thread, ev *event.Event) {
 	if v, ok := argUint(ev, "tty"); ok {
 		p.TTY = uint32(v)
 	}
-	if a := ev.Arg("loginuid"); a != nil {
-		p.LoginUID = normID(a.Int)
+	if v, ok := argUint(ev, "loginuid"); ok {
+		p.LoginUID = normID(int64(uint32(v)))
 		p.LoginUser = nil
 		if p.LoginUID >= 0 {
 			p.LoginUser = t.users.user(uint32(p.LoginUID))

@@ -1,0 +1,457 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/probe"
+)
+
+// These tests run the real probe on the running kernel and feed its events
+// into Apply, as the sensor does, then check the tables against processes
+// and files the test creates. They need root (CAP_BPF, CAP_PERFMON).
+
+// liveWait bounds how long a test waits for its own events to come through
+// the ring; it is a hang guard, not a timing assertion.
+const liveWait = 30 * time.Second
+
+// live is a probe feeding a Tables on one goroutine. Tables is not safe for
+// concurrent use, so the test reads it only while holding mu.
+type live struct {
+	mu     sync.Mutex
+	tb     *Tables
+	hook   func(*event.Event) // called under mu after Apply, for every event
+	marks  map[string]chan int64
+	seen   uint64
+	dir    string
+	nmarks int
+}
+
+// startLive opens the probe with the lifecycle, file and socket interest,
+// scans /proc and applies every event until the test ends.
+func startLive(t *testing.T, opts Options) *live {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the probe needs root (CAP_BPF and CAP_PERFMON) to load; run the tests as root")
+	}
+	var interest event.TypeSet
+	for _, ty := range []event.Type{
+		event.TypeExecve, event.TypeExecveat, event.TypeClone, event.TypeProcexit,
+		event.TypeOpen, event.TypeOpenat, event.TypeOpenat2, event.TypeCreat, event.TypeClose,
+		event.TypeDup, event.TypeDup2, event.TypeDup3, event.TypeChdir, event.TypeFchdir,
+		event.TypeSocket, event.TypeConnect, event.TypeAccept, event.TypeAccept4,
+		event.TypeBind, event.TypeListen,
+	} {
+		interest.Add(ty)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := probe.Open(ctx, probe.Config{Interest: interest})
+	if err != nil {
+		cancel()
+		t.Fatalf("open probe: %v", err)
+	}
+	tb, err := New(opts)
+	if err != nil {
+		cancel()
+		p.Close()
+		t.Fatal(err)
+	}
+	if err := tb.Scan(ctx); err != nil {
+		cancel()
+		p.Close()
+		t.Fatal(err)
+	}
+	l := &live{tb: tb, marks: map[string]chan int64{}, dir: t.TempDir()}
+	pid := int64(os.Getpid())
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Run(ctx, func(ev *event.Event) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.seen++
+			l.tb.Apply(ev)
+			if l.hook != nil {
+				l.hook(ev)
+			}
+			if ev.Type == event.TypeOpenat && ev.PID == pid && ev.Res < 0 {
+				if a := ev.Arg("name"); a != nil {
+					if ch := l.marks[a.Str]; ch != nil {
+						ch <- ev.TS
+						delete(l.marks, a.Str)
+					}
+				}
+			}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("probe run: %v", err)
+		}
+		p.Close()
+	})
+	return l
+}
+
+// sync makes a marker syscall (a failed openat of a unique path) and waits
+// until Apply has seen it. The ring buffer keeps reservation order, so every
+// event of processes the test already waited for has been applied when it
+// returns. It returns the marker's event time.
+func (l *live) sync(t *testing.T) int64 {
+	t.Helper()
+	l.mu.Lock()
+	l.nmarks++
+	name := filepath.Join(l.dir, fmt.Sprintf("marker-%d", l.nmarks))
+	ch := make(chan int64, 1)
+	l.marks[name] = ch
+	l.mu.Unlock()
+	if fd, err := unix.Openat(unix.AT_FDCWD, name, unix.O_RDONLY, 0); err == nil {
+		unix.Close(fd)
+		t.Fatalf("marker %s unexpectedly exists", name)
+	}
+	select {
+	case ts := <-ch:
+		return ts
+	case <-time.After(liveWait):
+		t.Fatalf("the probe did not deliver the marker open of %s within %v", name, liveWait)
+		return 0
+	}
+}
+
+// setHook installs fn to run under the lock after each Apply.
+func (l *live) setHook(fn func(*event.Event)) {
+	l.mu.Lock()
+	l.hook = fn
+	l.mu.Unlock()
+}
+
+// procSnap is a copy of what the rule engine would read from Event.Proc.
+type procSnap struct {
+	tid, pid, ppid int64
+	name, exe      string
+	exepath, cwd   string
+	cmdline        string
+	anames         []string // proc.aname[1..]: parent first
+	apids          []int64
+	exited         bool
+	uid            uint32
+	loginUID       int64
+}
+
+func snapProc(p *event.Process) procSnap {
+	s := procSnap{tid: p.TID, pid: p.PID, ppid: p.PPID, name: p.Name, exe: p.Exe,
+		exepath: p.ExePath, cwd: p.Cwd, cmdline: p.Cmdline(), exited: p.ExitTS != 0,
+		uid: p.UID, loginUID: p.LoginUID}
+	for a, i := p.Parent, 0; a != nil && i < 64; a, i = a.Parent, i+1 {
+		s.anames = append(s.anames, a.Name)
+		s.apids = append(s.apids, a.PID)
+	}
+	return s
+}
+
+// fdSnap is a copy of Event.FD.
+type fdSnap struct {
+	pid      int64
+	typ      event.Type
+	res      int64
+	fd       event.FD
+	procName string
+}
+
+func TestLiveProcessTree(t *testing.T) {
+	l := startLive(t, Options{})
+	dir := t.TempDir()
+	target := filepath.Join(dir, "tree-target")
+	if err := os.WriteFile(target, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snaps := make(chan procSnap, 1)
+	l.setHook(func(ev *event.Event) {
+		if ev.Type != event.TypeExecve || ev.Proc == nil || ev.Proc.Name != "cat" {
+			return
+		}
+		if slices.Contains(ev.Proc.Args, target) {
+			select {
+			case snaps <- snapProc(ev.Proc):
+			default:
+			}
+		}
+	})
+	// The trailing "; true" keeps each shell from exec'ing its last command,
+	// so the tree really is test -> sh -> sh -> cat.
+	cmd := exec.Command("sh", "-c", `sh -c "cat `+target+` >/dev/null; true"; true`)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("run tree: %v: %s", err, out)
+	}
+	l.sync(t)
+	var s procSnap
+	select {
+	case s = <-snaps:
+	default:
+		t.Fatal("no execve event of cat reached Apply")
+	}
+	self := int64(os.Getpid())
+	t.Logf("cat: %+v", s)
+	if s.name != "cat" || s.exe != "cat" || s.cmdline != "cat "+target {
+		t.Errorf("cat: name %q exe %q cmdline %q", s.name, s.exe, s.cmdline)
+	}
+	if s.uid != uint32(os.Geteuid()) {
+		t.Errorf("cat uid = %d, want %d", s.uid, os.Geteuid())
+	}
+	if lu, err := os.ReadFile("/proc/self/loginuid"); err == nil {
+		want, _ := strconv.ParseInt(strings.TrimSpace(string(lu)), 10, 64)
+		if want == 4294967295 {
+			want = -1
+		}
+		if s.loginUID != want {
+			t.Errorf("cat loginuid = %d, want %d (from /proc/self/loginuid)", s.loginUID, want)
+		}
+	}
+	if want, _ := exec.LookPath("cat"); s.exepath != want && s.exepath != "/bin/cat" && s.exepath != "/usr/bin/cat" {
+		t.Errorf("cat exepath = %q, want %q", s.exepath, want)
+	}
+	if s.cwd != dir+"/" {
+		t.Errorf("cat cwd = %q, want %q (set by the child's chdir before exec)", s.cwd, dir+"/")
+	}
+	if len(s.anames) < 3 || s.anames[0] != "sh" || s.anames[1] != "sh" {
+		t.Fatalf("cat ancestors = %v (pids %v), want sh, sh, %s ...", s.anames, s.apids, filepath.Base(os.Args[0]))
+	}
+	if s.apids[1] == s.apids[0] || s.ppid != s.apids[0] || s.apids[2] != self {
+		t.Errorf("ancestor pids = %v (ppid %d), want inner sh, outer sh, then the test process %d", s.apids, s.ppid, self)
+	}
+	// proc.aname[3] is the test binary; its comm is at most 15 bytes.
+	if want := filepath.Base(os.Args[0]); len(want) > 15 {
+		want = want[:15]
+		if s.anames[2] != want {
+			t.Errorf("aname[3] = %q, want %q", s.anames[2], want)
+		}
+	} else if s.anames[2] != want {
+		t.Errorf("aname[3] = %q, want %q", s.anames[2], want)
+	}
+}
+
+func TestLivePaths(t *testing.T) {
+	l := startLive(t, Options{})
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(sub, "rel.txt"), filepath.Join(dir, "top.txt")} {
+		if err := os.WriteFile(f, []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	var got []fdSnap
+	l.setHook(func(ev *event.Event) {
+		switch ev.Type {
+		case event.TypeOpen, event.TypeOpenat, event.TypeOpenat2:
+		default:
+			return
+		}
+		if ev.FD == nil || ev.Proc == nil {
+			return
+		}
+		if a := ev.Arg("name"); a == nil || (!slices.Contains([]string{"rel.txt", "../sub/./rel.txt", "top.txt", "/etc/../etc/hostname", "missing.txt"}, a.Str)) {
+			return
+		}
+		mu.Lock()
+		got = append(got, fdSnap{pid: ev.PID, typ: ev.Type, res: ev.Res, fd: *ev.FD, procName: ev.Proc.Name})
+		mu.Unlock()
+	})
+
+	// A child that changes directory and opens relative names, and an
+	// absolute name with "..".
+	script := `cd sub && cat rel.txt ../sub/./rel.txt /etc/../etc/hostname >/dev/null; cat missing.txt 2>/dev/null; true`
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("run script: %v: %s", err, out)
+	}
+	// The test process itself: openat relative to a directory fd.
+	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
+	ffd, err := unix.Openat(dfd, "top.txt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(ffd)
+	l.sync(t)
+
+	mu.Lock()
+	defer mu.Unlock()
+	self := int64(os.Getpid())
+	for _, g := range got {
+		t.Logf("open: pid %d %v res %d proc %s fd %q raw %q", g.pid, g.typ, g.res, g.procName, g.fd.Name, g.fd.NameRaw)
+	}
+	find := func(raw string, pid int64) *fdSnap {
+		for i := range got {
+			if got[i].fd.NameRaw == raw && (pid == 0 || got[i].pid == pid) {
+				return &got[i]
+			}
+		}
+		return nil
+	}
+	tests := []struct {
+		name     string
+		raw      string
+		pid      int64
+		wantName string
+		wantOK   bool
+	}{
+		{"relative to a chdir'd cwd", "rel.txt", 0, filepath.Join(sub, "rel.txt"), true},
+		{"relative with .. and .", "../sub/./rel.txt", 0, filepath.Join(sub, "rel.txt"), true},
+		{"absolute normalised", "/etc/../etc/hostname", 0, "/etc/hostname", true},
+		{"failed open keeps the resolved name", "missing.txt", 0, filepath.Join(sub, "missing.txt"), false},
+		{"relative to a dirfd", "top.txt", self, filepath.Join(dir, "top.txt"), true},
+	}
+	for _, tt := range tests {
+		s := find(tt.raw, tt.pid)
+		if s == nil {
+			t.Errorf("%s: no open event for %q reached Apply (got %d matching events)", tt.name, tt.raw, len(got))
+			continue
+		}
+		if s.fd.Name != tt.wantName || s.fd.Type != event.FDFile {
+			t.Errorf("%s: fd.name %q type %v, want %q file", tt.name, s.fd.Name, s.fd.Type, tt.wantName)
+		}
+		if (s.res >= 0) != tt.wantOK {
+			t.Errorf("%s: res %d, want success %v", tt.name, s.res, tt.wantOK)
+		}
+	}
+	// The directory fd and the file opened through it are in the test
+	// process's fd table.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := l.tb.FD(self, int64(dfd)); f == nil || f.Name != dir || f.Type != event.FDDirectory {
+		t.Errorf("dirfd %d in table = %+v, want directory %q", dfd, f, dir)
+	}
+	if f := l.tb.FD(self, int64(ffd)); f == nil || f.Name != filepath.Join(dir, "top.txt") {
+		t.Errorf("fd %d in table = %+v, want %q", ffd, f, filepath.Join(dir, "top.txt"))
+	}
+}
+
+func TestLiveConnect(t *testing.T) {
+	if supported := probe.Supported(); !supported.Has(event.TypeConnect) {
+		t.Skip("skipping: the probe does not capture connect yet (probe.Supported lacks it)")
+	}
+	l := startLive(t, Options{})
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	dst := ln.Addr().(*net.TCPAddr).AddrPort()
+	// A blocking socket, so connect returns 0 rather than EINPROGRESS.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := netip.AddrPortFrom(netip.AddrFrom4(sa.(*unix.SockaddrInet4).Addr), uint16(sa.(*unix.SockaddrInet4).Port))
+	l.sync(t)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.tb.FD(int64(os.Getpid()), int64(fd))
+	if f == nil {
+		t.Fatalf("fd %d of the connected socket is not in the table", fd)
+	}
+	want := fmt.Sprintf("%s->%s", src, dst)
+	if f.Type != event.FDIPv4 || f.Family != event.FamilyInet || f.L4Proto != event.L4TCP || !f.Connected ||
+		f.Src != src || f.Dst != dst || f.Name != want {
+		t.Errorf("socket fd = type %v family %v l4 %v connected %v %v->%v name %q, want ipv4 tcp connected %q",
+			f.Type, f.Family, f.L4Proto, f.Connected, f.Src, f.Dst, f.Name, want)
+	}
+}
+
+func TestLiveExitEviction(t *testing.T) {
+	const grace = 50 * time.Millisecond
+	l := startLive(t, Options{ExitGrace: grace})
+	type exitSnap struct {
+		pid    int64
+		exitTS int64
+		inTab  bool
+	}
+	exits := make(chan exitSnap, 4)
+	var child int64
+	l.setHook(func(ev *event.Event) {
+		if ev.Type == event.TypeProcexit && ev.TID == child && child != 0 {
+			exits <- exitSnap{pid: ev.TID, exitTS: ev.Proc.ExitTS, inTab: l.tb.Process(ev.TID) == ev.Proc}
+		}
+	})
+	cmd := exec.Command("sleep", "0.01") // exits on its own; we learn its pid first
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	child = int64(cmd.Process.Pid)
+	l.mu.Unlock()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	l.sync(t)
+	var ex exitSnap
+	select {
+	case ex = <-exits:
+	default:
+		t.Fatalf("no procexit for pid %d reached Apply", child)
+	}
+	if !ex.inTab || ex.exitTS == 0 {
+		t.Fatalf("at procexit: in table %v, exit time %d; want the exited entry kept", ex.inTab, ex.exitTS)
+	}
+	before := l.stats()
+	// Expiry runs on event time: make marker events until one is past the
+	// grace period, then the entry must be gone.
+	for {
+		ts := l.sync(t)
+		if ts > ex.exitTS+grace.Nanoseconds() {
+			break
+		}
+		time.Sleep(grace / 5)
+	}
+	l.mu.Lock()
+	p := l.tb.Process(child)
+	l.mu.Unlock()
+	if p != nil {
+		t.Fatalf("pid %d still in the table after its grace period (exit %d)", child, ex.exitTS)
+	}
+	if after := l.stats(); after.Expired <= before.Expired {
+		t.Errorf("Expired counter %d -> %d, want it to grow", before.Expired, after.Expired)
+	}
+}
+
+func (l *live) stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tb.Stats()
+}
