@@ -180,6 +180,39 @@ func (p *Probe) Run(ctx context.Context, fn func(*event.Event)) error {
 	return nil
 }
 
+// detach closes the hook links, so counters stop moving; the maps and the
+// ring stay readable. Tests use it to read exact counters.
+func (p *Probe) detach() error {
+	var errs []error
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	p.links = nil
+	return errors.Join(errs...)
+}
+
+// drain passes every record still in the ring to fn and returns when the
+// ring is empty. It must not run concurrently with Run.
+func (p *Probe) drain(fn func(*event.Event)) error {
+	var rec ringbuf.Record
+	var ev event.Event
+	p.rd.SetDeadline(time.Now())
+	for {
+		err := p.rd.ReadInto(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("probe: drain ring buffer: %w", err)
+		}
+		if err := p.dec.decode(rec.RawSample, &ev); err != nil {
+			p.decodeErrors++
+			continue
+		}
+		fn(&ev)
+	}
+}
+
 // Close detaches the programs and frees the maps. It is safe to call more
 // than once; a running Run returns.
 func (p *Probe) Close() error {

@@ -1,0 +1,124 @@
+package probe
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+)
+
+// checkInvariant fails unless every category's counters add up exactly.
+func checkInvariant(t *testing.T, st Stats) {
+	t.Helper()
+	for name, c := range map[string]Category{"syscall": st.Syscall, "exec": st.Exec, "fork": st.Fork, "exit": st.Exit} {
+		if c.Invocations != c.Filtered+c.Emitted+c.Dropped() {
+			t.Errorf("%s: invocations %d != filtered %d + emitted %d + dropped %d", name, c.Invocations, c.Filtered, c.Emitted, c.Dropped())
+		}
+	}
+}
+
+// TestFilteredNeverDelivered watches only openat, runs a loop of getppid
+// (unwatched) and checks that the kernel filtered them: no record of any
+// other type reached user space, and the counters account for every call.
+func TestFilteredNeverDelivered(t *testing.T) {
+	h := startProbe(t, Config{Interest: types(event.TypeOpenat)}, nil)
+	before, err := h.p.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20000
+	for range n {
+		unix.Getppid()
+	}
+	st := h.quiesce()
+	checkInvariant(t, st)
+	if got := st.Syscall.Filtered - before.Syscall.Filtered; got < n {
+		t.Errorf("filtered grew by %d, want at least the %d getppid calls", got, n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for typ, c := range h.types {
+		if typ != event.TypeOpenat {
+			t.Errorf("%d records of type %s reached user space; only openat is watched", c, typ)
+		}
+	}
+	if h.total != st.Total().Emitted {
+		t.Errorf("user space got %d records, the kernel emitted %d", h.total, st.Total().Emitted)
+	}
+	if st.Exec.Emitted+st.Fork.Emitted+st.Exit.Emitted != 0 {
+		t.Errorf("lifecycle records emitted while not watched: %+v", st)
+	}
+	if st.DecodeErrors != 0 {
+		t.Errorf("%d records could not be decoded", st.DecodeErrors)
+	}
+}
+
+// burst opens n distinct files under dir (each a failed open, so the test
+// needs no files) and returns the marker in their names.
+func burst(t *testing.T, dir string, n int) string {
+	t.Helper()
+	marker := fmt.Sprintf("burst-%d", os.Getpid())
+	for i := range n {
+		_, err := unix.Openat(unix.AT_FDCWD, filepath.Join(dir, fmt.Sprintf("%s-%d", marker, i)), unix.O_RDONLY, 0)
+		if err != unix.ENOENT {
+			t.Fatalf("open %d: %v, want ENOENT", i, err)
+		}
+	}
+	return marker
+}
+
+// TestBurstDefaultRing opens thousands of files with the default ring and a
+// running reader: every one arrives and nothing is dropped.
+func TestBurstDefaultRing(t *testing.T) {
+	const n = 20000
+	pid := int64(os.Getpid())
+	dir := t.TempDir()
+	h := startProbe(t, Config{Interest: types(event.TypeOpenat)}, func(ev *event.Event) bool {
+		return ev.PID == pid && strings.Contains(ev.Args[2].Str, "/burst-")
+	})
+	burst(t, dir, n)
+	st := h.quiesce()
+	checkInvariant(t, st)
+	if d := st.Syscall.Dropped(); d != 0 {
+		t.Errorf("%d records dropped with the default ring (%+v)", d, st.Syscall)
+	}
+	if got := len(h.kept()); got != n {
+		t.Errorf("got %d of the %d opens", got, n)
+	}
+	if h.total != st.Total().Emitted {
+		t.Errorf("user space got %d records, the kernel emitted %d", h.total, st.Total().Emitted)
+	}
+}
+
+// TestTinyRingDrops opens files into a one-page ring whose reader does not
+// run: the ring fills, the rest is dropped as ring-full, and the counters
+// match exactly what user space then reads.
+func TestTinyRingDrops(t *testing.T) {
+	requireKernel(t)
+	const n = 2000
+	pid := int64(os.Getpid())
+	dir := t.TempDir()
+	h := startProbe(t, Config{RingSize: os.Getpagesize(), Interest: types(event.TypeOpenat)}, func(ev *event.Event) bool {
+		return ev.PID == pid && strings.Contains(ev.Args[2].Str, "/burst-")
+	})
+	h.stop() // no reader: the ring can only fill
+	burst(t, dir, n)
+	st := h.quiesce()
+	checkInvariant(t, st)
+	kept := len(h.kept())
+	t.Logf("ring of %d bytes: %d of %d opens delivered; syscall counters %+v", os.Getpagesize(), kept, n, st.Syscall)
+	if st.Syscall.DropRingFull < uint64(n-kept) {
+		t.Errorf("ring-full drops %d, want at least the %d opens that did not arrive", st.Syscall.DropRingFull, n-kept)
+	}
+	if kept == n || kept == 0 {
+		t.Errorf("%d of %d opens arrived through a one-page ring, want some but not all", kept, n)
+	}
+	if h.total != st.Total().Emitted {
+		t.Errorf("user space got %d records, the kernel emitted %d", h.total, st.Total().Emitted)
+	}
+}
