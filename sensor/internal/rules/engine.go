@@ -1,0 +1,235 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+
+	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/compile"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/fields"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/spec"
+)
+
+// Source is one rules file: its name (used in errors and reports) and its
+// YAML content.
+type Source = spec.Source
+
+// EngineVersion is the Falco rule engine version Lookout claims; files with
+// a newer required_engine_version are refused.
+const EngineVersion = spec.EngineVersion
+
+// Matching is Falco's rule_matching setting.
+type Matching uint8
+
+// Rule matching modes.
+const (
+	// MatchFirst stops at the first rule (in load order) that matches an
+	// event, as Falco's default rule_matching: first.
+	MatchFirst Matching = iota
+	// MatchAll emits an alert for every matching rule.
+	MatchAll
+)
+
+// Options configures Load. The zero value is not ready to use for
+// MinPriority: api.Priority's zero value is Emergency, which drops every
+// rule less severe; pass api.PriorityDebug to load every rule.
+type Options struct {
+	// MinPriority is the least severe priority loaded (Falco's priority
+	// setting): rules less severe than it never run.
+	MinPriority api.Priority
+	// Matching is MatchFirst (default) or MatchAll.
+	Matching Matching
+	// Fields is the field table; nil means fields.NewTable().
+	Fields *fields.Table
+	// Hostname is put in every alert's hostname.
+	Hostname string
+	// Logger receives load warnings at Warn level; nil discards them.
+	Logger *slog.Logger
+}
+
+// FileReport counts what one file defined (redefinitions count again, as
+// Falco's loader does).
+type FileReport struct {
+	Name   string `json:"name"`
+	Rules  int    `json:"rules"`
+	Macros int    `json:"macros"`
+	Lists  int    `json:"lists"`
+}
+
+// PluginRequirement is one entry of required_plugin_versions, accepted and
+// reported (Lookout loads no plugins).
+type PluginRequirement = spec.PluginRequirement
+
+// Report describes a successful load.
+type Report struct {
+	Files []FileReport `json:"files"`
+	// Rules is the number of rules after merging; Active the number that
+	// run (enabled, at or above MinPriority, not skipped).
+	Rules  int `json:"rules"`
+	Active int `json:"active"`
+	// Skipped names the rules left out because of skip-if-unknown-filter.
+	Skipped []string `json:"skipped,omitempty"`
+	// Warnings are non-fatal problems, each prefixed with file:line:col
+	// where known.
+	Warnings []string `json:"warnings,omitempty"`
+	// RequiredEngineVersion is the highest required_engine_version seen.
+	RequiredEngineVersion string              `json:"required_engine_version,omitempty"`
+	Plugins               []PluginRequirement `json:"required_plugin_versions,omitempty"`
+}
+
+// RuleInfo describes one loaded rule, for `rules list`.
+type RuleInfo struct {
+	Name     string       `json:"name"`
+	Priority api.Priority `json:"priority"`
+	Tags     []string     `json:"tags"`
+	// EventTypes are the event types the rule can match (Falco's names).
+	EventTypes []string `json:"event_types"`
+	// Enabled is the rule's enabled key after overrides.
+	Enabled bool `json:"enabled"`
+	// Active is true when the rule runs in this engine: enabled and at
+	// least as severe as Options.MinPriority.
+	Active bool `json:"active"`
+	// Source is the file and position of the rule's definition.
+	Source    string `json:"source"`
+	Condition string `json:"condition_compiled"`
+}
+
+// rule is an active compiled rule.
+type rule struct {
+	name     string
+	priority api.Priority
+	source   string
+	tags     []string // sorted, as Falco's std::set
+	pred     compile.Pred
+	out      *format
+}
+
+// Engine evaluates a loaded rule set. See the package comment for its
+// concurrency contract.
+type Engine struct {
+	byType   [event.NumTypes][]*rule
+	types    event.TypeSet
+	infos    []RuleInfo
+	matching Matching
+	hostname string
+	prefix   *fields.Field // evt.time, the output's time prefix
+	scratch  *compile.Scratch
+	vals     []fields.Value
+}
+
+// Load parses, merges and compiles srcs in order and returns the engine and
+// a report. Errors carry file:line:col, the offending line and a caret.
+func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
+	tbl := opts.Fields
+	if tbl == nil {
+		tbl = fields.NewTable()
+	}
+	set, err := spec.Load(srcs)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := compile.Compile(set, compile.FromTable(tbl))
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &Report{Rules: len(set.Rules), Skipped: res.Skipped, RequiredEngineVersion: set.RequiredEngine, Plugins: set.Plugins}
+	for _, f := range set.Files {
+		rep.Files = append(rep.Files, FileReport{Name: f.Name, Rules: f.Rules, Macros: f.Macros, Lists: f.Lists})
+	}
+	rep.Warnings = append(append(rep.Warnings, set.Warnings...), res.Warnings...)
+
+	prefix, err := tbl.Resolve("evt.time", "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("field table has no evt.time: %w", err)
+	}
+	e := &Engine{matching: opts.Matching, hostname: opts.Hostname, prefix: prefix}
+	slots := 0
+	below := 0
+	for _, cr := range res.Rules {
+		r := cr.Spec
+		out, err := compileFormat(tbl, r.Output)
+		if err != nil {
+			var fe *formatError
+			if errors.As(err, &fe) {
+				return nil, nil, &spec.Error{Pos: r.Pos, Msg: fmt.Sprintf("rule '%s': output: %s", r.Name, fe.msg), Line: r.Output, Col: fe.off + 1}
+			}
+			return nil, nil, err
+		}
+		rep.Warnings = append(rep.Warnings, prefixAll(r.Pos.String()+": rule '"+r.Name+"': ", out.warnings)...)
+		tags := slices.Clone(r.Tags)
+		sort.Strings(tags)
+		if tags == nil {
+			tags = []string{}
+		}
+		active := r.Enabled && r.Priority.AtLeast(opts.MinPriority)
+		if r.Enabled && !active {
+			below++
+		}
+		info := RuleInfo{Name: r.Name, Priority: r.Priority, Tags: tags, Enabled: r.Enabled, Active: active,
+			Source: r.Pos.String(), Condition: cr.Compiled, EventTypes: []string{}}
+		for _, t := range cr.Types.Types() {
+			info.EventTypes = append(info.EventTypes, t.String())
+		}
+		e.infos = append(e.infos, info)
+		if !active {
+			continue
+		}
+		rep.Active++
+		slots = max(slots, cr.Slots)
+		ar := &rule{name: r.Name, priority: r.Priority, source: r.Source, tags: tags, pred: cr.Pred, out: out}
+		for _, t := range cr.Types.Types() {
+			e.byType[t] = append(e.byType[t], ar)
+		}
+		e.types.Union(cr.Types)
+	}
+	if below > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d enabled rules are less severe than the minimum priority %s and will not run", below, opts.MinPriority))
+	}
+	e.scratch = compile.NewScratch(slots)
+	e.vals = make([]fields.Value, 0, 16)
+	if opts.Logger != nil {
+		for _, w := range rep.Warnings {
+			opts.Logger.Warn("rules: " + w)
+		}
+	}
+	return e, rep, nil
+}
+
+func prefixAll(p string, ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = p + s
+	}
+	return out
+}
+
+// EventTypes returns the union of the event types of the active rules: the
+// probe's in-kernel filter.
+func (e *Engine) EventTypes() event.TypeSet { return e.types }
+
+// Rules describes every rule of the merged set in load order, active or not.
+func (e *Engine) Rules() []RuleInfo { return slices.Clone(e.infos) }
+
+// Eval runs the active rules indexed for ev.Type, in load order, and calls
+// emit with an alert for the first match (MatchFirst) or every match
+// (MatchAll). The alert's UUID is left empty. Eval does not keep ev or
+// anything it points to after it returns; it allocates only to build
+// alerts.
+func (e *Engine) Eval(ev *event.Event, emit func(*api.Alert)) {
+	if ev.Type >= event.NumTypes {
+		return
+	}
+	for _, r := range e.byType[ev.Type] {
+		if !r.pred(ev, e.scratch) {
+			continue
+		}
+		emit(e.alert(r, ev))
+		if e.matching == MatchFirst {
+			return
+		}
+	}
+}
