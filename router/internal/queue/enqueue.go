@@ -1,0 +1,177 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/lookout-sec/lookout/router/api"
+)
+
+type pendingOut struct {
+	q       *outq
+	recs    [][]byte
+	entries []*entry
+}
+
+// Enqueue stores each output's alerts, all or nothing, and returns once the
+// commit holding them is on disk. routed maps output names to alerts; an
+// alert routed to several outputs is encoded once. It fails with ErrFull
+// when the alerts do not fit (after drop-oldest outputs gave up what they
+// could) or the disk is full, and with ErrClosed after Close.
+func (s *Store) Enqueue(_ context.Context, routed map[string][]*api.Alert) error {
+	now := s.opts.Now().UnixNano()
+	enc := map[*api.Alert][]byte{}
+	var (
+		outs []*pendingOut
+		need int64
+	)
+	for _, q := range s.order { // config order, deterministic
+		as := routed[q.name]
+		if len(as) == 0 {
+			continue
+		}
+		p := &pendingOut{q: q}
+		for _, a := range as {
+			aj, ok := enc[a]
+			if !ok {
+				b, err := json.Marshal(a)
+				if err != nil {
+					return fmt.Errorf("encode alert %s: %w", a.UUID, err)
+				}
+				aj, enc[a] = b, b
+			}
+			rec, err := json.Marshal(record{Alert: aj, Queued: now})
+			if err != nil {
+				return fmt.Errorf("encode record: %w", err)
+			}
+			p.recs = append(p.recs, rec)
+			e := &entry{size: int64(8 + len(rec)), queued: now}
+			if s.db == nil {
+				e.data = rec
+			}
+			p.entries = append(p.entries, e)
+			need += e.size
+		}
+		outs = append(outs, p)
+	}
+	for name := range routed {
+		if s.outs[name] == nil {
+			return fmt.Errorf("no queue for output %q", name)
+		}
+	}
+	if len(outs) == 0 {
+		return nil
+	}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	dropped, err := s.makeRoomLocked(need)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.used += need
+	s.mu.Unlock()
+
+	o := &op{
+		done: make(chan error, 1),
+		prepare: func() {
+			for _, p := range outs {
+				for _, e := range p.entries {
+					e.seq = p.q.next
+					p.q.next++
+				}
+			}
+		},
+		apply: func(tx *bolt.Tx) error {
+			for _, d := range dropped {
+				if err := tx.Bucket(queueBucket(d.q.name)).Delete(key(d.seq)); err != nil {
+					return err
+				}
+			}
+			for _, p := range outs {
+				b := tx.Bucket(queueBucket(p.q.name))
+				for i, e := range p.entries {
+					if err := b.Put(key(e.seq), p.recs[i]); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+		after: func() {
+			for _, p := range outs {
+				for _, e := range p.entries {
+					p.q.add(e)
+				}
+				p.q.signal()
+			}
+		},
+		failed: func(error) { s.used -= need },
+	}
+	if err := s.submit(o); err != nil {
+		return err
+	}
+	return nil
+}
+
+type droppedItem struct {
+	q   *outq
+	seq uint64
+}
+
+// makeRoomLocked checks that need more bytes fit, evicting the oldest idle
+// items of drop-oldest outputs if that makes them fit.
+func (s *Store) makeRoomLocked(need int64) ([]droppedItem, error) {
+	max := s.opts.MaxBytes
+	if max <= 0 || s.used+need <= max {
+		return nil, nil
+	}
+	excess := s.used + need - max
+	var avail int64
+	for _, q := range s.order {
+		if !q.dropOldest {
+			continue
+		}
+		for _, e := range q.entries {
+			if !e.gone && !e.leased {
+				avail += e.size
+				if avail >= excess {
+					break
+				}
+			}
+		}
+	}
+	if avail < excess {
+		return nil, fmt.Errorf("%w: %d bytes queued, %d more do not fit under queue.max_bytes=%d", ErrFull, s.used, need, max)
+	}
+	var dropped []droppedItem
+	for _, q := range s.order {
+		if !q.dropOldest || excess <= 0 {
+			continue
+		}
+		n := 0
+		for i := 0; i < len(q.entries) && excess > 0; i++ {
+			e := q.entries[i]
+			if e.gone || e.leased {
+				continue
+			}
+			dropped = append(dropped, droppedItem{q: q, seq: e.seq})
+			sz := q.remove(e)
+			s.used -= sz
+			excess -= sz
+			n++
+			i = -1 // remove may have compacted the slice; rescan from the head
+		}
+		if n > 0 && s.opts.OnDrop != nil {
+			s.opts.OnDrop(q.name, n)
+		}
+	}
+	return dropped, nil
+}

@@ -1,0 +1,136 @@
+package queue
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// outq is one output's in-memory index over its bucket: entries in sequence
+// order (with tombstones compacted lazily) and the payload only in memory
+// mode. The store lock guards it.
+type outq struct {
+	name       string
+	dropOldest bool
+	next       uint64 // next queue sequence
+	nextDead   uint64 // next dead-letter id
+	entries    []*entry
+	bySeq      map[uint64]*entry
+	live       int
+	leased     int
+	bytes      int64
+	wake       chan struct{} // closed (and replaced) when items arrive or return
+}
+
+type entry struct {
+	seq      uint64
+	size     int64
+	queued   int64
+	next     int64
+	attempts int
+	leased   bool
+	gone     bool
+	data     []byte // the record, memory mode only
+}
+
+func newOutq(o OutputOptions) *outq {
+	return &outq{name: o.Name, dropOldest: o.DropOldest, next: 1, nextDead: 1, bySeq: map[uint64]*entry{}, wake: make(chan struct{})}
+}
+
+// signal wakes every Lease waiting on q; the store lock must be held.
+func (q *outq) signal() {
+	close(q.wake)
+	q.wake = make(chan struct{})
+}
+
+// add inserts e in sequence order (almost always at the end).
+func (q *outq) add(e *entry) {
+	i := len(q.entries)
+	for i > 0 && q.entries[i-1].seq > e.seq {
+		i--
+	}
+	q.entries = append(q.entries, nil)
+	copy(q.entries[i+1:], q.entries[i:])
+	q.entries[i] = e
+	q.bySeq[e.seq] = e
+	q.live++
+	q.bytes += e.size
+}
+
+// remove marks e gone and returns its size.
+func (q *outq) remove(e *entry) int64 {
+	if e.gone {
+		return 0
+	}
+	if e.leased {
+		q.leased--
+		e.leased = false
+	}
+	e.gone = true
+	e.data = nil
+	delete(q.bySeq, e.seq)
+	q.live--
+	q.bytes -= e.size
+	q.compact()
+	return e.size
+}
+
+func (q *outq) compact() {
+	i := 0
+	for i < len(q.entries) && q.entries[i].gone {
+		q.entries[i] = nil
+		i++
+	}
+	q.entries = q.entries[i:]
+	if len(q.entries) > 2*q.live+64 {
+		kept := make([]*entry, 0, q.live)
+		for _, e := range q.entries {
+			if !e.gone {
+				kept = append(kept, e)
+			}
+		}
+		q.entries = kept
+	}
+}
+
+// load builds every output's index from the file.
+func (s *Store) load() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, q := range s.order {
+			b, err := tx.CreateBucketIfNotExists(queueBucket(q.name))
+			if err != nil {
+				return fmt.Errorf("bucket for output %s: %w", q.name, err)
+			}
+			d, err := tx.CreateBucketIfNotExists(deadBucket(q.name))
+			if err != nil {
+				return fmt.Errorf("dead-letter bucket for output %s: %w", q.name, err)
+			}
+			err = b.ForEach(func(k, v []byte) error {
+				seq, err := seqOf(k)
+				if err != nil {
+					return fmt.Errorf("output %s: %w", q.name, err)
+				}
+				var r record
+				if err := json.Unmarshal(v, &r); err != nil {
+					return fmt.Errorf("output %s item %d: %w", q.name, seq, err)
+				}
+				q.add(&entry{seq: seq, size: int64(len(k) + len(v)), queued: r.Queued, next: r.Next, attempts: r.Attempts})
+				q.next = seq + 1
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if k, _ := d.Cursor().Last(); k != nil {
+				seq, err := seqOf(k)
+				if err != nil {
+					return fmt.Errorf("output %s dead letters: %w", q.name, err)
+				}
+				q.nextDead = seq + 1
+			}
+			s.used += q.bytes
+		}
+		return nil
+	})
+}

@@ -1,0 +1,266 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrFull is returned by Enqueue when the alerts do not fit under MaxBytes or
+// the disk is full; the server answers 503 with Retry-After.
+var ErrFull = errors.New("queue is full")
+
+// ErrClosed is returned once the store is closed.
+var ErrClosed = errors.New("queue is closed")
+
+// ErrLocked is returned by Open when another process holds the queue file.
+var ErrLocked = errors.New("queue file is locked by another process")
+
+// FileName is the bbolt file's name inside the queue directory.
+const FileName = "queue.db"
+
+// OutputOptions describes one output's queue.
+type OutputOptions struct {
+	Name       string
+	DropOldest bool // when the store is full, drop this output's oldest items instead of refusing
+}
+
+// Options configures a Store.
+type Options struct {
+	Dir         string // directory of the bbolt file; "" keeps everything in memory
+	MaxBytes    int64  // bytes of queued items (keys + records) the store accepts; 0 = no limit
+	Outputs     []OutputOptions
+	MaxBatch    int                        // writes per commit at most; default 1024
+	LockTimeout time.Duration              // how long Open waits for the file lock; default 1s
+	OnDrop      func(output string, n int) // called (store lock held) for drop-oldest evictions
+	Logger      *slog.Logger               // default slog.Default()
+	Now         func() time.Time           // default time.Now
+}
+
+// Store holds every output's queue and dead letters.
+type Store struct {
+	db   *bolt.DB // nil in memory mode
+	opts Options
+
+	ops     chan *op
+	quit    chan struct{}
+	stopped chan struct{}
+	senders sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+	used   int64
+	outs   map[string]*outq
+	order  []*outq
+}
+
+// op is one write. prepare runs in the committer, under the store lock,
+// before the transaction; apply runs inside it (durable mode only); after or
+// failed runs under the store lock once the commit is known.
+type op struct {
+	prepare func()
+	apply   func(tx *bolt.Tx) error
+	after   func()
+	failed  func(err error)
+	done    chan error // nil: nobody waits
+}
+
+// Open opens (creating if needed) the store in opts.Dir and loads every
+// configured output's queue index.
+func Open(opts Options) (*Store, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1024
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Store{
+		opts: opts, ops: make(chan *op, 4096), quit: make(chan struct{}), stopped: make(chan struct{}),
+		outs: map[string]*outq{},
+	}
+	for _, o := range opts.Outputs {
+		if _, dup := s.outs[o.Name]; dup {
+			return nil, fmt.Errorf("output %q is listed twice", o.Name)
+		}
+		q := newOutq(o)
+		s.outs[o.Name] = q
+		s.order = append(s.order, q)
+	}
+	if opts.Dir != "" {
+		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("queue.dir: %w", err)
+		}
+		path := filepath.Join(opts.Dir, FileName)
+		db, err := bolt.Open(path, 0o600, &bolt.Options{
+			Timeout: opts.LockTimeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+		})
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w (is lookout-router running with this queue.dir?)", path, ErrLocked)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+		s.db = db
+		if err := s.load(); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("load queue %s: %w", path, err)
+		}
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// Durable reports whether the store writes to disk.
+func (s *Store) Durable() bool { return s.db != nil }
+
+// Path returns the bbolt file's path, or "" in memory mode.
+func (s *Store) Path() string {
+	if s.db == nil {
+		return ""
+	}
+	return s.db.Path()
+}
+
+// Close waits for pending writes to commit, wakes every Lease with
+// ErrClosed and closes the file. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.senders.Wait()
+	close(s.quit)
+	<-s.stopped
+	if s.db != nil {
+		return s.db.Close()
+	}
+	return nil
+}
+
+// submit hands o to the committer; with o.done set, it waits for the commit.
+func (s *Store) submit(o *op) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.senders.Add(1)
+	s.mu.Unlock()
+	s.ops <- o
+	s.senders.Done()
+	if o.done == nil {
+		return nil
+	}
+	return <-o.done
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.stopped)
+	batch := make([]*op, 0, s.opts.MaxBatch)
+	for {
+		var first *op
+		select {
+		case first = <-s.ops:
+		case <-s.quit:
+			for {
+				select {
+				case o := <-s.ops:
+					s.commit([]*op{o})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case o := <-s.ops:
+				batch = append(batch, o)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit writes batch in one transaction. If that fails and the batch holds
+// more than one write, each is retried alone so one write's failure (a full
+// disk refusing an enqueue) does not fail the others (acks, which free space).
+func (s *Store) commit(batch []*op) {
+	s.mu.Lock()
+	for _, o := range batch {
+		if o.prepare != nil {
+			o.prepare()
+		}
+	}
+	s.mu.Unlock()
+	err := s.update(batch)
+	if err != nil && len(batch) > 1 {
+		for _, o := range batch {
+			s.finish(o, s.update([]*op{o}))
+		}
+		return
+	}
+	for _, o := range batch {
+		s.finish(o, err)
+	}
+}
+
+func (s *Store) update(batch []*op) error {
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, o := range batch {
+			if o.apply == nil {
+				continue
+			}
+			if err := o.apply(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: disk full: %w", ErrFull, err)
+	}
+	return err
+}
+
+func (s *Store) finish(o *op, err error) {
+	s.mu.Lock()
+	if err == nil && o.after != nil {
+		o.after()
+	}
+	if err != nil && o.failed != nil {
+		o.failed(err)
+	}
+	s.mu.Unlock()
+	if err != nil && o.done == nil {
+		s.opts.Logger.Error("queue write failed", "err", err)
+	}
+	if o.done != nil {
+		o.done <- err
+	}
+}
+
+func queueBucket(name string) []byte { return []byte("queue/" + name) }
+func deadBucket(name string) []byte  { return []byte("dead/" + name) }
