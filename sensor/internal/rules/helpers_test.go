@@ -203,4 +203,3 @@ func connectEvent(p *event.Process, dst string) *event.Event {
 		FD: &event.FD{Num: 3, Type: typ, Name: src.String() + "->" + d.String(), Family: fam, L4Proto: event.L4TCP,
 			Src: src, Dst: d, Connected: true, NameChanged: true}}
 }
-

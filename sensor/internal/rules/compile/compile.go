@@ -54,6 +54,46 @@ type compiler struct {
 	lists    []*spec.List
 	slots    int
 	warnings []string
+	// origin maps the checks that came from a macro to the macro's text,
+	// so errors point into the macro.
+	origin map[parse.Node]spec.Text
+}
+
+// checkError is an error compiling one check, located by its node.
+type checkError struct {
+	n   *parse.Check
+	err error
+}
+
+func (e *checkError) Error() string { return e.err.Error() }
+
+// identError is an error about a macro reference, located by its node.
+type identError struct {
+	n   *parse.Ident
+	err error
+}
+
+func (e *identError) Error() string { return e.err.Error() }
+func (e *checkError) Unwrap() error { return e.err }
+
+// markOrigin records t as the origin of every check in n.
+func (c *compiler) markOrigin(n parse.Node, t spec.Text) {
+	switch n := n.(type) {
+	case *parse.And:
+		for _, ch := range n.Children {
+			c.markOrigin(ch, t)
+		}
+	case *parse.Or:
+		for _, ch := range n.Children {
+			c.markOrigin(ch, t)
+		}
+	case *parse.Not:
+		c.markOrigin(n.X, t)
+	case *parse.Check, *parse.Ident:
+		if _, ok := c.origin[n]; !ok {
+			c.origin[n] = t
+		}
+	}
 }
 
 type macroInfo struct {
@@ -66,7 +106,7 @@ type macroInfo struct {
 // Compile compiles every rule of set (disabled ones too; the engine decides
 // what to run). The first error is returned as a *spec.Error.
 func Compile(set *spec.Set, resolve Resolver) (*Result, error) {
-	c := &compiler{set: set, resolve: resolve, macros: map[string]*macroInfo{}}
+	c := &compiler{set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]spec.Text{}}
 	c.lists = expandLists(set.Lists)
 	for _, m := range set.Macros {
 		mi := &macroInfo{m: m, txt: c.substitute(m.Condition.S)}
@@ -115,17 +155,38 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 	}
 	ast, err = c.expand(ast, 1<<62, 0)
 	if err != nil {
+		var ie *identError
+		if errors.As(err, &ie) {
+			t, off := where, ie.n.P-shift
+			if o, ok := c.origin[ie.n]; ok {
+				t, off = o, ie.n.P
+			}
+			return nil, t.Errorf(off, "rule '%s': %v", r.Name, ie.err)
+		}
+		var se *spec.Error
+		if errors.As(err, &se) {
+			return nil, err
+		}
 		return nil, errAtRule(r, "rule '%s': %v", r.Name, err)
 	}
 	cr := &Rule{Spec: r, AST: ast, Compiled: parse.String(ast)}
 	c.slots = 0
 	pred, err := c.node(ast)
 	if err != nil {
+		se := errAtRule(r, "rule '%s': %v", r.Name, err)
+		var ce *checkError
+		if errors.As(err, &ce) {
+			t, off := where, ce.n.P-shift
+			if o, ok := c.origin[ce.n]; ok {
+				t, off = o, ce.n.P
+			}
+			se = t.Errorf(off, "rule '%s': %v", r.Name, ce.err)
+		}
 		var ue *unknownFieldError
 		if errors.As(err, &ue) {
-			return nil, &wrapped{errAtRule(r, "rule '%s': %v", r.Name, err), err}
+			return nil, &wrapped{se, err}
 		}
-		return nil, errAtRule(r, "rule '%s': %v", r.Name, err)
+		return nil, se
 	}
 	cr.Pred, cr.Slots = pred, c.slots
 	cr.Types = eventTypes(ast, false)
@@ -180,7 +241,7 @@ func (c *compiler) expand(n parse.Node, vis, depth int) (parse.Node, error) {
 	case *parse.Ident:
 		mi := c.macros[n.Name]
 		if mi == nil || mi.m.Index >= vis {
-			return nil, fmt.Errorf("Undefined macro '%s' used in filter.", n.Name)
+			return nil, &identError{n: n, err: fmt.Errorf("Undefined macro '%s' used in filter.", n.Name)}
 		}
 		if mi.err != nil {
 			var pe *parse.Error
@@ -191,6 +252,11 @@ func (c *compiler) expand(n parse.Node, vis, depth int) (parse.Node, error) {
 			}
 			return nil, t.Errorf(pe.Off, "macro '%s': %s", n.Name, pe.Msg)
 		}
+		t := mi.m.Condition
+		if mi.txt != t.S {
+			t.S, t.Inline = mi.txt, false
+		}
+		c.markOrigin(mi.ast, t)
 		return c.expand(mi.ast, mi.m.Visibility, depth+1)
 	}
 	return n, nil

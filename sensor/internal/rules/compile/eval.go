@@ -85,7 +85,11 @@ func (c *compiler) node(n parse.Node) (Pred, error) {
 		}
 		return func(ev *event.Event, s *Scratch) bool { return !p(ev, s) }, nil
 	case *parse.Check:
-		return c.check(n)
+		p, err := c.check(n)
+		if err != nil {
+			return nil, &checkError{n: n, err: err}
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("unexpected node %T", n)
 }
@@ -102,7 +106,11 @@ func (c *compiler) nodes(ns []parse.Node) ([]Pred, error) {
 	return ps, nil
 }
 
-var anyAncestor = map[string]bool{"proc.aname": true, "proc.apid": true, "proc.aexe": true, "proc.aexepath": true}
+// anyAncestor lists the multi-valued fields that match when any of their
+// values does, for "in" too: the ancestor fields without [N] and the
+// client-or-server socket fields (libs compares sip and dip in turn).
+var anyAncestor = map[string]bool{"proc.aname": true, "proc.apid": true, "proc.aexe": true, "proc.aexepath": true,
+	"fd.ip": true, "fd.net": true, "fd.port": true}
 
 func (c *compiler) field(f *parse.Field) (*lhs, error) {
 	if f.Transformer != "" {
@@ -153,7 +161,8 @@ func (c *compiler) transformer(f *parse.Field) (*lhs, error) {
 			"b64": func(v fields.Value) fields.Value {
 				d, err := base64.StdEncoding.DecodeString(str(v))
 				if err != nil {
-					return fields.Value{Kind: fields.KindString, Str: str(v)}
+					// Not base64: the value is unavailable, as in libs.
+					return fields.Value{Kind: badValue}
 				}
 				return fields.Value{Kind: fields.KindString, Str: string(d)}
 			},
@@ -176,13 +185,20 @@ func (c *compiler) transformer(f *parse.Field) (*lhs, error) {
 	}
 	out.get = func(ev *event.Event, s *Scratch) []fields.Value {
 		vs := in.get(ev, s)
+		n := 0
 		for i := range vs {
-			vs[i] = fn(vs[i])
+			if v := fn(vs[i]); v.Kind != badValue {
+				vs[n] = v
+				n++
+			}
 		}
-		return vs
+		return vs[:n]
 	}
 	return out, nil
 }
+
+// badValue marks a transformer result that is unavailable.
+const badValue fields.Kind = 255
 
 func str(v fields.Value) string {
 	if v.Kind == fields.KindBytes {
@@ -229,8 +245,10 @@ func (c *compiler) literal(k fields.Kind, op, s string) (lit, error) {
 	var err error
 	switch {
 	case op == "regex":
-		l.re, err = regexp.Compile("^(?:" + s + ")$")
 		l.v.Str = s
+		if l.re, err = regexp.Compile("^(?:" + s + ")$"); err != nil {
+			return l, fmt.Errorf("invalid regular expression '%s': %v", s, err)
+		}
 	case op == "bcontains" || op == "bstartswith":
 		l.v.Bytes, err = hex.DecodeString(s)
 	case k == fields.KindString:
@@ -249,7 +267,7 @@ func (c *compiler) literal(k fields.Kind, op, s string) (lit, error) {
 	case k == fields.KindBool:
 		l.v.Bool, err = strconv.ParseBool(s)
 		if s != "true" && s != "false" {
-			err = fmt.Errorf("not true or false")
+			err = fmt.Errorf("expected true or false")
 		}
 	case k == fields.KindIPAddr || k == fields.KindIPNet:
 		if strings.Contains(s, "/") {
