@@ -55,8 +55,10 @@ test-deps-router:
 
 ## ---- outputs (issue 4) -----------------------------------------------------
 .PHONY: test-deps-outputs
+# ZincSearch (an Elasticsearch-API server) for outputs/elasticsearch's
+# integration tests; built once from the Go module proxy (see the script).
 test-deps-outputs:
-	@true
+	GO=$(GO) ./outputs/tools/build-zincsearch.sh $(TOOLS)/bin
 
 ## ---- sensor, probe and rules (issues 5, 6, 7) -------------------------------
 .PHONY: test-deps-sensor

@@ -3,29 +3,14 @@ package elasticsearch
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
+
+	"github.com/lookout-sec/lookout/outputs"
 )
 
-// Secret is a string that redacts itself when printed or logged.
-type Secret string
-
-// String returns a fixed placeholder, never the secret.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// GoString keeps %#v from printing the secret.
-func (s Secret) GoString() string { return `"` + s.String() + `"` }
-
-// LogValue keeps slog from printing the secret.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalText keeps encoders from writing the secret.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Secret is a string that redacts itself when printed or logged; it is
+// outputs.Secret, kept under this name so configs read naturally.
+type Secret = outputs.Secret
 
 // Index suffixes: the date (in UTC, from the alert's own time) appended to
 // the index name.

@@ -3,30 +3,15 @@ package slack
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"text/template"
+
+	"github.com/lookout-sec/lookout/outputs"
 )
 
-// Secret is a string that redacts itself when printed or logged.
-type Secret string
-
-// String returns a fixed placeholder, never the secret.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// GoString keeps %#v from printing the secret.
-func (s Secret) GoString() string { return `"` + s.String() + `"` }
-
-// LogValue keeps slog from printing the secret.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalText keeps encoders from writing the secret.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Secret is a string that redacts itself when printed or logged; it is
+// outputs.Secret, kept under this name so configs read naturally.
+type Secret = outputs.Secret
 
 // Config is the `slack:` block of a slack output. Exactly one of WebhookURL
 // (incoming webhook mode) and Token (bot token mode, chat.postMessage) is set.

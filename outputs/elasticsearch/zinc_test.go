@@ -1,0 +1,263 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/outputtest"
+	"github.com/lookout-sec/lookout/router/api"
+)
+
+// The integration tests run against ZincSearch, an Elasticsearch-API server
+// in Go that `make test-deps-outputs` builds into .tools/bin (Elasticsearch
+// and OpenSearch are not installable on the CI machine). Zinc serves the ES
+// API under /es, answers with the X-Elastic-Product header go-elasticsearch
+// checks, makes documents searchable after a short delay, does not apply
+// dynamic templates (explicit properties only) and caps open-ended date
+// ranges at "now", so queries below use closed ranges.
+
+const (
+	zincUser     = "admin"
+	zincPassword = "Zinc-test-pa55#secret"
+	// visible bounds how long a search waits for documents to appear.
+	visible = 30 * time.Second
+)
+
+// zincBinary finds zincsearch on PATH or in the repository's .tools/bin.
+func zincBinary() (string, error) {
+	if p, err := exec.LookPath("zincsearch"); err == nil {
+		return p, nil
+	}
+	p, err := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", "zincsearch"))
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+		return "", fmt.Errorf("zincsearch is neither on PATH nor at %s", p)
+	}
+	return p, nil
+}
+
+// startZinc runs ZincSearch on a free 127.0.0.1 port with a temporary data
+// directory and returns its ES API base URL. In CI (CI=true) a missing
+// binary fails the test; elsewhere it skips with the command that builds it.
+func startZinc(t *testing.T) string {
+	t.Helper()
+	bin, err := zincBinary()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v; CI must build it with `make test-deps-outputs`", err)
+		}
+		t.Skipf("%v; run `make test-deps-outputs` to build it (ZincSearch v0.4.10, ~5 min once)", err)
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"ZINC_FIRST_ADMIN_USER="+zincUser, "ZINC_FIRST_ADMIN_PASSWORD="+zincPassword,
+		"ZINC_DATA_PATH="+filepath.Join(dir, "data"), "ZINC_SERVER_ADDRESS=127.0.0.1",
+		"ZINC_SERVER_PORT="+strconv.Itoa(port), "ZINC_TELEMETRY=false", "ZINC_SENTRY=false",
+		"ZINC_PROFILER=false", "GIN_MODE=release")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("zincsearch output:\n%s", logs.String())
+		}
+	})
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("zincsearch exited before serving: %v", err)
+		default:
+		}
+		if res, err := http.Get(base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return base + "/es"
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("zincsearch did not answer /healthz on %s within 60s", base)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// search runs query over index and returns the _id of every hit, sorted.
+func search(t *testing.T, base, index string, query map[string]any) []string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "size": 100})
+	req, _ := http.NewRequest(http.MethodPost, base+"/"+index+"/_search", bytes.NewReader(body))
+	req.SetBasicAuth(zincUser, zincPassword)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Hits struct {
+			Hits []struct {
+				ID     string         `json:"_id"`
+				Source map[string]any `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("search %v: status %d, %v", query, res.StatusCode, err)
+	}
+	ids := make([]string, 0, len(out.Hits.Hits))
+	for _, h := range out.Hits.Hits {
+		ids = append(ids, h.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// eventually polls search until it returns want (Zinc indexes
+// asynchronously) and fails with the last answer after `visible`.
+func eventually(t *testing.T, base, index string, query map[string]any, want []string) {
+	t.Helper()
+	deadline := time.Now().Add(visible)
+	for {
+		got := search(t, base, index, query)
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("query %v on %s: ids %v, want %v", query, index, got, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func zincAlerts() []*api.Alert {
+	mk := func(id, rule, host string, tm time.Time, pid int) *api.Alert {
+		a := outputtest.Alert()
+		a.UUID, a.Rule, a.Hostname, a.Time = id, rule, host, tm
+		a.OutputFields["proc.pid"] = json.Number(strconv.Itoa(pid))
+		return a
+	}
+	day := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 123456789, time.UTC) }
+	return []*api.Alert{
+		mk("a1", "Read sensitive file untrusted", "node-1", day(20, 10), 101),
+		mk("a2", "Read sensitive file untrusted", "node-2", day(20, 23), 102),
+		mk("a3", "Terminal shell in container", "node-1", day(21, 3), 103),
+		mk("a4", "Terminal shell in container", "node-3", day(22, 12), 104),
+	}
+}
+
+func TestZincIndexAndSearch(t *testing.T) {
+	base := startZinc(t)
+	o, err := New(Config{
+		Addresses: []string{base}, Username: zincUser, Password: zincPassword,
+		Index: "falco", IndexSuffix: SuffixDaily, IndexTemplate: true,
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	ctx := context.Background()
+	alerts := zincAlerts()
+	if err := o.Send(ctx, alerts); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	cases := []struct {
+		name, index string
+		query       map[string]any
+		want        []string
+	}{
+		{"by rule", "falco-*", map[string]any{"term": map[string]any{"rule": "Terminal shell in container"}}, []string{"a3", "a4"}},
+		{"by hostname", "falco-*", map[string]any{"term": map[string]any{"hostname": "node-1"}}, []string{"a1", "a3"}},
+		{"by time range", "falco-*", map[string]any{"range": map[string]any{"time": map[string]any{
+			"gte": "2026-11-20T12:00:00Z", "lt": "2026-11-22T00:00:00Z"}}}, []string{"a2", "a3"}},
+		{"dated index from the alert's time", "falco-2026.11.20", map[string]any{"match_all": map[string]any{}}, []string{"a1", "a2"}},
+		{"numeric output field", "falco-*", map[string]any{"range": map[string]any{"output_fields.proc.pid": map[string]any{
+			"gte": 103, "lte": 200}}}, []string{"a3", "a4"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { eventually(t, base, c.index, c.query, c.want) })
+	}
+}
+
+func TestZincRetryDoesNotDuplicate(t *testing.T) {
+	base := startZinc(t)
+	o, err := New(Config{Addresses: []string{base}, Username: zincUser, Password: zincPassword, IndexTemplate: true}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	ctx := context.Background()
+	alerts := zincAlerts()
+	all := map[string]any{"match_all": map[string]any{}}
+	if err := o.Send(ctx, alerts); err != nil {
+		t.Fatalf("first send: %v", err)
+	}
+	eventually(t, base, "falco-*", all, []string{"a1", "a2", "a3", "a4"})
+	// The router retries a batch whose outcome it did not see: the same
+	// alerts again (same uuids), plus a marker alert in the same bulk request
+	// so that seeing the marker proves the retried items were applied too.
+	marker := outputtest.Alert()
+	marker.UUID, marker.Time = "marker", time.Date(2026, 11, 22, 13, 0, 0, 0, time.UTC)
+	for range 2 {
+		if err := o.Send(ctx, append(zincAlerts(), marker)); err != nil {
+			t.Fatalf("retried send: %v", err)
+		}
+	}
+	eventually(t, base, "falco-*", all, []string{"a1", "a2", "a3", "a4", "marker"})
+}
+
+func TestZincWrongPasswordIsPermanent(t *testing.T) {
+	base := startZinc(t)
+	o, err := New(Config{Addresses: []string{base}, Username: zincUser, Password: "wrong-" + zincPassword}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	err = o.Send(context.Background(), zincAlerts())
+	var oe *outputs.Error
+	if !errors.As(err, &oe) || oe.Status != http.StatusUnauthorized {
+		t.Fatalf("want a 401 *outputs.Error, got %v", err)
+	}
+	if outputs.IsRetryable(err) {
+		t.Errorf("401 from the server must be permanent: %v", err)
+	}
+	if bytes.Contains([]byte(err.Error()), []byte(zincPassword)) {
+		t.Errorf("error leaks the password: %v", err)
+	}
+}
