@@ -36,7 +36,7 @@ func TestEndToEnd(t *testing.T) {
 	rl, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := rl.Addr().String()
 	rl.Close()
-	cfg := fmt.Sprintf("listen: %s\nauth: {tokens: [s3cret]}\noutputs:\n  - name: triage\n    type: webhook\n    min_priority: warning\n    webhook:\n      url: http://%s/hook\n      headers: {X-Team: sec}\n", addr, sl.Addr())
+	cfg := fmt.Sprintf("listen: %s\nqueue: {dir: %s}\nauth: {tokens: [s3cret]}\noutputs:\n  - name: triage\n    type: webhook\n    min_priority: warning\n    webhook:\n      url: http://%s/hook\n      headers: {X-Team: sec}\n", addr, filepath.Join(dir, "queue"), sl.Addr())
 	cfgFile := filepath.Join(dir, "router.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,12 +1,12 @@
 // Package app wires the router together: outputs from the registry, the
 // pipeline (filters, queues, workers), the HTTP server and metrics, and runs
 // them until the context ends, then shuts down gracefully: stop accepting,
-// finish in-flight requests, drain the queues, close outputs.
+// finish in-flight requests and sends, close the store (what is still
+// queued is delivered after the next start), close outputs.
 package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +24,7 @@ import (
 	"github.com/lookout-sec/lookout/router/internal/config"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
 	"github.com/lookout-sec/lookout/router/internal/pipeline"
+	"github.com/lookout-sec/lookout/router/internal/queue"
 	"github.com/lookout-sec/lookout/router/internal/server"
 )
 
@@ -57,6 +58,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		routes  []pipeline.Route
 		workers []*pipeline.Worker
 		outs    []outputs.Output
+		qopts   []queue.OutputOptions
 	)
 	defer func() {
 		for _, o := range outs {
@@ -69,16 +71,49 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			return fmt.Errorf("config: outputs[%d].%s.%w", i, oc.Type, err)
 		}
 		outs = append(outs, out)
-		q := pipeline.NewMemQueue(cfg.QueueSize, nil)
-		routes = append(routes, pipeline.Route{Name: oc.Name, Queue: q, Filter: pipeline.Filter{
+		qopts = append(qopts, queue.OutputOptions{Name: oc.Name, DropOldest: oc.Delivery.DropOldest})
+		routes = append(routes, pipeline.Route{Name: oc.Name, Filter: pipeline.Filter{
 			MinPriority: oc.MinPriority, Rules: oc.Rules, Tags: oc.Tags, Sources: oc.Sources,
 		}})
-		workers = append(workers, &pipeline.Worker{Name: oc.Name, Queue: q, Output: out, Metrics: m, Logger: log})
-		// Make the per-output series visible at zero.
-		for _, c := range []*prometheus.CounterVec{m.Accepted, m.Delivered, m.Failed, m.Filtered, m.Dropped} {
-			c.WithLabelValues(oc.Name)
+		d := oc.Delivery
+		workers = append(workers, &pipeline.Worker{
+			Name: oc.Name, Output: out, Concurrency: d.Concurrency, BatchSize: d.BatchSize, Timeout: d.Timeout,
+			Policy: pipeline.RetryPolicy{
+				MaxAttempts: d.Retry.MaxAttempts, MaxAge: d.Retry.MaxAge,
+				InitialBackoff: d.Retry.InitialBackoff, MaxBackoff: d.Retry.MaxBackoff,
+			},
+			Metrics: m, Logger: log,
+		})
+		m.Init(oc.Name)
+	}
+	store, err := queue.Open(queue.Options{
+		Dir: cfg.Queue.Dir, MaxBytes: cfg.Queue.MaxBytes, Outputs: qopts, Logger: log,
+		OnDrop: func(output string, n int) { m.Dropped.WithLabelValues(output).Add(float64(n)) },
+	})
+	if err != nil {
+		return fmt.Errorf("queue (key queue.dir): %w", err)
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing the queue", "err", err)
 		}
-		m.Queued.WithLabelValues(oc.Name)
+	}()
+	if !store.Durable() {
+		log.Warn("queue.dir is empty: queues are in memory and lost on exit (not durable)")
+	}
+	reg.MustRegister(metrics.NewQueueCollector(func() []metrics.QueueStat {
+		stats := make([]metrics.QueueStat, len(qopts))
+		for i, q := range qopts {
+			st := store.Stats(q.Name)
+			stats[i] = metrics.QueueStat{Output: q.Name, Len: st.Len, Bytes: st.Bytes, Oldest: st.Oldest}
+		}
+		return stats
+	}, nil))
+	for _, w := range workers {
+		w.Store = store
+		if st := store.Stats(w.Name); st.Len > 0 {
+			log.Info("resuming queued alerts", "output", w.Name, "count", st.Len)
+		}
 	}
 
 	host, _ := os.Hostname()
@@ -87,7 +122,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		tokens[i] = string(t)
 	}
 	handler := server.New(server.Options{
-		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: pipeline.NewFanout(routes, m),
+		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: pipeline.NewFanout(routes, store, m),
 		Metrics: m, Gatherer: reg, Logger: log, Hostname: host,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -96,19 +131,16 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 
-	// Workers run on their own context: on shutdown they drain their queue
-	// and stop, cancelled only when the shutdown timeout expires.
-	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer wcancel()
+	// Workers lease on lctx (cancelled at shutdown: no new sends) and send on
+	// sctx (cancelled only when the shutdown timeout expires, so sends in
+	// flight can finish; what is still queued stays in the store).
+	lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer lcancel()
+	sendCtx, sendCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer sendCancel()
 	var wg sync.WaitGroup
 	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := w.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("worker stopped", "output", w.Name, "err", err)
-			}
-		}()
+		wg.Go(func() { w.Run(lctx, sendCtx) })
 	}
 
 	serveErr := make(chan error, 1)
@@ -127,21 +159,24 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer scancel()
 	err = srv.Shutdown(sctx)
-	for _, r := range routes {
-		_ = r.Queue.Close()
-	}
+	lcancel()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-sctx.Done():
-		wcancel()
+		sendCancel()
 		<-done
-		var lost int
-		for _, r := range routes {
-			lost += r.Queue.Len()
-		}
-		log.Warn("shutdown timeout: undelivered alerts dropped", "count", lost)
+		log.Warn("shutdown timeout: sends in flight were cut; their alerts stay queued")
+	}
+	var left int
+	for _, q := range qopts {
+		left += store.Stats(q.Name).Len
+	}
+	if left > 0 && store.Durable() {
+		log.Info("alerts left queued for the next start", "count", left, "file", store.Path())
+	} else if left > 0 {
+		log.Warn("in-memory queue: undelivered alerts dropped", "count", left)
 	}
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -34,7 +34,7 @@ type Config struct {
 	Tokens          []Secret      // bearer tokens; empty disables auth
 	BodyLimit       int64         // maximum request body in bytes, default 1 MiB
 	ShutdownTimeout time.Duration // how long shutdown may take, default 10s
-	QueueSize       int           // per-output in-memory queue capacity, default 10000
+	Queue           Queue
 	Outputs         []Output
 }
 
@@ -47,6 +47,7 @@ type Output struct {
 	Tags        Match
 	Sources     Match
 	Raw         map[string]any // the block under the key named like Type
+	Delivery    Delivery
 }
 
 // Match is an include/exclude pair of path.Match patterns (e.g. "Terminal*").
@@ -62,13 +63,20 @@ func (c Config) String() string {
 	for i, o := range c.Outputs {
 		names[i] = fmt.Sprintf("%s(%s>=%s)", o.Name, o.Type, o.MinPriority)
 	}
-	return fmt.Sprintf("listen=%s tokens=%d×[redacted] body_limit=%d queue_size=%d outputs=%v",
-		c.Listen, len(c.Tokens), c.BodyLimit, c.QueueSize, names)
+	dir := c.Queue.Dir
+	if dir == "" {
+		dir = `"" (in memory, not durable)`
+	}
+	return fmt.Sprintf("listen=%s tokens=%d×[redacted] body_limit=%d queue.dir=%s queue.max_bytes=%d outputs=%v",
+		c.Listen, len(c.Tokens), c.BodyLimit, dir, c.Queue.MaxBytes, names)
 }
 
-var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue_size": true, "outputs": true}
+var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "outputs": true}
 
-var outputKeys = map[string]bool{"name": true, "type": true, "min_priority": true, "filters": true}
+var outputKeys = map[string]bool{
+	"name": true, "type": true, "min_priority": true, "filters": true,
+	"retry": true, "concurrency": true, "timeout": true, "batch_size": true, "overflow": true,
+}
 
 // Load reads file, applies LOOKOUT_ environment overrides and validates the
 // result against reg (the output types it knows).
@@ -82,7 +90,8 @@ func Load(file string, reg registry.Registry) (*Config, error) {
 	v.SetDefault("listen", "127.0.0.1:2801")
 	v.SetDefault("body_limit", 1<<20)
 	v.SetDefault("shutdown_timeout", "10s")
-	v.SetDefault("queue_size", 10000)
+	v.SetDefault("queue.dir", DefaultQueueDir)
+	v.SetDefault("queue.max_bytes", DefaultQueueMaxBytes)
 	for _, k := range []string{"auth.tokens"} {
 		_ = v.BindEnv(k)
 	}
@@ -120,11 +129,9 @@ func parse(v *viper.Viper, reg registry.Registry) (*Config, error) {
 	if c.BodyLimit, err = positiveInt(v, "body_limit"); err != nil {
 		return nil, err
 	}
-	qs, err := positiveInt(v, "queue_size")
-	if err != nil {
+	if c.Queue, err = parseQueue(v); err != nil {
 		return nil, err
 	}
-	c.QueueSize = int(qs)
 	if c.ShutdownTimeout, err = time.ParseDuration(v.GetString("shutdown_timeout")); err != nil || c.ShutdownTimeout <= 0 {
 		return nil, fmt.Errorf("shutdown_timeout: %q is not a positive duration such as 10s", v.GetString("shutdown_timeout"))
 	}
@@ -182,7 +189,7 @@ func parseOutput(r any, reg registry.Registry) (Output, error) {
 	}
 	for _, k := range sortedKeys(m) {
 		if !outputKeys[k] && k != o.Type {
-			return o, fmt.Errorf("%s: unknown key (allowed: name, type, min_priority, filters, %s)", k, o.Type)
+			return o, fmt.Errorf("%s: unknown key (allowed: %s, %s)", k, keyList(outputKeys), o.Type)
 		}
 	}
 	o.MinPriority = api.PriorityDebug
@@ -198,6 +205,10 @@ func parseOutput(r any, reg registry.Registry) (Output, error) {
 		if err := parseFilters(f, &o); err != nil {
 			return o, fmt.Errorf("filters.%w", err)
 		}
+	}
+	var err error
+	if o.Delivery, err = parseDelivery(m); err != nil {
+		return o, err
 	}
 	if b, ok := m[o.Type]; ok && b != nil {
 		if o.Raw, ok = b.(map[string]any); !ok {

@@ -2,18 +2,23 @@
 // registry passed in (never the global one).
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics holds the router's collectors. Per-output series carry an
 // "output" label with the output's configured name.
 type Metrics struct {
 	Accepted      *prometheus.CounterVec   // alerts queued for an output
 	Delivered     *prometheus.CounterVec   // alerts the output accepted
-	Failed        *prometheus.CounterVec   // alerts whose delivery failed
+	Failed        *prometheus.CounterVec   // failed delivery attempts (one per alert per attempt)
+	Retried       *prometheus.CounterVec   // retries scheduled
+	DeadLettered  *prometheus.CounterVec   // alerts moved to the dead-letter store
 	Filtered      *prometheus.CounterVec   // alerts an output's filter dropped
-	Dropped       *prometheus.CounterVec   // alerts refused because the queue was full
-	Queued        *prometheus.GaugeVec     // alerts waiting in the output's queue
-	Delivery      *prometheus.HistogramVec // seconds from queueing to delivery
+	Dropped       *prometheus.CounterVec   // alerts evicted by overflow: drop_oldest
+	Delivery      *prometheus.HistogramVec // seconds from acceptance to delivery
 	Ingest        *prometheus.HistogramVec // seconds to handle an ingest request, by endpoint
 	IngestAlerts  *prometheus.CounterVec   // alerts received, by endpoint
 	IngestRejects *prometheus.CounterVec   // requests refused, by status code
@@ -22,18 +27,76 @@ type Metrics struct {
 // New creates the collectors and registers them on reg.
 func New(reg prometheus.Registerer) *Metrics {
 	out := []string{"output"}
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, out)
+	}
 	m := &Metrics{
-		Accepted:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_output_accepted_total", Help: "Alerts queued for delivery to an output."}, out),
-		Delivered:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_output_delivered_total", Help: "Alerts delivered to an output."}, out),
-		Failed:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_output_failed_total", Help: "Alerts whose delivery to an output failed."}, out),
-		Filtered:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_output_filtered_total", Help: "Alerts an output's filters (min_priority, rules, tags, sources) dropped."}, out),
-		Dropped:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_output_dropped_total", Help: "Alerts refused because the output's queue was full."}, out),
-		Queued:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lookout_router_output_queued", Help: "Alerts waiting in an output's queue."}, out),
-		Delivery:      prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lookout_router_output_delivery_seconds", Help: "Seconds from queueing to delivery.", Buckets: prometheus.DefBuckets}, out),
-		Ingest:        prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lookout_router_ingest_seconds", Help: "Seconds to handle an ingest request.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"endpoint"}),
+		Accepted:      counter("lookout_router_output_accepted_total", "Alerts durably queued for delivery to an output."),
+		Delivered:     counter("lookout_router_output_delivered_total", "Alerts delivered to an output."),
+		Failed:        counter("lookout_router_output_failed_total", "Failed delivery attempts to an output (one per alert per attempt)."),
+		Retried:       counter("lookout_router_output_retried_total", "Retries scheduled after a failed attempt."),
+		DeadLettered:  counter("lookout_router_output_dead_lettered_total", "Alerts moved to the dead-letter store (permanent failure or retry budget spent)."),
+		Filtered:      counter("lookout_router_output_filtered_total", "Alerts an output's filters (min_priority, rules, tags, sources) dropped."),
+		Dropped:       counter("lookout_router_output_dropped_total", "Queued alerts evicted because the store was full and the output has overflow: drop_oldest."),
+		Delivery:      prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lookout_router_output_delivery_seconds", Help: "Seconds from acceptance to delivery.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 20)}, out),
+		Ingest:        prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lookout_router_ingest_seconds", Help: "Seconds to handle an ingest request, durable commit included.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"endpoint"}),
 		IngestAlerts:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_ingest_alerts_total", Help: "Alerts received."}, []string{"endpoint"}),
 		IngestRejects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_ingest_rejected_total", Help: "Ingest requests refused, by status code."}, []string{"code"}),
 	}
-	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Filtered, m.Dropped, m.Queued, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects)
+	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects)
 	return m
+}
+
+// Init makes output's series visible at zero.
+func (m *Metrics) Init(output string) {
+	for _, c := range []*prometheus.CounterVec{m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped} {
+		c.WithLabelValues(output)
+	}
+}
+
+// QueueStat is one output's queue as the queue collector reports it.
+type QueueStat struct {
+	Output string
+	Len    int
+	Bytes  int64
+	Oldest time.Time // zero when empty
+}
+
+var (
+	queuedDesc = prometheus.NewDesc("lookout_router_output_queued", "Alerts waiting in (or in flight from) an output's queue.", []string{"output"}, nil)
+	bytesDesc  = prometheus.NewDesc("lookout_router_output_queued_bytes", "Bytes an output's queue holds in the store.", []string{"output"}, nil)
+	ageDesc    = prometheus.NewDesc("lookout_router_output_oldest_age_seconds", "Age of the oldest alert in an output's queue (0 when empty).", []string{"output"}, nil)
+)
+
+type queueCollector struct {
+	stats func() []QueueStat
+	now   func() time.Time
+}
+
+// NewQueueCollector returns a collector reading queue gauges from stats at
+// scrape time: queued items, bytes and oldest-item age per output.
+func NewQueueCollector(stats func() []QueueStat, now func() time.Time) prometheus.Collector {
+	if now == nil {
+		now = time.Now
+	}
+	return queueCollector{stats: stats, now: now}
+}
+
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queuedDesc
+	ch <- bytesDesc
+	ch <- ageDesc
+}
+
+func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
+	now := c.now()
+	for _, s := range c.stats() {
+		age := 0.0
+		if !s.Oldest.IsZero() {
+			age = now.Sub(s.Oldest).Seconds()
+		}
+		ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(s.Len), s.Output)
+		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(s.Bytes), s.Output)
+		ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age, s.Output)
+	}
 }

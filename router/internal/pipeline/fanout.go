@@ -2,38 +2,38 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
+	"github.com/lookout-sec/lookout/router/internal/queue"
 )
 
-// Route is one output's filter and queue.
+// Route is one output's name and filter.
 type Route struct {
 	Name   string
 	Filter Filter
-	Queue  Queue
 }
 
-// Fanout filters alerts per route and enqueues what passes. It is the
-// ingest side of the pipeline.
+// Fanout filters alerts per route and stores what passes. It is the ingest
+// side of the pipeline.
 type Fanout struct {
 	routes  []Route
+	store   *queue.Store
 	metrics *metrics.Metrics
 }
 
-// NewFanout returns a fan-out stage over routes.
-func NewFanout(routes []Route, m *metrics.Metrics) *Fanout {
-	return &Fanout{routes: routes, metrics: m}
+// NewFanout returns a fan-out stage over routes, storing into store.
+func NewFanout(routes []Route, store *queue.Store, m *metrics.Metrics) *Fanout {
+	return &Fanout{routes: routes, store: store, metrics: m}
 }
 
-// Ingest enqueues each alert for every route whose filter allows it, or for
-// every route when bypassFilters is set (the /test endpoint). It returns nil
-// when every routed queue accepted its alerts; otherwise an error wrapping
-// ErrFull or ErrClosed. A route with nothing to take is not an error.
+// Ingest stores each alert for every route whose filter allows it, or for
+// every route when bypassFilters is set (the /test endpoint), in one commit:
+// all routes or none. It returns nil once that commit is durable; otherwise
+// an error wrapping queue.ErrFull (no room, disk full) or queue.ErrClosed.
 func (f *Fanout) Ingest(ctx context.Context, alerts []*api.Alert, bypassFilters bool) error {
-	var errs []error
+	routed := make(map[string][]*api.Alert, len(f.routes))
 	for _, r := range f.routes {
 		take := make([]*api.Alert, 0, len(alerts))
 		for _, a := range alerts {
@@ -44,18 +44,18 @@ func (f *Fanout) Ingest(ctx context.Context, alerts []*api.Alert, bypassFilters 
 		if n := len(alerts) - len(take); n > 0 {
 			f.metrics.Filtered.WithLabelValues(r.Name).Add(float64(n))
 		}
-		if len(take) == 0 {
-			continue
+		if len(take) > 0 {
+			routed[r.Name] = take
 		}
-		if err := r.Queue.Enqueue(ctx, take); err != nil {
-			if errors.Is(err, ErrFull) {
-				f.metrics.Dropped.WithLabelValues(r.Name).Add(float64(len(take)))
-			}
-			errs = append(errs, fmt.Errorf("output %s: %w", r.Name, err))
-			continue
-		}
-		f.metrics.Accepted.WithLabelValues(r.Name).Add(float64(len(take)))
-		f.metrics.Queued.WithLabelValues(r.Name).Set(float64(r.Queue.Len()))
 	}
-	return errors.Join(errs...)
+	if len(routed) == 0 {
+		return nil
+	}
+	if err := f.store.Enqueue(ctx, routed); err != nil {
+		return fmt.Errorf("store alerts: %w", err)
+	}
+	for name, as := range routed {
+		f.metrics.Accepted.WithLabelValues(name).Add(float64(len(as)))
+	}
+	return nil
 }

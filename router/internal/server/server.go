@@ -10,9 +10,9 @@
 //
 // Bad input gets 400 naming the field and problem, a missing or wrong bearer
 // token 401, a body past the limit 413, a wrong method 405 and any other path
-// 404. 200 means every output the alert routes to has queued it; a full
-// queue answers 503 with Retry-After and nothing is partially accepted for
-// that output.
+// 404. 200 means every output the alert routes to has it in its durable
+// queue (the commit is on disk); a full store or disk answers 503 with
+// Retry-After and nothing of the request is kept.
 package server
 
 import (
@@ -36,7 +36,7 @@ import (
 
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
-	"github.com/lookout-sec/lookout/router/internal/pipeline"
+	"github.com/lookout-sec/lookout/router/internal/queue"
 )
 
 // Ingester is what the server hands accepted alerts to.
@@ -182,7 +182,7 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, endpoint string,
 	}
 	s.opts.Metrics.IngestAlerts.WithLabelValues(endpoint).Add(float64(len(as)))
 	if err := s.opts.Ingester.Ingest(r.Context(), as, bypass); err != nil {
-		if errors.Is(err, pipeline.ErrFull) || errors.Is(err, pipeline.ErrClosed) {
+		if errors.Is(err, queue.ErrFull) || errors.Is(err, queue.ErrClosed) {
 			w.Header().Set("Retry-After", "1")
 			s.reject(w, http.StatusServiceUnavailable, err)
 			return

@@ -13,6 +13,7 @@ import (
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
 	"github.com/lookout-sec/lookout/router/internal/pipeline"
+	"github.com/lookout-sec/lookout/router/internal/queue"
 )
 
 const good = `{"rule":"r","priority":"warning","time":"2026-11-23T10:00:00Z","output":"o"}`
@@ -20,8 +21,13 @@ const good = `{"rule":"r","priority":"warning","time":"2026-11-23T10:00:00Z","ou
 func TestStatusCodes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	q := pipeline.NewMemQueue(2, nil)
-	fan := pipeline.NewFanout([]pipeline.Route{{Name: "q", Queue: q, Filter: pipeline.Filter{MinPriority: api.PriorityDebug}}}, m)
+	// Room for two stored alerts (about 200 bytes each), not four.
+	q, err := queue.Open(queue.Options{Dir: t.TempDir(), MaxBytes: 500, Outputs: []queue.OutputOptions{{Name: "q"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	fan := pipeline.NewFanout([]pipeline.Route{{Name: "q", Filter: pipeline.Filter{MinPriority: api.PriorityDebug}}}, q, m)
 	srv := httptest.NewServer(New(Options{Tokens: []string{"s3cret"}, BodyLimit: 200, Ingester: fan, Metrics: m, Gatherer: reg, Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	cases := []struct {
@@ -61,7 +67,7 @@ func TestStatusCodes(t *testing.T) {
 			}
 		})
 	}
-	if q.Len() != 2 {
-		t.Fatalf("queue holds %d alerts, want 2", q.Len())
+	if n := q.Stats("q").Len; n != 2 {
+		t.Fatalf("queue holds %d alerts, want 2", n)
 	}
 }
