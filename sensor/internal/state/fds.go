@@ -121,9 +121,11 @@ func (t *Tables) applyFD(th *thread, ev *event.Event) {
 		ev.FD = f
 	case event.TypeClose:
 		num := argInt(ev, "fd", -1)
-		ev.FD = th.fds.fds[num]
-		if ev.Res == 0 {
+		f := th.fds.fds[num]
+		ev.FD = f
+		if ev.Res == 0 && f != nil {
 			delete(th.fds.fds, num)
+			t.releaseFD(f)
 		}
 	case event.TypePipe, event.TypePipe2:
 		if ev.Res != 0 {
@@ -182,7 +184,7 @@ func (t *Tables) applyOpen(th *thread, ev *event.Event) {
 	num := argInt(ev, "fd", ev.Res)
 	f := &t.scratch
 	if ev.Res >= 0 && num >= 0 {
-		f = &event.FD{}
+		f = t.newFD()
 	} else {
 		*f = event.FD{}
 	}
@@ -191,7 +193,7 @@ func (t *Tables) applyOpen(th *thread, ev *event.Event) {
 	if flags&oDirectory != 0 && flags&oTmpfile != oTmpfile {
 		f.Type = event.FDDirectory
 	}
-	f.Name = resolvePath(base, raw)
+	f.Name = t.resolve(base, raw)
 	f.NameRaw = raw
 	f.OpenFlags = uint32(flags)
 	if v, ok := argUint(ev, "dev"); ok {
@@ -204,6 +206,29 @@ func (t *Tables) applyOpen(th *thread, ev *event.Event) {
 		f = t.putFD(th, f)
 	}
 	ev.FD = f
+}
+
+// maxFreeFDs bounds the recycled-fd list.
+const maxFreeFDs = 1024
+
+// newFD returns a zeroed FD, recycled from a closed one when possible.
+func (t *Tables) newFD() *event.FD {
+	if n := len(t.freeFDs); n > 0 {
+		f := t.freeFDs[n-1]
+		t.freeFDs = t.freeFDs[:n-1]
+		*f = event.FD{}
+		return f
+	}
+	return &event.FD{}
+}
+
+// releaseFD recycles f, which no table holds any more. The event that
+// closed it may still read it: it is reused no earlier than the next Apply,
+// which is the lifetime the package documents for Event.FD.
+func (t *Tables) releaseFD(f *event.FD) {
+	if len(t.freeFDs) < maxFreeFDs {
+		t.freeFDs = append(t.freeFDs, f)
+	}
 }
 
 // putFD stores f in th's table, unless the table is full (then f is still

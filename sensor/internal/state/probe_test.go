@@ -398,38 +398,36 @@ func TestLiveExitEviction(t *testing.T) {
 	const grace = 50 * time.Millisecond
 	l := startLive(t, Options{ExitGrace: grace})
 	type exitSnap struct {
-		pid    int64
-		exitTS int64
-		inTab  bool
+		pid     int64
+		exitTS  int64
+		inTab   bool
+		expired uint64 // Stats.Expired at the exit
 	}
 	exits := make(chan exitSnap, 4)
-	var child int64
+	// The shell's $0 is a token unique to this run, so the hook can find its
+	// exit without knowing the pid in advance.
+	token := fmt.Sprintf("lookout-exit-%d-%d", os.Getpid(), time.Now().UnixNano())
 	l.setHook(func(ev *event.Event) {
-		if ev.Type == event.TypeProcexit && ev.TID == child && child != 0 {
-			exits <- exitSnap{pid: ev.TID, exitTS: ev.Proc.ExitTS, inTab: l.tb.Process(ev.TID) == ev.Proc}
+		if ev.Type == event.TypeProcexit && ev.Proc != nil && slices.Contains(ev.Proc.Args, token) {
+			exits <- exitSnap{pid: ev.TID, exitTS: ev.Proc.ExitTS, inTab: l.tb.Process(ev.TID) == ev.Proc,
+				expired: l.tb.Stats().Expired}
 		}
 	})
-	cmd := exec.Command("sleep", "0.01") // exits on its own; we learn its pid first
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	cmd := exec.Command("sh", "-c", "exit 3", token)
+	if err := cmd.Run(); cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 3 {
+		t.Fatalf("run sh: %v", err)
 	}
-	l.mu.Lock()
-	child = int64(cmd.Process.Pid)
-	l.mu.Unlock()
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	child := int64(cmd.Process.Pid)
 	l.sync(t)
 	var ex exitSnap
 	select {
 	case ex = <-exits:
 	default:
-		t.Fatalf("no procexit for pid %d reached Apply", child)
+		t.Fatalf("no procexit for pid %d ($0 %s) reached Apply", child, token)
 	}
-	if !ex.inTab || ex.exitTS == 0 {
-		t.Fatalf("at procexit: in table %v, exit time %d; want the exited entry kept", ex.inTab, ex.exitTS)
+	if ex.pid != child || !ex.inTab || ex.exitTS == 0 {
+		t.Fatalf("at procexit of %d (want %d): in table %v, exit time %d; want the exited entry kept", ex.pid, child, ex.inTab, ex.exitTS)
 	}
-	before := l.stats()
 	// Expiry runs on event time: make marker events until one is past the
 	// grace period, then the entry must be gone.
 	for {
@@ -445,8 +443,8 @@ func TestLiveExitEviction(t *testing.T) {
 	if p != nil {
 		t.Fatalf("pid %d still in the table after its grace period (exit %d)", child, ex.exitTS)
 	}
-	if after := l.stats(); after.Expired <= before.Expired {
-		t.Errorf("Expired counter %d -> %d, want it to grow", before.Expired, after.Expired)
+	if after := l.stats(); after.Expired <= ex.expired {
+		t.Errorf("Expired counter %d at the exit, %d now; want it to grow", ex.expired, after.Expired)
 	}
 }
 

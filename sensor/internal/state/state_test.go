@@ -1,6 +1,7 @@
 package state
 
 import (
+	"path"
 	"slices"
 	"testing"
 	"time"
@@ -255,10 +256,31 @@ func TestResolvePath(t *testing.T) {
 func FuzzResolvePath(f *testing.F) {
 	f.Add("/root/", "../etc/./shadow")
 	f.Add("", "/a//b/..")
+	f.Add("/a/b", "../../../c")
+	f.Add("x", "y/./z")
+	tb := newTestTables(f, Options{})
 	f.Fuzz(func(t *testing.T, base, name string) {
 		got := resolvePath("/"+base, name)
 		if name != "" && (got == "" || got[0] != '/' || resolvePath("/", got) != got) {
 			t.Fatalf("resolvePath(/%q, %q) = %q is not absolute and clean", base, name, got)
+		}
+		// The fast joiner must agree with path.Clean, the reference.
+		want := ""
+		if name != "" {
+			want = path.Clean(name)
+			if name[0] != '/' {
+				want = path.Clean("/" + base + "/" + name)
+			}
+		}
+		if got != want {
+			t.Fatalf("resolvePath(/%q, %q) = %q, path.Clean gives %q", base, name, got, want)
+		}
+		if in := tb.resolve("/"+base, name); in != want {
+			t.Fatalf("resolve(/%q, %q) = %q, want %q", base, name, in, want)
+		}
+		// Any base: the interned and plain forms agree.
+		if a, b := resolvePath(base, name), tb.resolve(base, name); a != b {
+			t.Fatalf("resolvePath(%q, %q) = %q but resolve gives %q", base, name, a, b)
 		}
 	})
 }

@@ -61,6 +61,12 @@ type Tables struct {
 	boot    int64                            // boot time in ns, from ProcRoot/stat; -1 when unknown
 	netns   map[string]map[uint64]socketInfo // socket inode maps per network namespace, per Scan
 	stats   Stats
+
+	// Hot-path reuse (see bench_test.go): closed fds are recycled, resolved
+	// names are built in pathBuf and interned in names.
+	freeFDs []*event.FD
+	pathBuf []byte
+	names   map[string]string
 }
 
 // New returns empty tables; call Scan to seed them from /proc.
