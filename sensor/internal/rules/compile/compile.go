@@ -56,7 +56,23 @@ type compiler struct {
 	warnings []string
 	// origin maps the checks that came from a macro to the macro's text,
 	// so errors point into the macro.
-	origin map[parse.Node]spec.Text
+	origin map[parse.Node]textPair
+}
+
+// textPair is a condition as written and after list substitution.
+type textPair struct{ orig, sub spec.Text }
+
+// locate returns the text and offset to report an error at offset off of
+// p.sub about token: the written text when the substitution left it
+// unchanged, or when token occurs exactly once in it.
+func (p textPair) locate(off int, token string) (spec.Text, int) {
+	if p.orig.S == p.sub.S {
+		return p.orig, off
+	}
+	if token != "" && strings.Count(p.orig.S, token) == 1 {
+		return p.orig, strings.Index(p.orig.S, token)
+	}
+	return p.sub, off
 }
 
 // checkError is an error compiling one check, located by its node.
@@ -77,7 +93,7 @@ func (e *identError) Error() string { return e.err.Error() }
 func (e *checkError) Unwrap() error { return e.err }
 
 // markOrigin records t as the origin of every check in n.
-func (c *compiler) markOrigin(n parse.Node, t spec.Text) {
+func (c *compiler) markOrigin(n parse.Node, t textPair) {
 	switch n := n.(type) {
 	case *parse.And:
 		for _, ch := range n.Children {
@@ -106,7 +122,7 @@ type macroInfo struct {
 // Compile compiles every rule of set (disabled ones too; the engine decides
 // what to run). The first error is returned as a *spec.Error.
 func Compile(set *spec.Set, resolve Resolver) (*Result, error) {
-	c := &compiler{set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]spec.Text{}}
+	c := &compiler{set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]textPair{}}
 	c.lists = expandLists(set.Lists)
 	for _, m := range set.Macros {
 		mi := &macroInfo{m: m, txt: c.substitute(m.Condition.S)}
@@ -144,7 +160,7 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 	}
 	where := r.Condition
 	if txt != r.Condition.S {
-		where.S, where.Inline = txt, where.Inline && shift == 0 && len(txt) == len(r.Condition.S)
+		where = where.WithText(txt)
 		shift = 0
 	}
 	ast, err := parse.Parse(txt)
@@ -157,10 +173,7 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 	if err != nil {
 		var ie *identError
 		if errors.As(err, &ie) {
-			t, off := where, ie.n.P-shift
-			if o, ok := c.origin[ie.n]; ok {
-				t, off = o, ie.n.P
-			}
+			t, off := c.position(r, where, shift, ie.n, ie.n.P, ie.n.Name)
 			return nil, t.Errorf(off, "rule '%s': %v", r.Name, ie.err)
 		}
 		var se *spec.Error
@@ -176,10 +189,7 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 		se := errAtRule(r, "rule '%s': %v", r.Name, err)
 		var ce *checkError
 		if errors.As(err, &ce) {
-			t, off := where, ce.n.P-shift
-			if o, ok := c.origin[ce.n]; ok {
-				t, off = o, ce.n.P
-			}
+			t, off := c.position(r, where, shift, ce.n, ce.n.P, parse.String(ce.n.Field))
 			se = t.Errorf(off, "rule '%s': %v", r.Name, ce.err)
 		}
 		var ue *unknownFieldError
@@ -191,6 +201,19 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 	cr.Pred, cr.Slots = pred, c.slots
 	cr.Types = eventTypes(ast, false)
 	return cr, nil
+}
+
+// position finds where to report an error about node n (at offset off of
+// its text, spelled token): in the macro it came from, or in the rule's
+// condition.
+func (c *compiler) position(r *spec.Rule, where spec.Text, shift int, n parse.Node, off int, token string) (spec.Text, int) {
+	if o, ok := c.origin[n]; ok {
+		return o.locate(off, token)
+	}
+	if where.S != r.Condition.S && token != "" && strings.Count(r.Condition.S, token) == 1 {
+		return r.Condition, strings.Index(r.Condition.S, token)
+	}
+	return where, off - shift
 }
 
 type wrapped struct {
@@ -246,17 +269,9 @@ func (c *compiler) expand(n parse.Node, vis, depth int) (parse.Node, error) {
 		if mi.err != nil {
 			var pe *parse.Error
 			errors.As(mi.err, &pe)
-			t := mi.m.Condition
-			if mi.txt != t.S {
-				t.S, t.Inline = mi.txt, false
-			}
-			return nil, t.Errorf(pe.Off, "macro '%s': %s", n.Name, pe.Msg)
+			return nil, mi.m.Condition.WithText(mi.txt).Errorf(pe.Off, "macro '%s': %s", n.Name, pe.Msg)
 		}
-		t := mi.m.Condition
-		if mi.txt != t.S {
-			t.S, t.Inline = mi.txt, false
-		}
-		c.markOrigin(mi.ast, t)
+		c.markOrigin(mi.ast, textPair{mi.m.Condition, mi.m.Condition.WithText(mi.txt)})
 		return c.expand(mi.ast, mi.m.Visibility, depth+1)
 	}
 	return n, nil

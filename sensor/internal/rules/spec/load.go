@@ -176,7 +176,17 @@ func (l *loader) text(v *yaml.Node) Text {
 		t.Pos.Col = 1
 		if t.Pos.Line <= len(l.lines) {
 			ln := l.lines[t.Pos.Line-1]
-			t.Pos.Col = len(ln) - len(strings.TrimLeft(ln, " ")) + 1
+			t.Indent = len(ln) - len(strings.TrimLeft(ln, " "))
+			t.Pos.Col = t.Indent + 1
+			t.Folded = v.Style == yaml.FoldedStyle
+			// The block runs while lines are blank or at least as indented.
+			for i := t.Pos.Line - 1; i < len(l.lines); i++ {
+				ln := strings.TrimRight(l.lines[i], "\r")
+				if strings.TrimSpace(ln) != "" && len(ln)-len(strings.TrimLeft(ln, " ")) < t.Indent {
+					break
+				}
+				t.Block = append(t.Block, ln)
+			}
 		}
 	}
 	return t

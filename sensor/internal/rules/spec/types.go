@@ -39,6 +39,46 @@ type Text struct {
 	// so an offset in S maps to a column.
 	Inline bool
 	Shift  int
+	// Block holds the source lines of a block scalar (| or >) from its
+	// first content line, and Indent its indentation, so an offset in S
+	// maps back to a line and column; Folded is true for '>'.
+	Block  []string
+	Indent int
+	Folded bool
+}
+
+// WithText returns t holding s instead (a rewritten condition): offsets in
+// s no longer map to source columns, so errors show s's own lines.
+func (t Text) WithText(s string) Text {
+	if s == t.S {
+		return t
+	}
+	t.S, t.Inline, t.Block = s, false, nil
+	return t
+}
+
+// blockPos maps off in S to a line of Block and a 1-based column, walking
+// the lines as YAML folded or kept them. ok is false when off is past the
+// block (text appended by an override).
+func (t Text) blockPos(off int) (line int, col int, ok bool) {
+	acc := 0
+	for i, ln := range t.Block {
+		content := ""
+		if len(ln) > t.Indent {
+			content = ln[t.Indent:]
+		}
+		if strings.TrimSpace(content) == "" {
+			if !t.Folded {
+				acc++
+			}
+			continue
+		}
+		if off < acc+len(content) || off == acc+len(content) && i == len(t.Block)-1 {
+			return i, t.Indent + off - acc + 1, true
+		}
+		acc += len(content) + 1
+	}
+	return 0, 0, false
 }
 
 // List is a list definition after merging.
@@ -144,6 +184,12 @@ func (t Text) Errorf(off int, format string, a ...any) *Error {
 		p := t.Pos
 		p.Col += t.Shift + off
 		return &Error{Pos: p, Msg: msg, Line: t.S, Col: off + 1}
+	}
+	if i, col, ok := t.blockPos(off); ok {
+		p := t.Pos
+		p.Line += i
+		p.Col = col
+		return &Error{Pos: p, Msg: msg, Line: t.Block[i], Col: col}
 	}
 	// Multi-line: show the line of S holding off.
 	ls := strings.LastIndexByte(t.S[:off], '\n') + 1

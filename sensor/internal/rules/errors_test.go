@@ -1,0 +1,130 @@
+package rules
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lookout-sec/lookout/sensor/internal/ruleset"
+)
+
+const okRule = `
+- rule: R
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: INFO
+`
+
+// TestLoadErrors checks the exact message of each kind of load error:
+// file:line:col, the message, the offending line and a caret.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"bad yaml", "- rule: [x\n", "a.yaml:1:1: invalid YAML: yaml: line 1: did not find expected ',' or ']'"},
+		{"not a sequence", "rule: x\n", "a.yaml:1:1: rules content is not yaml array of objects\n    rule: x\n    ^"},
+		{"newer engine", "- required_engine_version: 0.99.0\n",
+			"a.yaml:1:28: Rules require engine version 0.99.0, but engine version is 0.57.0\n    - required_engine_version: 0.99.0\n                               ^"},
+		{"newer engine int", "- required_engine_version: 99\n",
+			"a.yaml:1:28: Rules require engine version 0.99.0, but engine version is 0.57.0\n    - required_engine_version: 99\n                               ^"},
+		{"bad engine version", "- required_engine_version: abc\n",
+			"a.yaml:1:28: Unable to parse engine version 'abc' as a semver string. Expected \"x.y.z\" semver format\n    - required_engine_version: abc\n                               ^"},
+		{"unknown field", "- rule: R\n  desc: d\n  condition: evt.type = execve and proc.nmae = x\n  output: o\n  priority: INFO\n",
+			"a.yaml:3:36: rule 'R': field 'proc.nmae': unknown field \"proc.nmae\"\n    evt.type = execve and proc.nmae = x\n                          ^"},
+		{"bad operator", "- rule: R\n  desc: d\n  condition: evt.type = execve and proc.name equals x\n  output: o\n  priority: INFO\n",
+			"a.yaml:3:46: rule 'R': expected an operator after field 'proc.name'\n    evt.type = execve and proc.name equals x\n                                    ^"},
+		{"unknown macro", "- rule: R\n  desc: d\n  condition: >\n    evt.type = execve and\n    not my_macro\n  output: o\n  priority: INFO\n",
+			"a.yaml:5:9: rule 'R': Undefined macro 'my_macro' used in filter.\n        not my_macro\n            ^"},
+		{"unknown field in a folded condition using a list",
+			"- list: shells\n  items: [bash, sh]\n- rule: R\n  desc: d\n  condition: >\n    evt.type = execve\n    and proc.name in (shells)\n    and proc.pnmae = sshd\n  output: o\n  priority: INFO\n",
+			"a.yaml:8:9: rule 'R': field 'proc.pnmae': unknown field \"proc.pnmae\"\n        and proc.pnmae = sshd\n            ^"},
+		{"unknown field in a literal condition",
+			"- rule: R\n  desc: d\n  condition: |\n    evt.type = execve\n      and proc.pnmae = sshd\n  output: o\n  priority: INFO\n",
+			"a.yaml:5:11: rule 'R': field 'proc.pnmae': unknown field \"proc.pnmae\"\n          and proc.pnmae = sshd\n              ^"},
+		{"bad macro condition", "- macro: m\n  condition: proc.name = (\n" + strings.TrimPrefix(strings.Replace(okRule, "evt.type = execve", "evt.type = execve and m", 1), "\n"),
+			"a.yaml:2:26: macro 'm': expected a value after '='\n    proc.name = (\n                ^"},
+		{"bad priority", "- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: LOUD\n",
+			"a.yaml:5:13: Invalid priority 'LOUD'\n      priority: LOUD\n                ^"},
+		{"missing condition", "- rule: R\n  desc: d\n  output: o\n  priority: INFO\n",
+			"a.yaml:1:3: Item has no mapping for key 'condition'\n    - rule: R\n      ^"},
+		{"append to unknown rule", "- rule: X\n  condition: and proc.name = x\n  append: true\n",
+			"a.yaml:1:3: Rule 'X' has 'append' or 'override' key but no rule by that name already exists\n    - rule: X\n      ^"},
+		{"override bad key", okRule + "- rule: R\n  priority: ERROR\n  override:\n    priority: append\n",
+			"a.yaml:10:15: Key 'priority' cannot be appended to, use 'replace' instead\n        priority: append\n                  ^"},
+		{"override without key", okRule + "- rule: R\n  condition: and proc.name = x\n  override:\n    output: append\n",
+			"a.yaml:10:5: An override for 'output' was specified but 'output' is not defined\n        output: append\n        ^"},
+		{"unknown output field", "- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: file=%fd.nme proc=%proc.name\n  priority: INFO\n",
+			"a.yaml:1:3: rule 'R': output: unknown field \"fd.nme\"\n    file=%fd.nme proc=%proc.name\n          ^"},
+		{"bad exception comps", "- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n  exceptions:\n    - name: e\n      fields: [proc.name, proc.pname]\n      comps: [=]\n",
+			"a.yaml:7:7: Exception 'e': Fields and comps lists must have equal length\n        - name: e\n          ^"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := loadFiles(t, tc.yaml)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if err.Error() != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSkipIfUnknownFilter checks that a rule with an unknown field is
+// skipped with a warning when it asks for it, and loads otherwise.
+func TestSkipIfUnknownFilter(t *testing.T) {
+	y := okRule + `
+- rule: Future
+  desc: d
+  condition: evt.type = execve and proc.future_field = x
+  output: o
+  priority: INFO
+  skip-if-unknown-filter: true
+`
+	e, rep, err := loadFiles(t, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Skipped, []string{"Future"}) || len(e.Rules()) != 1 || rep.Active != 1 {
+		t.Fatalf("skipped %q, rules %d, report %+v", rep.Skipped, len(e.Rules()), rep)
+	}
+	want := "a.yaml:8:3: rule 'Future' skipped: field 'proc.future_field': unknown field \"proc.future_field\""
+	if !slices.Contains(rep.Warnings, want) {
+		t.Errorf("warnings %q, want %q", rep.Warnings, want)
+	}
+}
+
+// TestReport checks per-file counts, the engine version and plugin
+// requirements for the upstream file plus an override file.
+func TestReport(t *testing.T) {
+	override := `
+- list: shell_binaries
+  items: [fish]
+  override:
+    items: append
+- macro: user_known_system_user_login
+  condition: (proc.name = backup)
+  override:
+    condition: replace
+- rule: Terminal shell in container
+  enabled: false
+  override:
+    enabled: replace
+`
+	_, rep, err := loadFiles(t, string(ruleset.Default), override)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FileReport{{Name: "a.yaml", Rules: 25, Macros: 87, Lists: 49}, {Name: "b.yaml"}}
+	if !slices.Equal(rep.Files, want) {
+		t.Errorf("files %+v, want %+v", rep.Files, want)
+	}
+	if rep.RequiredEngineVersion != "0.57.0" || len(rep.Plugins) != 1 || rep.Plugins[0].Name != "container" || rep.Plugins[0].Version != "0.4.0" {
+		t.Errorf("engine %q plugins %+v", rep.RequiredEngineVersion, rep.Plugins)
+	}
+	if rep.Rules != 25 || rep.Active != 24 {
+		t.Errorf("rules %d active %d", rep.Rules, rep.Active)
+	}
+}
