@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 
@@ -91,8 +92,18 @@ func Entry[C Validatable](defaults func() C, build func(C, Env) (outputs.Output,
 	}
 }
 
+// durationsFromStringsOnly rejects a number where a duration is expected:
+// `timeout: 5` would otherwise silently mean 5 nanoseconds.
+func durationsFromStringsOnly(from, to reflect.Type, data any) (any, error) {
+	if to == reflect.TypeFor[time.Duration]() && from.Kind() != reflect.String && from != to {
+		return nil, fmt.Errorf("expected a duration string such as \"5s\" or \"500ms\", got %v", data)
+	}
+	return data, nil
+}
+
 // Decode decodes raw into out strictly: unknown keys are errors, durations
-// are parsed from strings such as "5s".
+// are parsed from strings such as "5s" (a bare number is an error), and a
+// string field (a Secret too) accepts only a string.
 func Decode(raw map[string]any, out any) error {
 	if raw == nil {
 		return nil
@@ -103,6 +114,7 @@ func Decode(raw map[string]any, out any) error {
 		Metadata:         &md,
 		WeaklyTypedInput: false,
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			durationsFromStringsOnly,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
 		),

@@ -1,7 +1,9 @@
 // Package webhook delivers alerts as JSON HTTP POSTs to a URL: one request per
 // alert, the body being the alert exactly as the router received it (Falco's
-// shape plus uuid), with configured headers. It never retries; it classifies
-// failures so the router can.
+// shape plus uuid), with configured headers and an X-Lookout-Alert-Id header
+// carrying the alert's uuid, which stays the same across retries so that a
+// receiver can drop duplicates. It never retries; it classifies failures so
+// the router can.
 package webhook
 
 import (
@@ -18,6 +20,10 @@ import (
 	"github.com/lookout-sec/lookout/outputs"
 	"github.com/lookout-sec/lookout/router/api"
 )
+
+// AlertIDHeader is the request header carrying the alert's uuid. A retried
+// alert is sent with the same value, so receivers can deduplicate on it.
+const AlertIDHeader = "X-Lookout-Alert-Id"
 
 // Config configures a webhook output.
 type Config struct {
@@ -46,15 +52,18 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// String describes the config with header values redacted (they often hold
-// credentials).
+// String describes the config with header values, the URL's query and its
+// user info redacted (they often hold credentials).
 func (c Config) String() string {
 	h := make(map[string]string, len(c.Headers))
 	for k := range c.Headers {
-		h[k] = "[redacted]"
+		h[k] = outputs.Redacted
 	}
-	return fmt.Sprintf("webhook{url=%s method=%s timeout=%s headers=%v}", c.URL, c.Method, c.Timeout, h)
+	return fmt.Sprintf("webhook{url=%s method=%s timeout=%s headers=%v}", redactURL(c.URL), c.Method, c.Timeout, h)
 }
+
+// GoString keeps %#v from printing credentials.
+func (c Config) GoString() string { return c.String() }
 
 // Output posts alerts to a webhook.
 type Output struct {
@@ -102,6 +111,9 @@ func (o *Output) post(ctx context.Context, a *api.Alert) error {
 	for k, v := range o.cfg.Headers {
 		req.Header.Set(k, v)
 	}
+	if a.UUID != "" {
+		req.Header.Set(AlertIDHeader, a.UUID)
+	}
 	resp, err := o.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -119,15 +131,14 @@ func (o *Output) post(ctx context.Context, a *api.Alert) error {
 	return outputs.ClassifyStatus(resp.StatusCode, wait, fmt.Errorf("webhook answered: %s", bytes.TrimSpace(snippet)))
 }
 
-// redactURL drops user info and the query, which may hold credentials.
+// redactURL keeps only the scheme and host: user info, path and query may
+// all hold credentials (many webhook URLs carry their token in the path).
 func redactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return "[unparseable url]"
 	}
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
+	return u.Scheme + "://" + u.Host
 }
 
 // Close releases idle connections; it is safe to call more than once.

@@ -48,11 +48,36 @@ func TestSendStatuses(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	for _, u := range []string{"", "ftp://x", "not a url"} {
-		c := DefaultConfig()
-		c.URL = u
-		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "url:") {
-			t.Errorf("url %q: %v", u, err)
-		}
+	cases := []struct {
+		name string
+		edit func(*Config)
+		want string // error prefix; "" means valid
+	}{
+		{"ok", func(c *Config) {}, ""},
+		{"https", func(c *Config) { c.URL = "https://example.com/hook" }, ""},
+		{"put", func(c *Config) { c.Method = http.MethodPut }, ""},
+		{"missing url", func(c *Config) { c.URL = "" }, "url: is required"},
+		{"ftp", func(c *Config) { c.URL = "ftp://x" }, "url:"},
+		{"not a url", func(c *Config) { c.URL = "not a url" }, "url:"},
+		{"no host", func(c *Config) { c.URL = "http:///hook" }, "url:"},
+		{"get", func(c *Config) { c.Method = http.MethodGet }, "method:"},
+		{"zero timeout", func(c *Config) { c.Timeout = 0 }, "timeout:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.URL = "http://127.0.0.1:9999/hook"
+			tc.edit(&c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("valid config rejected: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want prefix %q", err, tc.want)
+			}
+		})
 	}
 }
