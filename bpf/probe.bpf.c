@@ -6,177 +6,19 @@
 // written with BPF_RB_NO_WAKEUP; user space polls it.
 //
 // The C knows no syscall numbers: user space fills `interest` (indexed by
-// syscall nr) with a spec per syscall — which arguments are user strings to
-// copy — so adding a syscall is usually a Go-only change (see
-// sensor/internal/probe/spec.go).
+// syscall nr) with a spec per syscall — which arguments are user strings,
+// which fd to describe, which user blob to copy — so adding a syscall is
+// usually a Go-only change (see sensor/internal/probe/spec.go).
 
 #include "vmlinux.h"
 #include "bpf_helpers.h"
 #include "bpf_tracing.h"
+#include "lookout/record.h"
+#include "lookout/path.h"
+#include "lookout/fdinfo.h"
+#include "lookout/task.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define NR_MAX 512     // interest slots for syscall numbers
-#define IDX_EXEC 509   // lifecycle slots above the syscall numbers
-#define IDX_FORK 510
-#define IDX_EXIT 511
-
-#define SPEC_ON 1          // bit 0: syscall is interesting
-#define SPEC_STR_SHIFT 1   // bits 1..6: argument i is a user string
-#define SPEC_EXEC_HOOK 128 // success reported by the exec hook instead
-
-#define PART_MAX 4096
-#define DATA_MASK 0x3fff // per-CPU values must stay under 32 KiB
-#define DATA_SIZE (DATA_MASK + 1 + PART_MAX)
-#define NPARTS 6
-
-enum kind { KIND_SYSCALL = 1, KIND_EXEC = 2, KIND_FORK = 3, KIND_EXIT = 4 };
-
-// Counter categories and counters; index = cat * NCTR + ctr.
-enum cat { CAT_SYSCALL, CAT_EXEC, CAT_FORK, CAT_EXIT, NCAT };
-enum ctr { CTR_INVOKED, CTR_FILTERED, CTR_EMITTED, CTR_DROP_FULL, CTR_DROP_TOOBIG, CTR_READ_FAIL, NCTR };
-
-// event_hdr starts every record; NPARTS variable parts follow, len[i] bytes each.
-struct event_hdr {
-	__u64 ts; // CLOCK_BOOTTIME ns
-	__s64 res;
-	__u64 args[6];
-	__u64 cap_inh, cap_prm, cap_eff;
-	__u32 tid, pid, ptid;
-	__u32 uid, gid, loginuid;
-	__u16 kind, nr, cpu, flags;
-	__u16 len[NPARTS];
-	char comm[16];
-};
-
-struct scratch {
-	struct event_hdr hdr;
-	__u8 data[DATA_SIZE];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); // resized from user space
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, NR_MAX);
-	__type(key, __u32);
-	__type(value, __u32);
-} interest SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NCAT * NCTR);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch_map SEC(".maps");
-
-// Unused instance so bpf2go can emit the Go type.
-const struct event_hdr *unused_event_hdr __attribute__((unused));
-
-static __always_inline void count(__u32 cat, __u32 ctr)
-{
-	__u32 key = cat * NCTR + ctr;
-	__u64 *v = bpf_map_lookup_elem(&counters, &key);
-	if (v)
-		*v += 1;
-}
-
-static __always_inline __u32 spec_of(__u32 idx)
-{
-	__u32 *v = bpf_map_lookup_elem(&interest, &idx);
-	return v ? *v : 0;
-}
-
-static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_struct *t)
-{
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 0;
-	struct event_hdr *h = &s->hdr;
-	__builtin_memset(h, 0, sizeof(*h));
-	h->ts = bpf_ktime_get_boot_ns();
-	h->kind = kind;
-	h->nr = nr;
-	h->cpu = bpf_get_smp_processor_id();
-	h->tid = t->pid;
-	h->pid = t->tgid;
-	h->ptid = t->real_parent->tgid;
-	const struct cred *c = t->cred;
-	h->uid = c->uid.val;
-	h->gid = c->gid.val;
-	h->cap_inh = *(__u64 *)&c->cap_inheritable;
-	h->cap_prm = *(__u64 *)&c->cap_permitted;
-	h->cap_eff = *(__u64 *)&c->cap_effective;
-	h->loginuid = t->loginuid.val;
-	bpf_probe_read_kernel(h->comm, sizeof(h->comm), t->comm);
-	return s;
-}
-
-// put_user_str copies a NUL-terminated user string as part i at *off.
-static __always_inline void put_user_str(struct scratch *s, __u32 *off, int i, __u64 ptr, __u32 cat)
-{
-	__u32 o = *off & DATA_MASK;
-	long n = bpf_probe_read_user_str(&s->data[o], PART_MAX, (const void *)ptr);
-	if (n <= 0) {
-		count(cat, CTR_READ_FAIL);
-		return;
-	}
-	s->hdr.len[i] = n - 1; // without the NUL
-	*off = o + n - 1;
-}
-
-// put_user_blob copies [start, end) of user memory (bounded) as part i.
-static __always_inline void put_user_blob(struct scratch *s, __u32 *off, int i, __u64 start, __u64 end, __u32 cat)
-{
-	__u32 o = *off & DATA_MASK;
-	__u64 n = end > start ? end - start : 0;
-	if (n > PART_MAX)
-		n = PART_MAX;
-	if (n == 0)
-		return;
-	if (bpf_probe_read_user(&s->data[o], n, (const void *)start)) {
-		count(cat, CTR_READ_FAIL);
-		return;
-	}
-	s->hdr.len[i] = n;
-	*off = o + n;
-}
-
-// put_kernel_str copies a kernel string as part i.
-static __always_inline void put_kernel_str(struct scratch *s, __u32 *off, int i, const char *p, __u32 cat)
-{
-	__u32 o = *off & DATA_MASK;
-	long n = bpf_probe_read_kernel_str(&s->data[o], PART_MAX, p);
-	if (n <= 0) {
-		count(cat, CTR_READ_FAIL);
-		return;
-	}
-	s->hdr.len[i] = n - 1;
-	*off = o + n - 1;
-}
-
-static __always_inline void submit(struct scratch *s, __u32 off, __u32 cat)
-{
-	__u64 size = sizeof(struct event_hdr) + (off & DATA_MASK);
-	long err = bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP);
-	if (err == 0)
-		count(cat, CTR_EMITTED);
-	else if (err == -7 /* E2BIG */)
-		count(cat, CTR_DROP_TOOBIG);
-	else
-		count(cat, CTR_DROP_FULL);
-}
 
 static __always_inline void regs_args(struct pt_regs *r, __u64 a[6], long *nr)
 {
@@ -201,6 +43,21 @@ static __always_inline void regs_args(struct pt_regs *r, __u64 a[6], long *nr)
 #endif
 }
 
+// pick returns argument i-1, the return value for 7, or def for 0.
+static __always_inline __u64 pick(__u32 sel, __u64 a[6], long ret, __u64 def)
+{
+	switch (sel) {
+	case 1: return a[0];
+	case 2: return a[1];
+	case 3: return a[2];
+	case 4: return a[3];
+	case 5: return a[4];
+	case 6: return a[5];
+	case 7: return ret;
+	}
+	return def;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -208,7 +65,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	long nr;
 	__u64 a[6];
 	regs_args(regs, a, &nr);
-	if (nr < 0 || nr >= NR_MAX - 3) {
+	if (nr < 0 || nr >= IDX_EXEC) {
 		count(CAT_SYSCALL, CTR_FILTERED);
 		return 0;
 	}
@@ -230,12 +87,22 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (spec & (1 << (SPEC_STR_SHIFT + i)))
 			put_user_str(s, &off, i, a[i], CAT_SYSCALL);
 	}
+	__u32 blob = (spec >> SPEC_BLOB_SHIFT) & 7;
+	if (blob) {
+		__u64 max = (spec >> SPEC_BLOBMAX_SHIFT) & 0xff;
+		__u64 n = pick((spec >> SPEC_BLOBLEN_SHIFT) & 7, a, ret, max);
+		put_user_blob(s, &off, PART_BLOB, pick(blob, a, ret, 0), n, max, CAT_SYSCALL);
+	}
+	__u32 fd = (spec >> SPEC_FD_SHIFT) & 7;
+	if (fd)
+		put_fd_info(s, &off, bpf_get_current_task(), (int)pick(fd, a, ret, -1), CAT_SYSCALL);
 	submit(s, off, CAT_SYSCALL);
 	return 0;
 }
 
 // Successful execve/execveat: the new image is in place, so argv/env are
-// read from the new mm. Parts: 0 filename, 1 argv, 2 env.
+// read from the new mm. Parts: 0 filename, 1 argv, 2 env, 3 cwd,
+// 4 trusted exe path, PART_FD the exe file.
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -253,11 +120,30 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		count(CAT_EXEC, CTR_DROP_FULL);
 		return 0;
 	}
+	fill_task(&s->hdr, p);
 	__u32 off = 0;
-	put_kernel_str(s, &off, 0, bprm->filename, CAT_EXEC);
+	__u64 filename = 0;
+	RD(filename, bprm->filename);
+	put_kernel_str(s, &off, 0, filename, CAT_EXEC);
 	struct mm_struct *mm = p->mm;
-	put_user_blob(s, &off, 1, mm->arg_start, mm->arg_end, CAT_EXEC);
-	put_user_blob(s, &off, 2, mm->env_start, mm->env_end, CAT_EXEC);
+	__u64 as = mm->arg_start, ae = mm->arg_end, es = mm->env_start, ee = mm->env_end;
+	put_user_blob(s, &off, 1, as, ae - as, PART_MAX, CAT_EXEC);
+	put_user_blob(s, &off, 2, es, ee - es, ENV_MAX, CAT_EXEC);
+	if (ee - es > ENV_MAX)
+		count(CAT_EXEC, CTR_TRUNCATED);
+	// Pointers passed to the global put_* functions must be plain numbers.
+	struct fs_struct *fs = 0;
+	struct file *exe = 0;
+	RD(fs, p->fs);
+	RD(exe, bprm->file);
+	put_path(s, &off, 3, (__u64)&fs->pwd, CAT_EXEC);
+	put_path(s, &off, 4, (__u64)&exe->f_path, CAT_EXEC);
+	struct fd_info *fi = reserve_part(s, &off, PART_FD, sizeof(struct fd_info), CAT_EXEC);
+	if (fi) {
+		__builtin_memset(fi, 0, sizeof(*fi));
+		fill_file(fi, exe);
+		s->hdr.exe_flags = exe_flags(p, exe, fi);
+	}
 	submit(s, off, CAT_EXEC);
 	return 0;
 }
@@ -276,6 +162,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		count(CAT_FORK, CTR_DROP_FULL);
 		return 0;
 	}
+	fill_task(&s->hdr, child);
 	s->hdr.ptid = parent->pid;
 	s->hdr.flags = child->tgid == parent->tgid; // CLONE_THREAD
 	submit(s, 0, CAT_FORK);

@@ -21,25 +21,51 @@ type bpfEventHdr struct {
 	CapInh   uint64
 	CapPrm   uint64
 	CapEff   uint64
+	Fdlimit  uint64
+	StartTs  uint64
 	Tid      uint32
 	Pid      uint32
 	Ptid     uint32
 	Uid      uint32
 	Gid      uint32
 	Loginuid uint32
+	Vtid     uint32
+	Vpid     uint32
+	Pgid     uint32
+	Vpgid    uint32
+	Tty      uint32
+	ExeFlags uint32
 	Kind     uint16
 	Nr       uint16
 	Cpu      uint16
 	Flags    uint16
-	Len      [6]uint16
+	Len      [8]uint16
 	Comm     [16]int8
-	_        [4]byte
+}
+
+type bpfFdInfo struct {
+	_      structs.HostLayout
+	Ino    uint64
+	Ctime  int64
+	Mtime  int64
+	Dev    uint32
+	Mode   uint32
+	Kind   uint16
+	Family uint16
+	Type   uint16
+	Proto  uint16
+	Sport  uint16
+	Dport  uint16
+	Saddr  [16]uint8
+	Daddr  [16]uint8
+	_      [4]byte
 }
 
 type bpfScratch struct {
-	_    structs.HostLayout
-	Hdr  bpfEventHdr
-	Data [20480]uint8
+	_     structs.HostLayout
+	Hdr   bpfEventHdr
+	Data  [20480]uint8
+	Names [64]uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -55,6 +81,7 @@ const (
 	bpfProgOnFork        = "on_fork"
 	bpfProgOnSysExit     = "on_sys_exit"
 	bpfVarUnusedEventHdr = "unused_event_hdr"
+	bpfVarUnusedFdInfo   = "unused_fd_info"
 )
 
 // loadBpf returns the embedded CollectionSpec for bpf.
@@ -120,6 +147,7 @@ type bpfMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfVariableSpecs struct {
 	UnusedEventHdr *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
+	UnusedFdInfo   *ebpf.VariableSpec `ebpf:"unused_fd_info"`
 }
 
 // bpfObjects contains all objects after they have been loaded into the kernel.
@@ -162,6 +190,7 @@ func (m *bpfMaps) Close() error {
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfVariables struct {
 	UnusedEventHdr *ebpf.Variable `ebpf:"unused_event_hdr"`
+	UnusedFdInfo   *ebpf.Variable `ebpf:"unused_fd_info"`
 }
 
 // bpfPrograms contains all programs after they have been loaded into the kernel.

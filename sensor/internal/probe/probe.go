@@ -123,8 +123,8 @@ func (p *Probe) SetInterest(s event.TypeSet) error {
 	vals := make([]uint32, nrMax)
 	specs := syscallSpecs()
 	for nr, t := range syscallTypes() {
-		if args, ok := specs[t]; ok && s.Has(t) && int(nr) < idxExec {
-			vals[nr] = kernelSpec(t, args)
+		if spec, ok := specs[t]; ok && s.Has(t) && int(nr) < idxExec {
+			vals[nr] = kernelSpec(t, spec)
 		}
 	}
 	if s.Has(event.TypeExecve) || s.Has(event.TypeExecveat) {

@@ -11,6 +11,7 @@ type Category struct {
 	DropRingFull uint64 // lost: no room in the ring
 	DropTooBig   uint64 // lost: record larger than the ring allows
 	ReadFailures uint64 // strings/memory that could not be read (record still emitted)
+	Truncated    uint64 // parts cut or left out for lack of room (record still emitted)
 }
 
 // Dropped is the number of records lost for any reason.
@@ -36,11 +37,12 @@ func (s Stats) Total() Category {
 		t.DropRingFull += c.DropRingFull
 		t.DropTooBig += c.DropTooBig
 		t.ReadFailures += c.ReadFailures
+		t.Truncated += c.Truncated
 	}
 	return t
 }
 
-const nCtr = 6 // NCTR in bpf/probe.bpf.c
+const nCtr = 7 // NCTR in bpf/lookout/record.h
 
 // Stats reads the kernel counters.
 func (p *Probe) Stats() (Stats, error) {
@@ -57,7 +59,7 @@ func (p *Probe) Stats() (Stats, error) {
 				v[k] += x
 			}
 		}
-		*c = Category{Invocations: v[0], Filtered: v[1], Emitted: v[2], DropRingFull: v[3], DropTooBig: v[4], ReadFailures: v[5]}
+		*c = Category{Invocations: v[0], Filtered: v[1], Emitted: v[2], DropRingFull: v[3], DropTooBig: v[4], ReadFailures: v[5], Truncated: v[6]}
 	}
 	out.DecodeErrors = p.decodeErrors
 	return out, nil

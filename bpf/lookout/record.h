@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Records, maps, counters and the helpers that append variable parts to a
+ * record. A record is struct event_hdr followed by NPARTS variable parts,
+ * len[i] bytes each, in order.
+ */
+#ifndef LOOKOUT_RECORD_H
+#define LOOKOUT_RECORD_H
+
+#define NR_MAX 512     // interest slots for syscall numbers
+#define IDX_EXEC 509   // lifecycle slots above the syscall numbers
+#define IDX_FORK 510
+#define IDX_EXIT 511
+
+/* Interest-map value layout (kernelSpec in sensor/internal/probe/spec.go). */
+#define SPEC_ON 1              // bit 0: syscall is interesting
+#define SPEC_STR_SHIFT 1       // bits 1..6: argument i is a user string
+#define SPEC_EXEC_HOOK 128     // bit 7: success reported by the exec hook
+#define SPEC_FD_SHIFT 8        // bits 8..10: fd to describe: 0 none, 1..6 arg i-1, 7 return value
+#define SPEC_BLOB_SHIFT 11     // bits 11..13: user blob pointer: 0 none, 1..6 arg i-1
+#define SPEC_BLOBLEN_SHIFT 14  // bits 14..16: blob length: 0 max only, 1..6 arg i-1
+#define SPEC_BLOBMAX_SHIFT 17  // bits 17..24: blob max bytes
+
+#define PART_MAX 4096
+#define DATA_MASK 0x3fff // per-CPU values must stay under 32 KiB
+#define DATA_SIZE (DATA_MASK + 1 + PART_MAX)
+#define NPARTS 8
+#define PART_BLOB 6   // syscalls: the user blob (sockaddr, open_how, data ...)
+#define PART_FD 7     // struct fd_info of the fd the spec names, or of the exe
+#define PATH_DEPTH 64 // path components resolved per path
+#define NAME_MAX 255
+
+enum kind { KIND_SYSCALL = 1, KIND_EXEC = 2, KIND_FORK = 3, KIND_EXIT = 4 };
+
+// Counter categories and counters; index = cat * NCTR + ctr.
+enum cat { CAT_SYSCALL, CAT_EXEC, CAT_FORK, CAT_EXIT, NCAT };
+enum ctr { CTR_INVOKED, CTR_FILTERED, CTR_EMITTED, CTR_DROP_FULL, CTR_DROP_TOOBIG, CTR_READ_FAIL, CTR_TRUNCATED, NCTR };
+
+// event_hdr starts every record. Fields after the first line of u32s are
+// filled by the lifecycle hooks only.
+struct event_hdr {
+	__u64 ts; // CLOCK_BOOTTIME ns
+	__s64 res;
+	__u64 args[6];
+	__u64 cap_inh, cap_prm, cap_eff;
+	__u64 fdlimit;
+	__u64 start_ts; // task start, CLOCK_BOOTTIME ns
+	__u32 tid, pid, ptid;
+	__u32 uid, gid, loginuid;
+	__u32 vtid, vpid, pgid, vpgid;
+	__u32 tty;       // controlling tty, user-space dev_t encoding
+	__u32 exe_flags; // EXE_* as Falco
+	__u16 kind, nr, cpu, flags;
+	__u16 len[NPARTS];
+	char comm[16];
+};
+
+// fd_info describes an open file or socket (part PART_FD).
+struct fd_info {
+	__u64 ino;
+	__s64 ctime, mtime; // inode times, ns since the epoch
+	__u32 dev;          // kernel dev_t of the file system
+	__u32 mode;         // inode mode
+	__u16 kind;         // 0 none, 1 file, 2 socket
+	__u16 family, type, proto;
+	__u16 sport, dport; // host order
+	__u8 saddr[16], daddr[16];
+};
+
+struct scratch {
+	struct event_hdr hdr;
+	__u8 data[DATA_SIZE];
+	__u64 names[PATH_DEPTH]; // const unsigned char * each
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); // resized from user space
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NR_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} interest SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NCAT * NCTR);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+// Unused instances so bpf2go can emit the Go types.
+const struct event_hdr *unused_event_hdr __attribute__((unused));
+const struct fd_info *unused_fd_info __attribute__((unused));
+
+// bpf_loop (kernel 5.17+) is newer than the vendored bpf_helper_defs.h.
+static long (*const bpf_loop)(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags) = (void *)181;
+
+// bpf_core_field_exists is true when the running kernel has the field.
+#define bpf_core_field_exists(field) __builtin_preserve_field_info(field, 2 /* BPF_FIELD_EXISTS */)
+
+// bound masks an offset into the data area in a way the compiler cannot
+// drop, so the verifier always sees the bound.
+static __always_inline __u64 bound(__u64 v)
+{
+	asm volatile("%[v] &= %[m]" : [v] "+r"(v) : [m] "i"(DATA_MASK));
+	return v;
+}
+
+// RD copies a kernel field whose address is computed with CO-RE relocations.
+#define RD(dst, src) bpf_probe_read_kernel(&(dst), sizeof(dst), &(src))
+
+static __always_inline void count(__u32 cat, __u32 ctr)
+{
+	__u32 key = cat * NCTR + ctr;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u32 spec_of(__u32 idx)
+{
+	__u32 *v = bpf_map_lookup_elem(&interest, &idx);
+	return v ? *v : 0;
+}
+
+static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_struct *t)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	struct event_hdr *h = &s->hdr;
+	__builtin_memset(h, 0, sizeof(*h));
+	h->ts = bpf_ktime_get_boot_ns();
+	h->kind = kind;
+	h->nr = nr;
+	h->cpu = bpf_get_smp_processor_id();
+	h->tid = t->pid;
+	h->pid = t->tgid;
+	h->ptid = t->real_parent->tgid;
+	const struct cred *c = t->cred;
+	h->uid = c->euid.val;
+	h->gid = c->egid.val;
+	h->cap_inh = *(__u64 *)&c->cap_inheritable;
+	h->cap_prm = *(__u64 *)&c->cap_permitted;
+	h->cap_eff = *(__u64 *)&c->cap_effective;
+	h->loginuid = t->loginuid.val;
+	bpf_probe_read_kernel(h->comm, sizeof(h->comm), t->comm);
+	return s;
+}
+
+// room reports whether a part may start at off; parts that do not fit are
+// left empty and counted as truncated.
+static __always_inline int room(__u32 off, __u32 cat)
+{
+	if (off <= DATA_MASK)
+		return 1;
+	count(cat, CTR_TRUNCATED);
+	return 0;
+}
+
+// put_user_str copies a NUL-terminated user string as part i at *off.
+__noinline int put_user_str(struct scratch *s, __u32 *off, int i, __u64 ptr, __u32 cat)
+{
+	if (!s || !off)
+		return 0;
+	if (!room(*off, cat))
+		return 0;
+	__u32 o = *off & DATA_MASK;
+	long n = bpf_probe_read_user_str(&s->data[o], PART_MAX, (const void *)ptr);
+	if (n <= 0) {
+		if (ptr)
+			count(cat, CTR_READ_FAIL);
+		return 0;
+	}
+	s->hdr.len[i & (NPARTS - 1)] = n - 1; // without the NUL
+	*off = o + n - 1;
+	return 0;
+}
+
+// put_user_blob_g copies n bytes (at most PART_MAX) of user memory as part
+// (ic & 0xff) for counter category (ic >> 8).
+__noinline int put_user_blob_g(struct scratch *s, __u32 *off, __u32 ic, __u64 ptr, __u64 n)
+{
+	if (!s || !off)
+		return 0;
+	__u32 i = ic & 0xff, cat = ic >> 8;
+	if (n > PART_MAX)
+		n = PART_MAX;
+	if (n == 0 || !ptr || !room(*off, cat))
+		return 0;
+	__u32 o = *off & DATA_MASK;
+	if (bpf_probe_read_user(&s->data[o], n, (const void *)ptr)) {
+		count(cat, CTR_READ_FAIL);
+		return 0;
+	}
+	s->hdr.len[i & (NPARTS - 1)] = n;
+	*off = o + n;
+	return 0;
+}
+
+// put_user_blob copies n bytes, at most max, of user memory as part i.
+static __always_inline void put_user_blob(struct scratch *s, __u32 *off, int i, __u64 ptr, __u64 n, __u64 max, __u32 cat)
+{
+	if (n > max)
+		n = max;
+	put_user_blob_g(s, off, i | (cat << 8), ptr, n);
+}
+
+// put_kernel_str copies a kernel string as part i.
+__noinline int put_kernel_str(struct scratch *s, __u32 *off, int i, __u64 p, __u32 cat)
+{
+	if (!s || !off)
+		return 0;
+	if (!room(*off, cat))
+		return 0;
+	__u32 o = *off & DATA_MASK;
+	long n = bpf_probe_read_kernel_str(&s->data[o], PART_MAX, (const void *)p);
+	if (n <= 0) {
+		count(cat, CTR_READ_FAIL);
+		return 0;
+	}
+	s->hdr.len[i & (NPARTS - 1)] = n - 1;
+	*off = o + n - 1;
+	return 0;
+}
+
+// reserve_part returns a zeroed fixed-size part i of size bytes, or 0.
+static __always_inline void *reserve_part(struct scratch *s, __u32 *off, int i, __u32 size, __u32 cat)
+{
+	if (!room(*off, cat))
+		return 0;
+	__u32 o = *off & DATA_MASK;
+	void *p = &s->data[o];
+	s->hdr.len[i & (NPARTS - 1)] = size;
+	*off = o + size;
+	return p;
+}
+
+static __always_inline void submit(struct scratch *s, __u32 off, __u32 cat)
+{
+	if (off > DATA_SIZE)
+		off = DATA_SIZE;
+	__u64 size = sizeof(struct event_hdr) + off;
+	long err = bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP);
+	if (err == 0)
+		count(cat, CTR_EMITTED);
+	else if (err == -7 /* E2BIG */)
+		count(cat, CTR_DROP_TOOBIG);
+	else
+		count(cat, CTR_DROP_FULL);
+}
+
+#endif

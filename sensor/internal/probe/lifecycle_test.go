@@ -1,0 +1,170 @@
+package probe
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+)
+
+// TestExecForkExit runs a shell that forks a child which execs a real
+// binary, and checks the fork, exec and exit records: ids, exe, args, env,
+// filename, cwd, uid, exe identity and exit status.
+func TestExecForkExit(t *testing.T) {
+	requireKernel(t)
+	bin, err := exec.LookPath("env")
+	if err != nil {
+		t.Skipf("skipped: no env binary: %v", err)
+	}
+	bin, _ = filepath.EvalSymlinks(bin)
+	var st unix.Stat_t
+	if err := unix.Stat(bin, &st); err != nil {
+		t.Fatal(err)
+	}
+	var shell atomic.Int64       // pid of the shell, set once known
+	children := map[int64]bool{} // only touched by the reader goroutine
+	h := startProbe(t, Config{Interest: types(event.TypeExecve, event.TypeClone, event.TypeProcexit)}, func(ev *event.Event) bool {
+		sh := shell.Load()
+		if sh == 0 {
+			return false
+		}
+		if ev.PID == sh || children[ev.PID] {
+			return true
+		}
+		if a := ev.Arg("ptid"); a != nil && a.Int == sh {
+			children[ev.PID] = true
+			return true
+		}
+		return false
+	})
+	dir := t.TempDir()
+	// The shell waits for one line before doing anything, so that its pid
+	// is known before its first record; then it runs env in a child and
+	// exits with 3.
+	cmd := exec.Command("/bin/sh", "-c", `read x; "$0" "$@"; exit 3`, bin, "-u", "HOME", "true", "arg two")
+	cmd.Dir = dir
+	cmd.Env = []string{"LOOKOUT_TEST=probe", "PATH=/usr/bin:/bin"}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sh := int64(cmd.Process.Pid)
+	shell.Store(sh)
+	stdin.Write([]byte("go\n"))
+	stdin.Close()
+	if err := cmd.Wait(); err == nil || cmd.ProcessState.ExitCode() != 3 {
+		t.Fatalf("shell: %v, want exit status 3", err)
+	}
+	isEnvExec := func(e *event.Event) bool { return e.Type == event.TypeExecve && e.Arg("filename").Str == bin }
+	isShellExit := func(e *event.Event) bool { return e.Type == event.TypeProcexit && e.PID == sh }
+	evs := h.waitFor("the child's exec and the shell's exit", func(evs []event.Event) bool {
+		_, e1 := find(evs, isEnvExec)
+		_, e2 := find(evs, isShellExit)
+		return e1 == nil && e2 == nil
+	})
+	fork, err := find(evs, func(e *event.Event) bool { return e.Type == event.TypeClone && e.Arg("ptid").Int == sh })
+	if err != nil {
+		t.Fatalf("no fork record with the shell as parent")
+	}
+	child := fork.PID
+	t.Logf("fork: %s", describe(fork))
+	if fork.TID != child || argOf(t, fork, "tid").Int != child || argOf(t, fork, "pid").Int != child || child == sh {
+		t.Errorf("fork ids: %s", describe(fork))
+	}
+	if got := argOf(t, fork, "vpid").Int; got != child {
+		t.Errorf("vpid = %d, want %d (no pid namespace)", got, child)
+	}
+	if fork.Arg("start_ts").Int <= 0 || fork.Arg("start_ts").Int > fork.TS {
+		t.Errorf("start_ts %d not in (0, TS %d]", fork.Arg("start_ts").Int, fork.TS)
+	}
+
+	ex, _ := find(evs, isEnvExec)
+	t.Logf("exec: %s", describe(ex))
+	if ex.Res != 0 || ex.TID != child || ex.PID != child {
+		t.Errorf("exec res=%d tid=%d pid=%d, want 0 and the forked child %d", ex.Res, ex.TID, ex.PID, child)
+	}
+	want := []string{"res", "exe", "args", "tid", "pid", "ptid", "cwd", "fdlimit", "comm", "env", "tty", "vpgid",
+		"loginuid", "flags", "cap_inheritable", "cap_permitted", "cap_effective", "exe_ino", "exe_ino_ctime",
+		"exe_ino_mtime", "uid", "trusted_exepath", "pgid", "gid", "filename"}
+	if got := argNames(ex); !slices.Equal(got, want) {
+		t.Errorf("exec args\n got %v\nwant %v", got, want)
+	}
+	strs := []struct{ arg, want string }{
+		{"exe", bin},
+		{"filename", bin},
+		{"trusted_exepath", bin},
+		{"comm", "env"},
+		{"cwd", dir},
+	}
+	for _, s := range strs {
+		if got := argOf(t, ex, s.arg).Str; got != s.want {
+			t.Errorf("%s = %q, want %q", s.arg, got, s.want)
+		}
+	}
+	if got := strings.Split(string(argOf(t, ex, "args").Bytes), "\x00"); !slices.Equal(got, []string{"-u", "HOME", "true", "arg two"}) {
+		t.Errorf("args = %q", got)
+	}
+	if got := string(argOf(t, ex, "env").Bytes); !strings.Contains(got, "LOOKOUT_TEST=probe") {
+		t.Errorf("env = %q, want LOOKOUT_TEST=probe in it", got)
+	}
+	ints := []struct {
+		arg  string
+		want int64
+	}{
+		{"ptid", sh},
+		{"tid", child},
+		{"pid", child},
+		{"pgid", int64(unix.Getpgrp())}, // the shell stays in the test's process group
+	}
+	for _, i := range ints {
+		if got := argOf(t, ex, i.arg).Int; got != i.want {
+			t.Errorf("%s = %d, want %d", i.arg, got, i.want)
+		}
+	}
+	uints := []struct {
+		arg  string
+		want uint64
+	}{
+		{"uid", uint64(os.Geteuid())},
+		{"gid", uint64(os.Getegid())},
+		{"exe_ino", st.Ino},
+		{"flags", 1}, // EXE_WRITABLE: root may write /usr/bin/env
+	}
+	for _, u := range uints {
+		if got := argOf(t, ex, u.arg).Uint; got != u.want {
+			t.Errorf("%s = %d, want %d", u.arg, got, u.want)
+		}
+	}
+	if got, want := argOf(t, ex, "exe_ino_mtime").Int, st.Mtim.Nano(); got != want {
+		t.Errorf("exe_ino_mtime = %d, want %d", got, want)
+	}
+	if got, want := argOf(t, ex, "exe_ino_ctime").Int, st.Ctim.Nano(); got != want {
+		t.Errorf("exe_ino_ctime = %d, want %d", got, want)
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil && argOf(t, ex, "fdlimit").Uint != lim.Cur {
+		t.Errorf("fdlimit = %d, want %d", argOf(t, ex, "fdlimit").Uint, lim.Cur)
+	}
+
+	// The shell's own exec came first, then its exit with status 3 last.
+	if _, err := find(evs, func(e *event.Event) bool { return e.Type == event.TypeExecve && e.PID == sh }); err != nil {
+		t.Errorf("no exec record of the shell")
+	}
+	exit, _ := find(evs, isShellExit)
+	if got := argOf(t, exit, "ret").Int; got != 3 {
+		t.Errorf("shell exit ret = %d, want 3 (%s)", got, describe(exit))
+	}
+	if _, err := find(evs, func(e *event.Event) bool { return e.Type == event.TypeProcexit && e.PID == child }); err != nil {
+		t.Errorf("no exit record of the child")
+	}
+}
