@@ -30,7 +30,11 @@ func TestExecForkExit(t *testing.T) {
 	}
 	var shell atomic.Int64       // pid of the shell, set once known
 	children := map[int64]bool{} // only touched by the reader goroutine
+	self := int64(os.Getpid())
 	h := startProbe(t, Config{Interest: types(event.TypeExecve, event.TypeClone, event.TypeProcexit)}, func(ev *event.Event) bool {
+		if ev.Type == event.TypeExecve && ev.Arg("ptid") != nil && ev.Arg("ptid").Int == self {
+			return true // the shell's exec may come before its pid is known
+		}
 		sh := shell.Load()
 		if sh == 0 {
 			return false
@@ -45,9 +49,8 @@ func TestExecForkExit(t *testing.T) {
 		return false
 	})
 	dir := t.TempDir()
-	// The shell waits for one line before doing anything, so that its pid
-	// is known before its first record; then it runs env in a child and
-	// exits with 3.
+	// The shell waits for one line before going on, so that its pid is
+	// known before its fork; then it runs env in a child and exits with 3.
 	cmd := exec.Command("/bin/sh", "-c", `read x; "$0" "$@"; exit 3`, bin, "-u", "HOME", "true", "arg two")
 	cmd.Dir = dir
 	cmd.Env = []string{"LOOKOUT_TEST=probe", "PATH=/usr/bin:/bin"}
