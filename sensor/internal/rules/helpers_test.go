@@ -203,3 +203,13 @@ func connectEvent(p *event.Process, dst string) *event.Event {
 		FD: &event.FD{Num: 3, Type: typ, Name: src.String() + "->" + d.String(), Family: fam, L4Proto: event.L4TCP,
 			Src: src, Dst: d, Connected: true, NameChanged: true}}
 }
+
+// testEvents is a small mix of events of several types.
+func testEvents() []*event.Event {
+	var out []*event.Event
+	for _, c := range goldenCases() {
+		out = append(out, c.fire, c.quiet)
+	}
+	out = append(out, connectEvent(hostCmd("curl", "/usr/bin/curl"), "93.184.216.34:443"))
+	return out
+}
