@@ -35,7 +35,17 @@ type Config struct {
 	// IndexTemplate installs an index template with keyword mappings for
 	// the index pattern before the first bulk request.
 	IndexTemplate bool `mapstructure:"index_template"`
+	// FlushDocuments and FlushBytes bound one bulk request: a larger batch
+	// is split into several requests.
+	FlushDocuments int `mapstructure:"flush_documents"`
+	FlushBytes     int `mapstructure:"flush_bytes"`
 }
+
+// Default bulk request bounds.
+const (
+	DefaultFlushDocuments = 500
+	DefaultFlushBytes     = 5 << 20
+)
 
 // DefaultConfig returns a Config with every default applied.
 func DefaultConfig() Config {
@@ -54,6 +64,12 @@ func (c *Config) Defaults() {
 	}
 	if c.IndexSuffix == "" {
 		c.IndexSuffix = SuffixDaily
+	}
+	if c.FlushDocuments == 0 {
+		c.FlushDocuments = DefaultFlushDocuments
+	}
+	if c.FlushBytes == 0 {
+		c.FlushBytes = DefaultFlushBytes
 	}
 }
 
@@ -78,6 +94,15 @@ func (c Config) Validate() error {
 	case SuffixDaily, SuffixMonthly, SuffixNone:
 	default:
 		return fmt.Errorf("elasticsearch.index_suffix: %q is not one of daily, monthly, none", c.IndexSuffix)
+	}
+	if c.FlushDocuments < 1 {
+		return fmt.Errorf("elasticsearch.flush_documents: must be at least 1, got %d", c.FlushDocuments)
+	}
+	if c.FlushBytes < 1024 {
+		return fmt.Errorf("elasticsearch.flush_bytes: must be at least 1024, got %d", c.FlushBytes)
+	}
+	if c.Password != "" && c.Username == "" {
+		return errors.New("elasticsearch.username: is required with elasticsearch.password")
 	}
 	if c.APIKey != "" && (c.Username != "" || c.Password != "") {
 		return errors.New("elasticsearch: set api_key or username/password, not both")

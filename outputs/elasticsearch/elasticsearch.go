@@ -1,27 +1,26 @@
 // Package elasticsearch indexes alerts into Elasticsearch (or any server
-// speaking its bulk API) with github.com/elastic/go-elasticsearch/v8. Each
-// Send is one bulk request; the document _id is the alert's uuid so a
-// retried alert overwrites itself instead of duplicating, and the index name
-// carries the date of the alert's own time. Per-item failures are reported
-// item by item; the router does the retrying.
+// speaking its bulk API) with github.com/elastic/go-elasticsearch/v8. Send
+// makes one bulk request per chunk of at most flush_documents alerts and
+// flush_bytes of body; the document _id is the alert's uuid so a retried
+// alert overwrites itself instead of duplicating, and the index name carries
+// the date of the alert's own time. Per-item failures are reported item by
+// item; the router does the retrying.
 package elasticsearch
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"sync"
-	"time"
 
 	es "github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/lookout-sec/lookout/outputs"
 	"github.com/lookout-sec/lookout/router/api"
 )
@@ -29,15 +28,17 @@ import (
 // Options carries the dependencies injected into an Output.
 type Options struct {
 	Logger *slog.Logger
-	// HTTPClient's Transport is used for requests (nil: the default).
+	// HTTPClient's Transport is used for requests (nil: a transport of our
+	// own, trusting ca_file when set).
 	HTTPClient *http.Client
 }
 
 // Output indexes alerts. It is safe for concurrent use.
 type Output struct {
-	cfg    Config
-	log    *slog.Logger
-	client *es.Client
+	cfg       Config
+	log       *slog.Logger
+	client    *es.Client
+	transport *http.Transport // ours, nil when injected
 
 	mu          sync.Mutex
 	templateSet bool
@@ -46,7 +47,7 @@ type Output struct {
 var _ outputs.Output = (*Output)(nil)
 
 // New validates cfg (after applying defaults) and returns an Output. It
-// does not contact the server.
+// reads ca_file but does not contact the server.
 func New(cfg Config, opts Options) (*Output, error) {
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
@@ -59,25 +60,47 @@ func New(cfg Config, opts Options) (*Output, error) {
 	for k, v := range cfg.Headers {
 		ec.Header.Set(k, v)
 	}
+	o := &Output{cfg: cfg, log: opts.Logger}
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		ec.Transport = opts.HTTPClient.Transport
-	}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+	} else {
+		tr, err := transport(cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("elasticsearch.ca_file: %w", err)
+			return nil, err
 		}
-		ec.CACert = pem
+		o.transport, ec.Transport = tr, tr
 	}
 	client, err := es.NewClient(ec)
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch: %w", err)
 	}
-	o := &Output{cfg: cfg, log: opts.Logger, client: client}
+	o.client = client
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
 	return o, nil
+}
+
+// transport returns an HTTP transport that trusts the certificate
+// authorities in caFile (PEM) in addition to the system's.
+func transport(caFile string) (*http.Transport, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile == "" {
+		return tr, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch.ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("elasticsearch.ca_file: %s holds no PEM certificate", caFile)
+	}
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return tr, nil
 }
 
 // IndexName returns the index an alert goes to.
@@ -93,7 +116,13 @@ func (o *Output) IndexName(a *api.Alert) string {
 	}
 }
 
-// Send indexes alerts with one bulk request.
+// Send indexes alerts with one bulk request per chunk of at most
+// flush_documents alerts and flush_bytes of body. Item failures come back
+// as a *outputs.PartialError indexed by position in alerts. A request that
+// fails as a whole (a 429, a 5xx, a network error) fails its chunk and
+// every later one, so the whole rest of the batch backs off; when that is
+// the first chunk, nothing was delivered and the request's own classified
+// error (with its Retry-After) is returned.
 func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 	if len(alerts) == 0 {
 		return nil
@@ -101,93 +130,35 @@ func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 	if err := o.ensureTemplate(ctx); err != nil {
 		return err
 	}
-	body, err := o.bulkBody(alerts)
+	chunks, err := o.chunks(alerts)
 	if err != nil {
 		return outputs.Permanent(fmt.Errorf("elasticsearch: encode bulk body: %w", err))
 	}
-	res, err := o.client.Bulk(bytes.NewReader(body), o.client.Bulk.WithContext(ctx))
-	if err != nil {
-		return o.transportError(ctx, err)
-	}
-	defer res.Body.Close()
-	if res.IsError() {
-		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return outputs.ClassifyStatus(res.StatusCode, retryAfter(res.Header),
-			fmt.Errorf("elasticsearch bulk: %s", bytes.TrimSpace(msg)))
-	}
-	return o.itemErrors(ctx, res.Body, len(alerts))
-}
-
-// bulkBody writes one "index" action and document per alert.
-func (o *Output) bulkBody(alerts []*api.Alert) ([]byte, error) {
-	var buf bytes.Buffer
-	for _, a := range alerts {
-		meta := map[string]map[string]string{"index": {"_index": o.IndexName(a)}}
-		if a.UUID != "" {
-			meta["index"]["_id"] = a.UUID
+	failed := map[int]error{}
+	for ci, c := range chunks {
+		err := o.bulk(ctx, c, failed)
+		if err == nil {
+			continue
 		}
-		m, err := json.Marshal(meta)
-		if err != nil {
-			return nil, err
+		if ci == 0 {
+			return err
 		}
-		d, err := json.Marshal(a)
-		if err != nil {
-			return nil, err
+		if ctx.Err() != nil {
+			return fmt.Errorf("elasticsearch: %w", ctx.Err())
 		}
-		buf.Write(m)
-		buf.WriteByte('\n')
-		buf.Write(d)
-		buf.WriteByte('\n')
+		for i := c.first; i < len(alerts); i++ {
+			failed[i] = err
+		}
+		break
 	}
-	return buf.Bytes(), nil
-}
-
-// bulkResponse is the part of a bulk response read per item.
-type bulkResponse struct {
-	Errors bool `json:"errors"`
-	Items  []map[string]struct {
-		Status int `json:"status"`
-		Error  *struct {
-			Type   string `json:"type"`
-			Reason string `json:"reason"`
-		} `json:"error"`
-	} `json:"items"`
-}
-
-// itemErrors turns failed items into a *outputs.PartialError: 429 and 5xx
-// items are retryable, others (mapping errors) permanent with ES's reason.
-func (o *Output) itemErrors(ctx context.Context, body io.Reader, n int) error {
-	var br bulkResponse
-	if err := json.NewDecoder(body).Decode(&br); err != nil {
-		return fmt.Errorf("elasticsearch bulk: decode response: %w", err)
-	}
-	if !br.Errors {
+	if len(failed) == 0 {
 		return nil
 	}
-	pe := &outputs.PartialError{Failed: map[int]error{}}
-	for i, item := range br.Items {
-		if i >= n {
-			break
-		}
-		for _, r := range item {
-			if r.Status >= 200 && r.Status < 300 {
-				continue
-			}
-			reason := "failed"
-			if r.Error != nil {
-				reason = r.Error.Type + ": " + r.Error.Reason
-			}
-			pe.Failed[i] = outputs.ClassifyStatus(r.Status, 0, fmt.Errorf("elasticsearch item %d: %s", i, reason))
-			o.log.LogAttrs(ctx, slog.LevelDebug, "elasticsearch item failed", slog.Int("item", i), slog.Int("status", r.Status), slog.String("reason", reason))
-		}
-	}
-	if len(pe.Failed) == 0 {
-		return nil
-	}
-	return pe
+	return &outputs.PartialError{Failed: failed}
 }
 
 // transportError classifies an error from the client before any response.
+// It names only the scheme and host of the server.
 func (o *Output) transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("elasticsearch: %w", ctx.Err())
@@ -203,14 +174,10 @@ func (o *Output) transportError(ctx context.Context, err error) error {
 	return fmt.Errorf("elasticsearch: %w", err)
 }
 
-func retryAfter(h http.Header) time.Duration {
-	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
-}
-
-// Close releases the client's idle connections; safe to call more than once.
+// Close releases idle connections; it is safe to call more than once.
 func (o *Output) Close() error {
+	if o.transport != nil {
+		o.transport.CloseIdleConnections()
+	}
 	return nil
 }

@@ -170,6 +170,9 @@ func TestValidate(t *testing.T) {
 		"userinfo":    {Config{Addresses: []string{"http://u:p@h:9200"}}, "not in the URL"},
 		"bad suffix":  {Config{IndexSuffix: "weekly"}, "elasticsearch.index_suffix"},
 		"two auths":   {Config{APIKey: "k", Username: "u"}, "not both"},
+		"no username": {Config{Password: "p"}, "elasticsearch.username"},
+		"flush docs":  {Config{FlushDocuments: -1}, "elasticsearch.flush_documents"},
+		"flush bytes": {Config{FlushBytes: 10}, "elasticsearch.flush_bytes"},
 		"missing ca":  {Config{CAFile: "/nonexistent/ca.pem"}, "elasticsearch.ca_file"},
 	} {
 		t.Run(name, func(t *testing.T) {
