@@ -1,5 +1,6 @@
 // Command lookout-router receives Falco-shaped alerts over HTTP and delivers
-// them to the configured outputs. See docs/router-config.md.
+// them to the configured outputs. See docs/router-config.md; the deadletter
+// subcommand (docs/router-delivery.md) manages alerts outputs gave up on.
 package main
 
 import (
@@ -62,5 +63,6 @@ func newCommand() *cobra.Command {
 	cmd.Flags().StringVarP(&file, "config", "c", "", "YAML config file (see docs/router-config.md)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().BoolVar(&checkOnly, "check", false, "validate the config, print it (secrets redacted) and exit")
+	cmd.AddCommand(deadletterCommand())
 	return cmd
 }
