@@ -27,8 +27,8 @@ type sink struct {
 	mu      sync.Mutex
 	addr    string
 	srv     *http.Server
-	got     []string    // uuids accepted, in arrival order
-	tries   []time.Time // every request's arrival
+	got     []string                                             // uuids accepted, in arrival order
+	tries   []time.Time                                          // every request's arrival
 	respond func(n int, uuid string, w http.ResponseWriter) bool // n: request number from 1; true = accepted
 	arrived chan string
 }
