@@ -100,7 +100,8 @@ type Container struct {
 	PodUID          string // k8s.pod.uid
 	Namespace       string // k8s.ns.name
 	PodLabels       map[string]string
-	Metadata        bool // true once runtime metadata was fetched
+	Labels          map[string]string // container.label[key]: the runtime's container labels; nil when unknown
+	Metadata        bool              // true once runtime metadata was fetched
 }
 
 // FDType is the kind of object a file descriptor refers to.

@@ -150,19 +150,15 @@ func (t *Tables) applyExec(th *thread, ev *event.Event) {
 	}
 	if v, ok := argUint(ev, "loginuid"); ok {
 		p.LoginUID = normID(int64(uint32(v)))
-		p.LoginUser = nil
-		if p.LoginUID >= 0 {
-			p.LoginUser = t.users.user(uint32(p.LoginUID))
-		}
 	}
 	if v, ok := argUint(ev, "uid"); ok {
 		p.UID = uint32(v)
-		p.User = t.users.user(p.UID)
 	}
 	if v, ok := argUint(ev, "gid"); ok {
 		p.GID = uint32(v)
-		p.Group = t.users.group(p.GID)
 	}
+	t.refreshContainer(p, p.PID, ev.TS)
+	t.setUsers(p)
 	if v, ok := argUint(ev, "cap_effective"); ok {
 		p.CapEffective = v
 	}

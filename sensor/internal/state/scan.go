@@ -119,14 +119,10 @@ func (t *Tables) readThread(pid, tid int64) *thread {
 	}
 	if cg, err := os.ReadFile(dir + "/cgroup"); err == nil {
 		if id, ok := container.ParseCgroupFile(cg); ok {
-			p.Container = &event.Container{ID: id.Short(), FullID: id.FullID, Runtime: id.Runtime}
+			p.Container = t.container(id, 0)
 		}
 	}
-	p.User = t.users.user(p.UID)
-	p.Group = t.users.group(p.GID)
-	if p.LoginUID >= 0 {
-		p.LoginUser = t.users.user(uint32(p.LoginUID))
-	}
+	t.setUsers(p)
 	p.Cwd = cwdString(cwd)
 	th := &thread{p: p, fds: newFDTable(), fs: &fsInfo{cwd: p.Cwd}}
 	t.readFDs(dir, th)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/state/container"
 )
 
 // Options configures New. Zero values select the defaults noted.
@@ -18,6 +19,11 @@ type Options struct {
 	MaxFDsPerProcess int           // fds kept per fd table; default 4096
 	MaxEnvBytes      int           // environment bytes kept per process; default 8192
 	ExitGrace        time.Duration // how long an exited thread stays (event time); default 5s
+
+	// Containers fetches container metadata (name, image, privileged, pod)
+	// from the runtimes; nil leaves containers with their cgroup id only.
+	// The caller runs its Run method; Apply applies what it delivers.
+	Containers *container.Resolver
 }
 
 // Stats counts what the tables hold and what they had to give up.
@@ -29,6 +35,10 @@ type Stats struct {
 	Unknown       uint64 // events for a thread the tables did not know
 	FDsDropped    uint64 // fds not recorded because a table was full
 	ScanProcesses int    // threads found by the last Scan
+
+	Containers      int    // containers known
+	MetadataFetched uint64 // container metadata applied
+	MetadataFailed  uint64 // failed metadata fetches (retried after 30s of event time unless not found)
 }
 
 // thread is one process-table entry. Threads of one process share fds and fs
@@ -61,6 +71,9 @@ type Tables struct {
 	boot    int64                            // boot time in ns, from ProcRoot/stat; -1 when unknown
 	netns   map[string]map[uint64]socketInfo // socket inode maps per network namespace, per Scan
 	stats   Stats
+
+	resolver   *container.Resolver
+	containers map[string]*ctrEntry // by full id
 
 	// Hot-path reuse (see bench_test.go): closed fds are recycled, resolved
 	// names are built in pathBuf and interned in names.
@@ -100,7 +113,8 @@ func New(opts Options) (*Tables, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: users and groups under %q: %w", opts.HostRoot, err)
 	}
-	return &Tables{opts: opts, log: opts.Logger, threads: map[int64]*thread{}, users: users}, nil
+	return &Tables{opts: opts, log: opts.Logger, threads: map[int64]*thread{}, users: users,
+		resolver: opts.Containers, containers: map[string]*ctrEntry{}}, nil
 }
 
 // Process returns the table entry for tid, or nil.
@@ -124,6 +138,7 @@ func (t *Tables) Stats() Stats {
 	s := t.stats
 	s.Threads = len(t.threads)
 	s.Exited = len(t.exited)
+	s.Containers = len(t.containers)
 	return s
 }
 
@@ -137,6 +152,7 @@ func (t *Tables) Scan(ctx context.Context) error {
 // Apply updates the tables from ev and sets ev.Proc and ev.FD.
 func (t *Tables) Apply(ev *event.Event) {
 	t.expire(ev.TS)
+	t.drainMetadata(ev.TS)
 	switch ev.Type {
 	case event.TypeClone, event.TypeClone3, event.TypeFork, event.TypeVfork:
 		t.applyClone(ev)
@@ -158,7 +174,7 @@ func (t *Tables) Apply(ev *event.Event) {
 			}
 			if a := ev.Arg(name); a != nil && a.Int >= 0 && a.Int != 0xffffffff {
 				th.p.UID = uint32(a.Int)
-				th.p.User = t.users.user(th.p.UID)
+				th.p.User = t.usersFor(th.p).user(th.p.UID)
 			}
 		}
 	case event.TypeSetgid, event.TypeSetresgid:
@@ -169,7 +185,7 @@ func (t *Tables) Apply(ev *event.Event) {
 			}
 			if a := ev.Arg(name); a != nil && a.Int >= 0 && a.Int != 0xffffffff {
 				th.p.GID = uint32(a.Int)
-				th.p.Group = t.users.group(th.p.GID)
+				th.p.Group = t.usersFor(th.p).group(th.p.GID)
 			}
 		}
 	case event.TypeChdir:

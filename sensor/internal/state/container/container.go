@@ -1,6 +1,10 @@
 // Package container derives a container's identity from a process's cgroup
 // paths (/proc/PID/cgroup), recognising the docker, containerd/CRI, cri-o and
-// podman naming patterns. Runtime metadata (image, pod) is fetched elsewhere.
+// podman naming patterns, and fetches runtime metadata (name, image,
+// privileged, labels, Kubernetes pod and namespace) from the Docker Engine
+// API (or Podman's compatible one) over its unix socket, in the background:
+// Resolver queues requests without blocking and delivers Results for the
+// state tables to apply on their own goroutine.
 package container
 
 import (

@@ -1,0 +1,192 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ResolverOptions configures NewResolver. Zero values select the defaults.
+type ResolverOptions struct {
+	// DockerSocket is the Docker Engine API socket; default
+	// DefaultDockerSocket. It serves docker containers.
+	DockerSocket string
+	// PodmanSocket is Podman's Docker-compatible API socket; default
+	// "/run/podman/podman.sock". It serves podman containers.
+	PodmanSocket string
+	// Fetchers, when set, replaces the socket discovery: runtime name
+	// (RuntimeDocker, …) to fetcher.
+	Fetchers map[string]Fetcher
+	Workers  int           // concurrent fetches; default 2
+	Queue    int           // pending requests kept; default 1024
+	Timeout  time.Duration // per fetch; default 5s
+	Logger   *slog.Logger  // default slog.Default()
+}
+
+// Result is one finished fetch.
+type Result struct {
+	ID   ID
+	Meta Metadata
+	Err  error // ErrNotFound (wrapped) when the runtime does not know the id
+}
+
+// ResolverStats counts the resolver's work.
+type ResolverStats struct {
+	Requested uint64 // requests queued
+	Dropped   uint64 // requests refused because the queue was full
+	Fetched   uint64 // successful fetches
+	Failed    uint64 // failed fetches (not found included)
+}
+
+// Resolver fetches container metadata from the runtimes in the background
+// so that the event loop never waits on a socket: Request queues an id
+// without blocking, Run's workers fetch, and Results delivers the answers
+// for the event loop to apply. It keeps no cache; the caller decides what
+// to ask for (state asks once per container and retries failures later).
+type Resolver struct {
+	fetchers map[string]Fetcher
+	reqs     chan ID
+	results  chan Result
+	opts     ResolverOptions
+	log      *slog.Logger
+	closers  []func()
+
+	requested, dropped, fetched, failed atomic.Uint64
+}
+
+// NewResolver returns a resolver for the runtimes whose sockets exist. When
+// none does, Enabled reports false and Request does nothing, so a host
+// without a container runtime costs nothing.
+func NewResolver(opts ResolverOptions) *Resolver {
+	if opts.DockerSocket == "" {
+		opts.DockerSocket = DefaultDockerSocket
+	}
+	if opts.PodmanSocket == "" {
+		opts.PodmanSocket = "/run/podman/podman.sock"
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 1024
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	r := &Resolver{opts: opts, log: opts.Logger, fetchers: map[string]Fetcher{}}
+	if opts.Fetchers != nil {
+		for k, f := range opts.Fetchers {
+			r.fetchers[k] = f
+		}
+	} else {
+		for _, s := range []struct{ runtime, socket string }{
+			{RuntimeDocker, opts.DockerSocket}, {RuntimePodman, opts.PodmanSocket},
+		} {
+			if fi, err := os.Stat(s.socket); err != nil || fi.Mode()&os.ModeSocket == 0 {
+				r.log.Info("container metadata: no runtime socket; names and images stay unknown",
+					"runtime", s.runtime, "socket", s.socket)
+				continue
+			}
+			d := NewDocker(s.socket)
+			r.fetchers[s.runtime] = d
+			r.closers = append(r.closers, d.Close)
+		}
+	}
+	r.reqs = make(chan ID, opts.Queue)
+	r.results = make(chan Result, opts.Queue)
+	return r
+}
+
+// Enabled reports whether any runtime can be asked.
+func (r *Resolver) Enabled() bool { return r != nil && len(r.fetchers) > 0 }
+
+// Serves reports whether a fetcher exists for the runtime.
+func (r *Resolver) Serves(runtime string) bool {
+	if r == nil {
+		return false
+	}
+	_, ok := r.fetchers[runtime]
+	return ok
+}
+
+// Request queues a fetch without blocking. It returns false when no
+// runtime serves id or the queue is full (counted in Dropped).
+func (r *Resolver) Request(id ID) bool {
+	if !r.Serves(id.Runtime) {
+		return false
+	}
+	select {
+	case r.reqs <- id:
+		r.requested.Add(1)
+		return true
+	default:
+		r.dropped.Add(1)
+		return false
+	}
+}
+
+// Results delivers finished fetches. The event loop drains it without
+// blocking.
+func (r *Resolver) Results() <-chan Result { return r.results }
+
+// Run fetches queued requests until ctx is done, then releases the
+// runtime connections.
+func (r *Resolver) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range r.opts.Workers {
+		wg.Go(func() { r.work(ctx) })
+	}
+	wg.Wait()
+	for _, c := range r.closers {
+		c()
+	}
+	return nil
+}
+
+func (r *Resolver) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-r.reqs:
+			res := r.fetch(ctx, id)
+			select {
+			case r.results <- res:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func (r *Resolver) fetch(ctx context.Context, id ID) Result {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	m, err := r.fetchers[id.Runtime].Fetch(ctx, id)
+	if err != nil {
+		r.failed.Add(1)
+		if !errors.Is(err, ErrNotFound) {
+			r.log.Warn("container metadata: fetch failed", "container", id.Short(), "runtime", id.Runtime, "err", err)
+		}
+		return Result{ID: id, Err: fmt.Errorf("container %s: %w", id.Short(), err)}
+	}
+	r.fetched.Add(1)
+	return Result{ID: id, Meta: m}
+}
+
+// Stats returns the counters.
+func (r *Resolver) Stats() ResolverStats {
+	if r == nil {
+		return ResolverStats{}
+	}
+	return ResolverStats{Requested: r.requested.Load(), Dropped: r.dropped.Load(),
+		Fetched: r.fetched.Load(), Failed: r.failed.Load()}
+}

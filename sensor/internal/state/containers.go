@@ -1,0 +1,155 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/state/container"
+)
+
+// Container table bounds and retry policy.
+const (
+	maxContainers        = 4096
+	metadataRetryAfter   = 30 * time.Second // event time before a failed fetch is asked again
+	metadataNeverRetried = -1
+)
+
+// ctrEntry is one container the tables have seen. All processes of the
+// container share c, so metadata filled in later reaches all of them.
+type ctrEntry struct {
+	c        *event.Container
+	db       *userDB // the container's own passwd/group; nil until loaded
+	pending  bool    // a fetch is queued or running
+	retryAt  int64   // event time from which a failed fetch may be retried; -1 never
+	dbLoaded bool
+}
+
+// container returns the shared Container for id, creating it and asking
+// the runtime for its metadata (asynchronously) on first sight.
+func (t *Tables) container(id container.ID, now int64) *event.Container {
+	e := t.containers[id.FullID]
+	if e == nil {
+		if len(t.containers) >= maxContainers {
+			// Forget them all: live processes keep their pointers, and a
+			// container seen again is created and fetched anew.
+			t.containers = make(map[string]*ctrEntry)
+		}
+		e = &ctrEntry{c: &event.Container{ID: id.Short(), FullID: id.FullID, Runtime: id.Runtime}}
+		t.containers[id.FullID] = e
+	}
+	t.requestMetadata(e, id, now)
+	return e.c
+}
+
+// requestMetadata queues a fetch unless one is pending, done, or not due.
+func (t *Tables) requestMetadata(e *ctrEntry, id container.ID, now int64) {
+	if t.resolver == nil || e.c.Metadata || e.pending || e.retryAt == metadataNeverRetried || now < e.retryAt {
+		return
+	}
+	if t.resolver.Request(id) {
+		e.pending = true
+	}
+}
+
+// drainMetadata applies the resolver's finished fetches without blocking.
+func (t *Tables) drainMetadata(now int64) {
+	if t.resolver == nil {
+		return
+	}
+	results := t.resolver.Results()
+	for {
+		select {
+		case r := <-results:
+			t.applyMetadata(r, now)
+		default:
+			return
+		}
+	}
+}
+
+func (t *Tables) applyMetadata(r container.Result, now int64) {
+	e := t.containers[r.ID.FullID]
+	if e == nil {
+		return
+	}
+	e.pending = false
+	if r.Err != nil {
+		t.stats.MetadataFailed++
+		e.retryAt = now + metadataRetryAfter.Nanoseconds()
+		if errors.Is(r.Err, container.ErrNotFound) {
+			e.retryAt = metadataNeverRetried
+		}
+		return
+	}
+	t.stats.MetadataFetched++
+	c, m := e.c, r.Meta
+	c.Name = m.Name
+	c.Image = m.Image
+	c.ImageRepository = m.ImageRepository
+	c.ImageTag = m.ImageTag
+	c.ImageDigest = m.ImageDigest
+	priv := m.Privileged
+	c.Privileged = &priv
+	c.StartTS = m.CreatedTS
+	c.Labels = m.Labels
+	c.PodName = m.PodName
+	c.PodUID = m.PodUID
+	c.Namespace = m.Namespace
+	c.Metadata = true
+}
+
+// refreshContainer re-reads the cgroup of pid after an exec: a process that
+// entered a container (runc, docker exec, a pod's first process) changed
+// cgroup after it was forked on the host side. The old value stays when the
+// process is already gone.
+func (t *Tables) refreshContainer(p *event.Process, pid, now int64) {
+	name := t.opts.ProcRoot + "/" + strconv.FormatInt(pid, 10) + "/cgroup"
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return
+	}
+	if id, ok := container.ParseCgroupFile(data); ok {
+		p.Container = t.container(id, now) // also retries a failed metadata fetch when due
+		return
+	}
+	p.Container = nil
+}
+
+// usersFor returns the passwd/group database that names p's ids: the
+// host's, or the container's own (read once per container from
+// ProcRoot/PID/root/etc, as Falco resolves container users).
+func (t *Tables) usersFor(p *event.Process) *userDB {
+	if p.Container == nil {
+		return t.users
+	}
+	e := t.containers[p.Container.FullID]
+	if e == nil {
+		return t.users
+	}
+	if !e.dbLoaded {
+		root := t.opts.ProcRoot + "/" + strconv.FormatInt(p.PID, 10) + "/root"
+		if _, err := os.Stat(root + "/etc"); err != nil {
+			return nil // the process is gone or its root unreadable; try again next time
+		}
+		db, err := loadUserDB(root)
+		if err != nil {
+			return nil // the process is gone or its root unreadable; try again next time
+		}
+		e.db, e.dbLoaded = db, true
+	}
+	return e.db
+}
+
+// setUsers resolves p's user, group and login user names.
+func (t *Tables) setUsers(p *event.Process) {
+	db := t.usersFor(p)
+	p.User = db.user(p.UID)
+	p.Group = db.group(p.GID)
+	p.LoginUser = nil
+	if p.LoginUID >= 0 {
+		p.LoginUser = db.user(uint32(p.LoginUID))
+	}
+}

@@ -1,0 +1,165 @@
+package state
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/state/container"
+	"github.com/lookout-sec/lookout/sensor/internal/state/container/containertest"
+)
+
+const ctrID = "3f4e2d1c0b9a8f7e6d5c4b3a29180716f5e4d3c2b1a09f8e7d6c5b4a39281706"
+
+const ctrInspect = `{"Id":"` + ctrID + `","Name":"/k8s_web_web-1_shop_uid_0","Created":"2026-11-20T08:15:42Z",
+ "Image":"sha256:zz","HostConfig":{"Privileged":true},
+ "Config":{"Image":"nginx:1.25","Labels":{"io.kubernetes.pod.name":"web-1","io.kubernetes.pod.namespace":"shop","io.kubernetes.pod.uid":"uid","tier":"front"}}}`
+
+// fakeProc writes ProcRoot/PID/cgroup (and the container's passwd under
+// ProcRoot/PID/root/etc when inContainer).
+func fakeProc(t *testing.T, procRoot string, pid int, cgroup string, passwd string) {
+	t.Helper()
+	dir := filepath.Join(procRoot, strconv.Itoa(pid))
+	if err := os.MkdirAll(filepath.Join(dir, "root/etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cgroup"), []byte(cgroup), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if passwd != "" {
+		if err := os.WriteFile(filepath.Join(dir, "root/etc/passwd"), []byte(passwd), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// ctrSetup returns tables whose procfs has pids 4242 and 4243 in the docker
+// container ctrID and 4300 on the host, with a resolver on the fake docker.
+func ctrSetup(t *testing.T, dock *containertest.Docker) (*Tables, *container.Resolver) {
+	t.Helper()
+	dir := t.TempDir()
+	r := container.NewResolver(container.ResolverOptions{DockerSocket: dock.Socket, PodmanSocket: filepath.Join(dir, "none.sock"),
+		Logger: slog.New(slog.DiscardHandler)})
+	tb := newTestTables(t, Options{Containers: r})
+	inCtr := "0::/system.slice/docker-" + ctrID + ".scope\n"
+	passwd := "root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n"
+	fakeProc(t, tb.opts.ProcRoot, 4242, inCtr, passwd)
+	fakeProc(t, tb.opts.ProcRoot, 4243, inCtr, passwd)
+	fakeProc(t, tb.opts.ProcRoot, 4300, "0::/user.slice/user-0.slice/session-1.scope\n", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return tb, r
+}
+
+// applyUntil applies filler events for tid until cond holds; the deadline
+// only guards against a hang.
+func applyUntil(t *testing.T, tb *Tables, b *evb, tid int64, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached: metadata never applied")
+		}
+		time.Sleep(time.Millisecond)
+		tb.Apply(b.ev(event.TypeSendto, tid, tid, 0, fdarg("fd", 1)))
+	}
+}
+
+func TestContainerMetadata(t *testing.T) {
+	dock := containertest.NewDocker(t)
+	dock.AddContainer(ctrID, ctrInspect)
+	dock.Block() // the first fetch hangs until released: Apply must not wait
+	tb, _ := ctrSetup(t, dock)
+	b := &evb{}
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
+	tb.Apply(fork(b, 4242, 1))
+	ex := execEv(b, 4242, "/usr/sbin/nginx", "-g\x00daemon off;", "/", 101)
+	tb.Apply(ex)
+	c := ex.Proc.Container
+	if c == nil || c.ID != ctrID[:12] || c.FullID != ctrID || c.Runtime != container.RuntimeDocker || c.Metadata {
+		t.Fatalf("container after exec = %+v, want id %s without metadata yet", c, ctrID[:12])
+	}
+	if u := ex.Proc.User; u == nil || u.Name != "nginx" || u.HomeDir != "/var/cache/nginx" {
+		t.Fatalf("user = %+v, want nginx from the container's passwd", u)
+	}
+	if ex.Proc.Group != nil {
+		t.Errorf("group = %+v, want nil: the container has no etc/group", ex.Proc.Group)
+	}
+	// A second process of the container shares the Container.
+	tb.Apply(fork(b, 4243, 1))
+	ex2 := execEv(b, 4243, "/bin/sh", "", "/", 0)
+	tb.Apply(ex2)
+	if ex2.Proc.Container != c {
+		t.Fatal("two processes of one container do not share its Container")
+	}
+	// A host process has none.
+	tb.Apply(fork(b, 4300, 1))
+	hx := execEv(b, 4300, "/usr/bin/top", "", "/", 1000)
+	tb.Apply(hx)
+	if hx.Proc.Container != nil || hx.Proc.User == nil || hx.Proc.User.Name != "alice" {
+		t.Fatalf("host process: container %+v user %+v", hx.Proc.Container, hx.Proc.User)
+	}
+	dock.Unblock()
+	applyUntil(t, tb, b, 4242, func() bool { return c.Metadata })
+	if c.Name != "k8s_web_web-1_shop_uid_0" || c.Image != "nginx:1.25" || c.ImageRepository != "nginx" || c.ImageTag != "1.25" ||
+		c.Privileged == nil || !*c.Privileged || c.PodName != "web-1" || c.Namespace != "shop" || c.PodUID != "uid" ||
+		c.Labels["tier"] != "front" || c.StartTS != time.Date(2026, 11, 20, 8, 15, 42, 0, time.UTC).UnixNano() {
+		t.Fatalf("metadata = %+v", c)
+	}
+	if s := tb.Stats(); s.Containers != 1 || s.MetadataFetched != 1 || s.MetadataFailed != 0 {
+		t.Fatalf("stats = %+v", s)
+	}
+	// Later execs in the container do not ask again.
+	hits := dock.Hits()
+	tb.Apply(execEv(b, 4243, "/bin/cat", "", "/", 0))
+	tb.Apply(b.ev(event.TypeSendto, 4243, 4243, 0, fdarg("fd", 1)))
+	if dock.Hits() != hits {
+		t.Errorf("an exec in a resolved container fetched again (%d -> %d requests)", hits, dock.Hits())
+	}
+}
+
+func TestContainerMetadataRetry(t *testing.T) {
+	dock := containertest.NewDocker(t)
+	dock.AddContainer(ctrID, ctrInspect)
+	dock.FailNext(1)
+	tb, r := ctrSetup(t, dock)
+	b := &evb{}
+	tb.Apply(fork(b, 4242, 1))
+	ex := execEv(b, 4242, "/usr/sbin/nginx", "", "/", 101)
+	tb.Apply(ex)
+	c := ex.Proc.Container
+	applyUntil(t, tb, b, 4242, func() bool { return tb.Stats().MetadataFailed == 1 })
+	// Not due yet: an exec within 30 s of event time does not ask again.
+	tb.Apply(execEv(b, 4242, "/usr/sbin/nginx", "", "/", 101))
+	if s := r.Stats(); s.Requested != 1 {
+		t.Fatalf("retried before the retry interval: %+v", s)
+	}
+	b.ts += int64(31 * time.Second)
+	tb.Apply(execEv(b, 4242, "/usr/sbin/nginx", "", "/", 101))
+	applyUntil(t, tb, b, 4242, func() bool { return c.Metadata })
+	if s := r.Stats(); s.Requested != 2 || s.Fetched != 1 || s.Failed != 1 {
+		t.Fatalf("resolver stats = %+v", s)
+	}
+
+	// A container the runtime does not know is never asked again.
+	gone := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	fakeProc(t, tb.opts.ProcRoot, 5000, "0::/docker/"+gone+"\n", "")
+	tb.Apply(fork(b, 5000, 1))
+	tb.Apply(execEv(b, 5000, "/bin/sh", "", "/", 0))
+	applyUntil(t, tb, b, 5000, func() bool { return tb.Stats().MetadataFailed == 2 })
+	b.ts += int64(time.Hour)
+	tb.Apply(execEv(b, 5000, "/bin/sh", "", "/", 0))
+	if s := r.Stats(); s.Requested != 3 {
+		t.Fatalf("a not-found container was asked again: %+v", s)
+	}
+}
