@@ -78,7 +78,11 @@ func (l *loader) list(it *item) error {
 	prev := l.lists[name]
 	if app || ops["items"] == "append" {
 		if prev == nil {
-			return l.errAt(it.node, "List '%s' has 'append' key but no list by that name already exists", name)
+			key := "append"
+			if !app {
+				key = "override"
+			}
+			return l.errAt(it.node, "List '%s' has '%s' key but no list by that name already exists", name, key)
 		}
 		prev.Items = append(prev.Items, items...)
 		return nil
@@ -118,7 +122,11 @@ func (l *loader) macro(it *item) error {
 	prev := l.macros[name]
 	if app || ops["condition"] != "" {
 		if prev == nil {
-			return l.errAt(it.node, "Macro '%s' has 'append' key but no macro by that name already exists", name)
+			key := "append"
+			if !app {
+				key = "override"
+			}
+			return l.errAt(it.node, "Macro '%s' has '%s' key but no macro by that name already exists", name, key)
 		}
 		if app || ops["condition"] == "append" {
 			prev.Condition.S += " " + cond.S
