@@ -1,0 +1,217 @@
+package emit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/lookout-sec/lookout/router/api"
+)
+
+const (
+	dropQueueFull = iota
+	dropRetries
+	dropRejected
+	dropShutdown
+	numDrop
+)
+
+var dropNames = [numDrop]string{DropQueueFull, DropRetriesExhausted, DropRejected, DropShutdown}
+
+// OutputStats are one output's counters.
+type OutputStats struct {
+	Name string
+	// Queued is the number of alerts waiting in the queue or in the batch
+	// being delivered.
+	Queued int
+	// Sent counts alerts the destination accepted.
+	Sent uint64
+	// Retries counts failed Write attempts that were retried.
+	Retries uint64
+	// Dropped counts lost alerts by reason (DropQueueFull, ...).
+	Dropped map[string]uint64
+}
+
+// output is one destination's queue and delivery goroutine.
+type output struct {
+	name     string
+	w        Writer
+	ch       chan api.Alert
+	size     int
+	interval time.Duration
+	retryFor time.Duration
+	backoff  Backoff
+	log      *slog.Logger
+
+	inflight atomic.Int64
+	sent     atomic.Uint64
+	retries  atomic.Uint64
+	drops    [numDrop]atomic.Uint64
+}
+
+func newOutput(o Output, log *slog.Logger) *output {
+	if o.QueueSize <= 0 {
+		o.QueueSize = 10000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	if o.Backoff.Initial <= 0 {
+		o.Backoff.Initial = 100 * time.Millisecond
+	}
+	if o.Backoff.Max <= 0 {
+		o.Backoff.Max = 10 * time.Second
+	}
+	return &output{name: o.Name, w: o.Writer, ch: make(chan api.Alert, o.QueueSize), size: o.BatchSize,
+		interval: o.BatchInterval, retryFor: o.RetryFor, backoff: o.Backoff, log: log.With("output", o.Name)}
+}
+
+func (o *output) stats() OutputStats {
+	s := OutputStats{Name: o.name, Queued: len(o.ch) + int(o.inflight.Load()), Sent: o.sent.Load(),
+		Retries: o.retries.Load(), Dropped: make(map[string]uint64, numDrop)}
+	for i, n := range dropNames {
+		s.Dropped[n] = o.drops[i].Load()
+	}
+	return s
+}
+
+// run batches and delivers until the queue is closed and drained. When hard
+// is cancelled, what remains is counted as shutdown drops.
+func (o *output) run(hard context.Context) {
+	batch := make([]api.Alert, 0, o.size)
+	var timer *time.Timer
+	for {
+		a, ok := <-o.ch
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], a)
+		open := o.fill(&batch, &timer)
+		o.inflight.Store(int64(len(batch)))
+		o.deliver(hard, batch)
+		o.inflight.Store(0)
+		clear(batch)
+		if !open {
+			return
+		}
+	}
+}
+
+// fill adds queued alerts to batch until it is full or the batch interval
+// passes. It reports false when the queue was closed and is now empty.
+func (o *output) fill(batch *[]api.Alert, timer **time.Timer) bool {
+	if o.interval <= 0 {
+		for len(*batch) < o.size {
+			select {
+			case a, ok := <-o.ch:
+				if !ok {
+					return false
+				}
+				*batch = append(*batch, a)
+			default:
+				return true
+			}
+		}
+		return true
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(o.interval)
+	} else {
+		(*timer).Reset(o.interval)
+	}
+	defer (*timer).Stop()
+	for len(*batch) < o.size {
+		select {
+		case a, ok := <-o.ch:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, a)
+		case <-(*timer).C:
+			return true
+		}
+	}
+	return true
+}
+
+// deliver writes batch, retrying retryable errors with backoff for up to
+// retryFor, and counts the outcome.
+func (o *output) deliver(hard context.Context, batch []api.Alert) {
+	start := time.Now()
+	for attempt := 0; ; attempt++ {
+		if hard.Err() != nil {
+			o.drops[dropShutdown].Add(uint64(len(batch)))
+			return
+		}
+		err := o.w.Write(hard, batch)
+		if err == nil {
+			o.sent.Add(uint64(len(batch)))
+			return
+		}
+		retry, after := classify(err)
+		switch {
+		case hard.Err() != nil:
+			o.drops[dropShutdown].Add(uint64(len(batch)))
+			return
+		case !retry:
+			o.drops[dropRejected].Add(uint64(len(batch)))
+			o.log.Error("emit: destination rejected alerts; dropped", "alerts", len(batch), "err", err)
+			return
+		}
+		wait := max(o.backoff.delay(attempt), after)
+		if time.Since(start)+wait > o.retryFor {
+			o.drops[dropRetries].Add(uint64(len(batch)))
+			o.log.Error("emit: delivery kept failing; alerts dropped", "alerts", len(batch),
+				"attempts", attempt+1, "retried_for", time.Since(start).Round(time.Millisecond), "err", err)
+			return
+		}
+		o.retries.Add(1)
+		o.log.Warn("emit: delivery failed; retrying", "alerts", len(batch), "attempt", attempt+1, "in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-hard.Done():
+			t.Stop()
+		}
+	}
+}
+
+// delay returns the jittered backoff before retry number attempt (0-based).
+func (b Backoff) delay(attempt int) time.Duration {
+	d := b.Initial
+	for i := 0; i < attempt && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	return d/2 + rand.N(d/2+1)
+}
+
+// Retryable is implemented by errors that know whether a retry can help
+// (api.StatusError does).
+type Retryable interface{ Retryable() bool }
+
+// classify reports whether err is worth retrying and any delay the
+// destination asked for. Errors that do not say (connection refused,
+// timeouts) are retryable.
+func classify(err error) (retry bool, after time.Duration) {
+	var se *api.StatusError
+	if errors.As(err, &se) {
+		return se.Retryable(), se.RetryAfter
+	}
+	var r Retryable
+	if errors.As(err, &r) {
+		return r.Retryable(), 0
+	}
+	return true, 0
+}
+
+// Permanent marks err as not retryable.
+func Permanent(err error) error { return permanent{err} }
+
+type permanent struct{ error }
+
+func (p permanent) Retryable() bool { return false }
+func (p permanent) Unwrap() error   { return p.error }
