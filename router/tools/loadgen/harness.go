@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// sink is a local webhook destination counting what it accepts.
+type sink struct {
+	addr    string
+	srv     *http.Server
+	n       atomic.Int64
+	mu      sync.Mutex
+	first   time.Time
+	last    time.Time
+	latency time.Duration
+	hang    bool
+}
+
+func newSink(latency time.Duration, hang bool) (*sink, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &sink{addr: l.Addr().String(), latency: latency, hang: hang}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.handle)}
+	go func() { _ = s.srv.Serve(l) }()
+	return s, nil
+}
+
+func (s *sink) handle(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	if s.hang {
+		<-r.Context().Done()
+		return
+	}
+	if s.latency > 0 {
+		time.Sleep(s.latency)
+	}
+	now := time.Now()
+	s.mu.Lock()
+	if s.first.IsZero() {
+		s.first = now
+	}
+	s.last = now
+	s.mu.Unlock()
+	s.n.Add(1)
+}
+
+func (s *sink) close() { _ = s.srv.Close() }
+
+// routerProc is a running lookout-router.
+type routerProc struct {
+	cmd  *exec.Cmd
+	addr string
+	dir  string
+}
+
+type outputSpec struct {
+	name, url   string
+	concurrency int
+	timeout     string
+}
+
+func startRouter(ctx context.Context, o options, outs []outputSpec) (*routerProc, error) {
+	dir, err := os.MkdirTemp("", "lookout-bench")
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	qdir := ""
+	if o.durable {
+		qdir = filepath.Join(dir, "queue")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen: %s\nqueue: {dir: %q, max_bytes: 1GiB}\noutputs:\n", addr, qdir)
+	for _, out := range outs {
+		fmt.Fprintf(&b, "  - name: %s\n    type: webhook\n    concurrency: %d\n    timeout: %s\n    retry: {initial_backoff: 20ms, max_backoff: 100ms}\n    webhook: {url: %q, timeout: 1m}\n",
+			out.name, out.concurrency, out.timeout, out.url)
+	}
+	cfg := filepath.Join(dir, "router.yaml")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, o.router, "--config", cfg, "--log-level", "error")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", o.router, err)
+	}
+	r := &routerProc{cmd: cmd, addr: addr, dir: dir}
+	for range 200 {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return r, nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	r.stop(false)
+	return nil, fmt.Errorf("router did not answer on %s", addr)
+}
+
+// peakRSS reads the router's VmHWM from /proc in MiB.
+func (r *routerProc) peakRSS() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func (r *routerProc) stop(keep bool) {
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	if !keep {
+		_ = os.RemoveAll(r.dir)
+	}
+}
+
+var bodyPrefix = `{"hostname":"bench-host","output":"2016-08-04T16:17:57.881781397+0000: Warning An open was seen (command=cat /dev/null)","priority":"Warning","rule":"open_from_cat","source":"syscall","tags":["filesystem","process","testing"],"time":"2016-08-04T16:17:57.881781397Z","output_fields":{"evt.time.iso8601":1470327477881781397,"proc.cmdline":"cat /dev/null"},"uuid":"`
+
+func body(i int64) string {
+	return fmt.Sprintf("%s00000000-0000-4000-8000-%012d\"}", bodyPrefix, i)
+}
+
+// loadResult is what a load run measured.
+type loadResult struct {
+	sent, ok, full, other int64
+	elapsed               time.Duration
+	lat                   []time.Duration // of 2xx answers
+}
+
+// load posts single alerts from o.clients clients for o.duration (or until
+// total alerts were sent when total > 0).
+func load(ctx context.Context, addr string, clients int, d time.Duration, total int64) loadResult {
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+	var (
+		res  loadResult
+		next atomic.Int64
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	end := start.Add(d)
+	for range clients {
+		wg.Go(func() {
+			var lat []time.Duration
+			var ok, full, other int64
+			for ctx.Err() == nil && (total > 0 || time.Now().Before(end)) {
+				i := next.Add(1)
+				if total > 0 && i > total {
+					break
+				}
+				t0 := time.Now()
+				resp, err := client.Post("http://"+addr+"/", "application/json", strings.NewReader(body(i)))
+				if err != nil {
+					other++
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				switch {
+				case resp.StatusCode/100 == 2:
+					ok++
+					lat = append(lat, time.Since(t0))
+				case resp.StatusCode == 503:
+					full++
+				default:
+					other++
+				}
+			}
+			mu.Lock()
+			res.ok += ok
+			res.full += full
+			res.other += other
+			res.lat = append(res.lat, lat...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.sent = res.ok + res.full + res.other
+	return res
+}
+
+func listenSinkAt(addr string, latency time.Duration) (*sink, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &sink{addr: addr, latency: latency}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.handle)}
+	go func() { _ = s.srv.Serve(l) }()
+	return s, nil
+}

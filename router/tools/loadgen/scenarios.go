@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+func pct(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	i := int(float64(len(lat)-1) * p)
+	return lat[i]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+
+// intake runs the intake, delivery and saturate scenarios.
+func intake(ctx context.Context, o options) error {
+	s, err := newSink(o.sinkLatency, false)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	r, err := startRouter(ctx, o, []outputSpec{{name: "sink", url: "http://" + s.addr + "/hook", concurrency: o.concurrency, timeout: "10s"}})
+	if err != nil {
+		return err
+	}
+	defer r.stop(o.keep)
+	res := load(ctx, r.addr, o.clients, o.duration, 0)
+	deliveredDuringLoad := s.n.Load()
+	rss := r.peakRSS()
+	fmt.Printf("scenario=%s durable=%v clients=%d duration=%s sink_latency=%s output_concurrency=%d\n",
+		o.scenario, o.durable, o.clients, o.duration, o.sinkLatency, o.concurrency)
+	fmt.Printf("  intake: sent=%d ok=%d 503=%d other=%d rate=%.0f/s p50=%s p99=%s max=%s\n",
+		res.sent, res.ok, res.full, res.other, float64(res.ok)/res.elapsed.Seconds(),
+		ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)))
+	fmt.Printf("  delivery during load: %d alerts, %.0f/s\n", deliveredDuringLoad, float64(deliveredDuringLoad)/res.elapsed.Seconds())
+	fmt.Printf("  router peak RSS (VmHWM): %.1f MiB\n", rss)
+	if o.scenario != "saturate" {
+		deadline := time.Now().Add(2 * time.Minute)
+		for s.n.Load() < res.ok && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+		fmt.Printf("  delivered in all: %d of %d acked\n", s.n.Load(), res.ok)
+	}
+	return nil
+}
+
+// hung measures a healthy output's delivery rate over a backlog, with a hung
+// neighbour and alone.
+func hung(ctx context.Context, o options) error {
+	for _, withHung := range []bool{false, true} {
+		rate, err := drainRate(ctx, o, withHung)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("scenario=hung durable=%v backlog=%d hung_neighbour=%v healthy_delivery_rate=%.0f/s\n", o.durable, o.backlog, withHung, rate)
+	}
+	return nil
+}
+
+func drainRate(ctx context.Context, o options, withHung bool) (float64, error) {
+	// The healthy sink's address is reserved now and served only after the
+	// backlog is queued, so both runs drain the same backlog.
+	healthy, err := newSink(o.sinkLatency, false)
+	if err != nil {
+		return 0, err
+	}
+	addr := healthy.addr
+	healthy.close()
+	outs := []outputSpec{{name: "healthy", url: "http://" + addr + "/hook", concurrency: o.concurrency, timeout: "10s"}}
+	if withHung {
+		h, err := newSink(0, true)
+		if err != nil {
+			return 0, err
+		}
+		defer h.close()
+		outs = append(outs, outputSpec{name: "hung", url: "http://" + h.addr + "/hook", concurrency: o.concurrency, timeout: "2s"})
+	}
+	r, err := startRouter(ctx, o, outs)
+	if err != nil {
+		return 0, err
+	}
+	defer r.stop(o.keep)
+	res := load(ctx, r.addr, o.clients, 0, int64(o.backlog))
+	if res.ok != int64(o.backlog) {
+		return 0, fmt.Errorf("backlog: %d of %d accepted", res.ok, o.backlog)
+	}
+	s, err := listenSinkAt(addr, o.sinkLatency)
+	if err != nil {
+		return 0, err
+	}
+	defer s.close()
+	deadline := time.Now().Add(5 * time.Minute)
+	for s.n.Load() < int64(o.backlog) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.mu.Lock()
+	span := s.last.Sub(s.first)
+	s.mu.Unlock()
+	if span <= 0 {
+		return 0, fmt.Errorf("no delivery")
+	}
+	return float64(s.n.Load()-1) / span.Seconds(), nil
+}
