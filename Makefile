@@ -49,9 +49,23 @@ test-go:
 	$(GO) test $(GOTEST_FLAGS) $(MODULES)
 
 ## ---- router (issues 2, 3) --------------------------------------------------
-.PHONY: test-deps-router
+.PHONY: test-deps-router bench-router
+# The router's tests need nothing beyond Go (the disk-full test mounts a
+# tmpfs as root and skips with a reason otherwise).
 test-deps-router:
 	@true
+
+# bench-router: loopback benchmarks of the real binary with router/tools/loadgen
+# (numbers and method in docs/benchmarks-router.md). BENCH_DURATION per run.
+BENCH_DURATION ?= 10s
+bench-router: $(BIN)/lookout-router
+	$(GO) build -o $(BIN)/lookout-loadgen ./router/tools/loadgen
+	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario intake   -duration $(BENCH_DURATION)
+	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario intake   -duration $(BENCH_DURATION) -durable=false
+	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario delivery -duration $(BENCH_DURATION)
+	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario saturate -duration $(BENCH_DURATION) -clients 64 -concurrency 1
+	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario hung -backlog 10000
+	LOOKOUT_CRASH_REPORT=$(CURDIR)/bin/crash-report.txt $(GO) test -count=1 -run TestCrashLosesNothingAcked ./router/cmd/lookout-router/ && cat bin/crash-report.txt
 
 ## ---- outputs (issue 4) -----------------------------------------------------
 .PHONY: test-deps-outputs
