@@ -29,6 +29,7 @@ type options struct {
 	sinkLatency time.Duration
 	concurrency int
 	backlog     int
+	repeat      int
 	keep        bool
 }
 
@@ -42,6 +43,7 @@ func main() {
 	flag.DurationVar(&o.sinkLatency, "sink-latency", 0, "sink's answer delay (delivery and saturate default to 10ms)")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "the webhook output's concurrency")
 	flag.IntVar(&o.backlog, "backlog", 20000, "hung scenario: alerts queued before the sinks start")
+	flag.IntVar(&o.repeat, "repeat", 3, "hung scenario: alternating runs of each case (the median is reported)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the router's work directory")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

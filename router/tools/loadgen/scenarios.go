@@ -53,13 +53,19 @@ func intake(ctx context.Context, o options) error {
 // hung measures a healthy output's delivery rate over a backlog, with a hung
 // neighbour and alone.
 func hung(ctx context.Context, o options) error {
-	for _, withHung := range []bool{false, true} {
-		rate, err := drainRate(ctx, o, withHung)
-		if err != nil {
-			return err
+	rates := map[bool][]float64{}
+	for range max(o.repeat, 1) { // alternate, so drifting load hits both alike
+		for _, withHung := range []bool{false, true} {
+			rate, err := drainRate(ctx, o, withHung)
+			if err != nil {
+				return err
+			}
+			rates[withHung] = append(rates[withHung], rate)
+			fmt.Printf("scenario=hung durable=%v backlog=%d hung_neighbour=%v healthy_delivery_rate=%.0f/s\n", o.durable, o.backlog, withHung, rate)
 		}
-		fmt.Printf("scenario=hung durable=%v backlog=%d hung_neighbour=%v healthy_delivery_rate=%.0f/s\n", o.durable, o.backlog, withHung, rate)
 	}
+	alone, with := median(rates[false]), median(rates[true])
+	fmt.Printf("  median: alone %.0f/s, with a hung neighbour %.0f/s (%+.1f%%)\n", alone, with, 100*(with-alone)/alone)
 	return nil
 }
 
@@ -106,4 +112,13 @@ func drainRate(ctx context.Context, o options, withHung bool) (float64, error) {
 		return 0, fmt.Errorf("no delivery")
 	}
 	return float64(s.n.Load()-1) / span.Seconds(), nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
