@@ -82,10 +82,13 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	}
 	s->hdr.res = ret;
 	__u32 off = 0;
+	__u32 fd = (spec >> SPEC_FD_SHIFT) & 7;
+	if (fd)
+		put_fd_info(s, &off, bpf_get_current_task(), (int)pick(fd, a, ret, -1), CAT_SYSCALL);
 	for (int i = 0; i < 6; i++) {
 		s->hdr.args[i] = a[i];
 		if (spec & (1 << (SPEC_STR_SHIFT + i)))
-			put_user_str(s, &off, i, a[i], CAT_SYSCALL);
+			put_user_str(s, &off, PART_STR + i, a[i], CAT_SYSCALL);
 	}
 	__u32 blob = (spec >> SPEC_BLOB_SHIFT) & 7;
 	if (blob) {
@@ -93,16 +96,13 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		__u64 n = pick((spec >> SPEC_BLOBLEN_SHIFT) & 7, a, ret, max);
 		put_user_blob(s, &off, PART_BLOB, pick(blob, a, ret, 0), n, max, CAT_SYSCALL);
 	}
-	__u32 fd = (spec >> SPEC_FD_SHIFT) & 7;
-	if (fd)
-		put_fd_info(s, &off, bpf_get_current_task(), (int)pick(fd, a, ret, -1), CAT_SYSCALL);
 	submit(s, off, CAT_SYSCALL);
 	return 0;
 }
 
 // Successful execve/execveat: the new image is in place, so argv/env are
-// read from the new mm. Parts: 0 filename, 1 argv, 2 env, 3 cwd,
-// 4 trusted exe path, PART_FD the exe file.
+// read from the new mm. Parts: PART_FD the exe file, 1 filename, 2 argv,
+// 3 env, 4 cwd, 5 trusted exe path.
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -122,28 +122,28 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	fill_task(&s->hdr, p);
 	__u32 off = 0;
-	__u64 filename = 0;
-	RD(filename, bprm->filename);
-	put_kernel_str(s, &off, 0, filename, CAT_EXEC);
-	struct mm_struct *mm = p->mm;
-	__u64 as = mm->arg_start, ae = mm->arg_end, es = mm->env_start, ee = mm->env_end;
-	put_user_blob(s, &off, 1, as, ae - as, PART_MAX, CAT_EXEC);
-	put_user_blob(s, &off, 2, es, ee - es, ENV_MAX, CAT_EXEC);
-	if (ee - es > ENV_MAX)
-		count(CAT_EXEC, CTR_TRUNCATED);
 	// Pointers passed to the global put_* functions must be plain numbers.
 	struct fs_struct *fs = 0;
 	struct file *exe = 0;
+	__u64 filename = 0;
 	RD(fs, p->fs);
 	RD(exe, bprm->file);
-	put_path(s, &off, 3, (__u64)&fs->pwd, CAT_EXEC);
-	put_path(s, &off, 4, (__u64)&exe->f_path, CAT_EXEC);
+	RD(filename, bprm->filename);
 	struct fd_info *fi = reserve_part(s, &off, PART_FD, sizeof(struct fd_info), CAT_EXEC);
 	if (fi) {
 		__builtin_memset(fi, 0, sizeof(*fi));
 		fill_file(fi, exe);
 		s->hdr.exe_flags = exe_flags(p, exe, fi);
 	}
+	put_kernel_str(s, &off, 1, filename, CAT_EXEC);
+	struct mm_struct *mm = p->mm;
+	__u64 as = mm->arg_start, ae = mm->arg_end, es = mm->env_start, ee = mm->env_end;
+	put_user_blob(s, &off, 2, as, ae - as, PART_MAX, CAT_EXEC);
+	put_user_blob(s, &off, 3, es, ee - es, ENV_MAX, CAT_EXEC);
+	if (ee - es > ENV_MAX)
+		count(CAT_EXEC, CTR_TRUNCATED);
+	put_path(s, &off, 4, (__u64)&fs->pwd, CAT_EXEC);
+	put_path(s, &off, 5, (__u64)&exe->f_path, CAT_EXEC);
 	submit(s, off, CAT_EXEC);
 	return 0;
 }

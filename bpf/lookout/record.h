@@ -2,7 +2,7 @@
 /*
  * Records, maps, counters and the helpers that append variable parts to a
  * record. A record is struct event_hdr followed by NPARTS variable parts,
- * len[i] bytes each, in order.
+ * len[i] bytes each, in index order: parts must be written in that order.
  */
 #ifndef LOOKOUT_RECORD_H
 #define LOOKOUT_RECORD_H
@@ -25,8 +25,9 @@
 #define DATA_MASK 0x3fff // per-CPU values must stay under 32 KiB
 #define DATA_SIZE (DATA_MASK + 1 + PART_MAX)
 #define NPARTS 8
-#define PART_BLOB 6   // syscalls: the user blob (sockaddr, open_how, data ...)
-#define PART_FD 7     // struct fd_info of the fd the spec names, or of the exe
+#define PART_FD 0     // struct fd_info of the fd the spec names, or of the exe; first, so 8-byte aligned
+#define PART_STR 1    // syscalls: parts 1..6 are the user strings of arguments 0..5
+#define PART_BLOB 7   // syscalls: the user blob (sockaddr, open_how, data ...)
 #define PATH_DEPTH 64 // path components resolved per path
 #define NAME_MAX 255
 

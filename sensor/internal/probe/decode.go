@@ -19,8 +19,9 @@ const (
 // Parts of a record (NPARTS, PART_* in bpf/lookout/record.h).
 const (
 	nParts   = 8
-	partBlob = 6
-	partFD   = 7
+	partFD   = 0 // struct fd_info
+	partStr  = 1 // syscalls: parts 1..6 are the strings of arguments 0..5
+	partBlob = 7 // syscalls: the user blob
 )
 
 var (
@@ -116,7 +117,7 @@ func (d *decoder) arg(a argSpec) event.Arg {
 			raw &= a.mask
 		}
 	case a.src <= srcStr5:
-		out.Str = string(d.parts[a.src-srcStr0])
+		out.Str = string(d.parts[partStr+int(a.src-srcStr0)])
 		return out
 	case a.src == srcBlob:
 		out.Bytes = append([]byte(nil), d.parts[partBlob]...)

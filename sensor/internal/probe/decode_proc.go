@@ -8,11 +8,11 @@ import (
 
 // Parts of an exec record (on_exec in bpf/probe.bpf.c).
 const (
-	partExecFilename = 0
-	partExecArgv     = 1
-	partExecEnv      = 2
-	partExecCwd      = 3
-	partExecExePath  = 4
+	partExecFilename = 1
+	partExecArgv     = 2
+	partExecEnv      = 3
+	partExecCwd      = 4
+	partExecExePath  = 5
 )
 
 // decodeExec fills a successful execve/execveat exit with Falco's exit
