@@ -93,6 +93,9 @@ func (t *Tables) applyClone(ev *event.Event) {
 	if a := ev.Arg("comm"); a != nil && a.Str != "" {
 		p.Name = a.Str
 	}
+	if a := ev.Arg("start_ts"); a != nil && a.Int > 0 {
+		p.StartTS = a.Int // the kernel's start time, as proc.start (ev.TS is the fork's exit)
+	}
 	if a := ev.Arg("vtid"); a != nil {
 		p.VTID = a.Int
 	}

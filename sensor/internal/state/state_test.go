@@ -284,3 +284,19 @@ func FuzzResolvePath(f *testing.F) {
 		}
 	})
 }
+
+func TestForkStartTime(t *testing.T) {
+	tb := newTestTables(t, Options{})
+	b := &evb{}
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
+	withTS := b.ev(event.TypeClone, 2, 2, 0, iarg("ptid", 1), event.Arg{Name: "start_ts", Kind: event.ArgAbsTime, Int: 12345})
+	tb.Apply(withTS)
+	without := fork(b, 3, 1)
+	tb.Apply(without)
+	if got := tb.Process(2).StartTS; got != 12345 {
+		t.Errorf("start time from start_ts = %d, want 12345", got)
+	}
+	if got := tb.Process(3).StartTS; got != without.TS {
+		t.Errorf("start time without start_ts = %d, want the event time %d", got, without.TS)
+	}
+}
