@@ -24,6 +24,9 @@ func (c *compiler) check(n *parse.Check) (Pred, error) {
 		}
 		return constPred(false), nil
 	}
+	if p, ok := typePred(n); ok {
+		return p, nil
+	}
 	l, err := c.field(n.Field)
 	if err != nil {
 		return nil, err
@@ -58,14 +61,25 @@ func (c *compiler) check(n *parse.Check) (Pred, error) {
 		}
 	}
 	if n.Modifier != "" {
-		return modifier(n.Modifier, n.Op, get, lits), nil
+		return modifier(n.Modifier, opOf(n.Op), get, lits), nil
 	}
 	switch n.Op {
 	case "in", "intersects", "pmatch":
 		return listPred(n.Op, l, lits), nil
 	}
-	op := n.Op
+	op := opOf(n.Op)
 	one := &lits[0]
+	if l.kind == fields.KindString && (op == opEq || op == opNe) {
+		want, ne := one.v.Str, op == opNe
+		return func(ev *event.Event, s *Scratch) bool {
+			for _, v := range get(ev, s) {
+				if (v.Str == want) != ne {
+					return true
+				}
+			}
+			return false
+		}, nil
+	}
 	return func(ev *event.Event, s *Scratch) bool {
 		for _, v := range get(ev, s) {
 			if match(op, v, one) {
@@ -76,7 +90,43 @@ func (c *compiler) check(n *parse.Check) (Pred, error) {
 	}, nil
 }
 
-func anyMatch(op string, v fields.Value, lits []lit) bool {
+// typePred compiles evt.type = X, evt.type != X, evt.type in (...) to a
+// set lookup on the event's type. Names the sensor does not know match
+// nothing (no event has that type).
+func typePred(n *parse.Check) (Pred, bool) {
+	if n.Field.Transformer != "" || n.Field.Name != "evt.type" || n.Field.HasArg || n.Modifier != "" {
+		return nil, false
+	}
+	var names []string
+	switch v := n.Value.(type) {
+	case *parse.Value:
+		names = []string{v.Text}
+	case *parse.List:
+		for _, it := range v.Items {
+			names = append(names, it.Text)
+		}
+	default:
+		return nil, false
+	}
+	var set event.TypeSet
+	for _, name := range names {
+		if t, ok := event.ParseType(name); ok {
+			set.Add(t)
+		}
+	}
+	switch n.Op {
+	case "=", "==", "in", "intersects":
+		return func(ev *event.Event, _ *Scratch) bool { return ev.Type < event.NumTypes && set.Has(ev.Type) }, true
+	case "!=":
+		if len(names) != 1 {
+			return nil, false
+		}
+		return func(ev *event.Event, _ *Scratch) bool { return ev.Type >= event.NumTypes || !set.Has(ev.Type) }, true
+	}
+	return nil, false
+}
+
+func anyMatch(op opCode, v fields.Value, lits []lit) bool {
 	for i := range lits {
 		if match(op, v, &lits[i]) {
 			return true
@@ -87,23 +137,36 @@ func anyMatch(op string, v fields.Value, lits []lit) bool {
 
 func listPred(op string, l *lhs, lits []lit) Pred {
 	get := l.get
-	scalar := "="
+	scalar := opEq
 	if op == "pmatch" {
-		scalar = "pmatch"
+		scalar = opPmatch
 	}
-	var set map[string]struct{}
-	if l.kind == fields.KindString && op != "pmatch" && len(lits) > 8 {
-		set = make(map[string]struct{}, len(lits))
+	var in func(v fields.Value) bool
+	switch {
+	case l.kind == fields.KindString && scalar == opEq && len(lits) > 8:
+		set := make(map[string]struct{}, len(lits))
 		for _, x := range lits {
 			set[x.v.Str] = struct{}{}
 		}
-	}
-	in := func(v fields.Value) bool {
-		if set != nil {
+		in = func(v fields.Value) bool {
 			_, ok := set[v.Str]
 			return ok
 		}
-		return anyMatch(scalar, v, lits)
+	case l.kind == fields.KindString && scalar == opEq:
+		strs := make([]string, len(lits))
+		for i, x := range lits {
+			strs[i] = x.v.Str
+		}
+		in = func(v fields.Value) bool {
+			for _, s := range strs {
+				if s == v.Str {
+					return true
+				}
+			}
+			return false
+		}
+	default:
+		in = func(v fields.Value) bool { return anyMatch(scalar, v, lits) }
 	}
 	if op == "in" && l.multi && !l.anyOf {
 		// Every LHS value must be in the set.
@@ -130,7 +193,7 @@ func listPred(op string, l *lhs, lits []lit) Pred {
 	}
 }
 
-func modifier(mod, op string, get getter, lits []lit) Pred {
+func modifier(mod string, op opCode, get getter, lits []lit) Pred {
 	return func(ev *event.Event, s *Scratch) bool {
 		vs := get(ev, s)
 		if len(vs) == 0 {
@@ -167,10 +230,7 @@ func (c *compiler) valCheck(n *parse.Check, l *lhs, rf *parse.Field) (Pred, erro
 	if r.kind != l.kind {
 		return nil, fmt.Errorf("cannot compare field '%s' (%s) with '%s' (%s)", l.name, kindName(l.kind), r.name, kindName(r.kind))
 	}
-	op := n.Op
-	if op == "in" || op == "intersects" {
-		op = "="
-	}
+	op := opOf(n.Op)
 	lget, rget := l.get, r.get
 	return func(ev *event.Event, s *Scratch) bool {
 		rv := rget(ev, s)
@@ -180,7 +240,7 @@ func (c *compiler) valCheck(n *parse.Check, l *lhs, rf *parse.Field) (Pred, erro
 		for _, v := range lget(ev, s) {
 			for _, w := range rv {
 				x := lit{v: w}
-				if op == "icontains" || op == "iglob" {
+				if op == opIcontains || op == opIglob {
 					x.v.Str = lower(w.Str)
 				}
 				if match(op, v, &x) {

@@ -329,49 +329,82 @@ func cmp3(lt, gt bool) int {
 	return 0
 }
 
+// opCode is an operator resolved at compile time, so evaluation does not
+// compare operator strings.
+type opCode uint8
+
+const (
+	opNone opCode = iota
+	opEq
+	opNe
+	opLt
+	opLe
+	opGt
+	opGe
+	opContains
+	opBcontains
+	opBstartswith
+	opIcontains
+	opStartswith
+	opEndswith
+	opGlob
+	opIglob
+	opRegex
+	opPmatch
+)
+
+var opCodes = map[string]opCode{"=": opEq, "==": opEq, "!=": opNe, "<": opLt, "<=": opLe, ">": opGt, ">=": opGe,
+	"contains": opContains, "bcontains": opBcontains, "bstartswith": opBstartswith, "icontains": opIcontains,
+	"startswith": opStartswith, "endswith": opEndswith, "glob": opGlob, "iglob": opIglob, "regex": opRegex,
+	"pmatch": opPmatch, "in": opEq, "intersects": opEq}
+
+// opOf returns the scalar operation of op ("in" and "intersects" compare
+// each element with =).
+func opOf(op string) opCode { return opCodes[op] }
+
 // match applies a scalar operator to one value.
-func match(op string, a fields.Value, l *lit) bool {
+func match(op opCode, a fields.Value, l *lit) bool {
 	switch op {
-	case "=", "==":
+	case opEq:
 		return eq(a, l)
-	case "!=":
+	case opNe:
 		return !eq(a, l)
-	case "<":
+	case opLt:
 		return order(a, l) < 0
-	case "<=":
+	case opLe:
 		return order(a, l) <= 0
-	case ">":
+	case opGt:
 		return order(a, l) > 0
-	case ">=":
+	case opGe:
 		return order(a, l) >= 0
-	case "contains":
+	case opContains:
 		if a.Kind == fields.KindBytes {
 			return bytes.Contains(a.Bytes, l.v.Bytes)
 		}
 		return strings.Contains(a.Str, l.v.Str)
-	case "bcontains":
+	case opBcontains:
 		return bytes.Contains(a.Bytes, l.v.Bytes)
-	case "bstartswith":
+	case opBstartswith:
 		return bytes.HasPrefix(a.Bytes, l.v.Bytes)
-	case "icontains":
+	case opIcontains:
 		return containsFold(a.Str, l.v.Str)
-	case "startswith":
+	case opStartswith:
 		if a.Kind == fields.KindBytes {
 			return bytes.HasPrefix(a.Bytes, l.v.Bytes)
 		}
 		return strings.HasPrefix(a.Str, l.v.Str)
-	case "endswith":
+	case opEndswith:
 		if a.Kind == fields.KindBytes {
 			return bytes.HasSuffix(a.Bytes, l.v.Bytes)
 		}
 		return strings.HasSuffix(a.Str, l.v.Str)
-	case "glob":
+	case opGlob:
 		return Glob(l.v.Str, a.Str, false)
-	case "iglob":
+	case opIglob:
 		return Glob(l.v.Str, a.Str, true)
-	case "regex":
+	case opRegex:
 		return l.re.MatchString(a.Str)
-	case "pmatch":
+	case opPmatch:
 		return pmatch(l.v.Str, a.Str)
 	}
 	return false

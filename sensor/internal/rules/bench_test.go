@@ -1,0 +1,107 @@
+package rules
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/sensor/internal/event"
+)
+
+// benchMix is a realistic, mostly non-matching event mix: library and
+// config opens, /proc reads, temp-file writes, common execs on the host and
+// in a container, and connects to private and public addresses.
+func benchMix() []*event.Event {
+	host := hostChain()
+	app := mkProc(procSpec{pid: 3000, name: "python3", exepath: "/usr/bin/python3.11", exe: "python3",
+		args: []string{"/srv/app/main.py", "--port", "8080"}, user: userAlice}, host)
+	ctr := mkProc(procSpec{pid: 2300, name: "node", exepath: "/usr/local/bin/node", exe: "node",
+		args: []string{"server.js"}}, containerChain())
+	var out []*event.Event
+	for _, p := range []*event.Process{host, app, ctr} {
+		for _, f := range []struct {
+			path  string
+			flags uint64
+		}{
+			{"/etc/ld.so.cache", 0o2000000},
+			{"/usr/lib/x86_64-linux-gnu/libc.so.6", 0o2000000},
+			{"/proc/self/stat", 0},
+			{"/etc/hosts", 0},
+			{"/tmp/app-cache/entry.json", oWRONLY | oCREAT | oTRUNC},
+			{"/var/log/app/app.log", oWRONLY | oAPPEND | oCREAT},
+			{"/home/alice/.config/app.toml", 0},
+		} {
+			out = append(out, openEvent(p, f.path, f.path, f.flags, 5))
+		}
+	}
+	for _, c := range []struct{ name, exe string }{
+		{"ls", "/usr/bin/ls"}, {"cat", "/usr/bin/cat"}, {"git", "/usr/bin/git"}, {"python3", "/usr/bin/python3.11"},
+		{"curl", "/usr/bin/curl"}, {"ps", "/usr/bin/ps"},
+	} {
+		out = append(out, execEvent(mkProc(procSpec{pid: 4000, name: c.name, exepath: c.exe, args: []string{"-a", "/srv"}}, host)))
+		out = append(out, execEvent(mkProc(procSpec{pid: 4100, name: c.name, exepath: c.exe, args: []string{"-x"}}, ctr)))
+	}
+	out = append(out,
+		connectEvent(app, "10.0.0.5:5432"),
+		connectEvent(app, "93.184.216.34:443"),
+		connectEvent(ctr, "172.16.3.4:6379"),
+	)
+	return out
+}
+
+// BenchmarkEngine evaluates the full upstream stable ruleset over benchMix
+// (rule_matching: first); one op is one event.
+func BenchmarkEngine(b *testing.B) {
+	e := loadDefault(b, MatchFirst)
+	mix := benchMix()
+	alerts := 0
+	for _, ev := range mix {
+		e.Eval(ev, func(*api.Alert) { alerts++ })
+	}
+	if alerts != 0 {
+		b.Fatalf("the mix raised %d alerts; it should be non-matching", alerts)
+	}
+	emit := func(*api.Alert) { alerts++ }
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	i := 0
+	for b.Loop() {
+		e.Eval(mix[i], emit)
+		i++
+		if i == len(mix) {
+			i = 0
+		}
+	}
+	// Wall time is inflated when the machine is shared; the process CPU
+	// time per event is the per-core cost.
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
+	}
+}
+
+// BenchmarkEngineAlert measures an event that raises an alert (Read
+// sensitive file untrusted), alert building included.
+func BenchmarkEngineAlert(b *testing.B) {
+	e := loadDefault(b, MatchFirst)
+	ev := goldenCases()[0].fire
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Eval(ev, func(*api.Alert) { n++ })
+	}
+	if n == 0 {
+		b.Fatal("no alert")
+	}
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
