@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/sensor/internal/config"
+	"github.com/lookout-sec/lookout/sensor/internal/emit"
+	"github.com/lookout-sec/lookout/sensor/internal/metrics"
+	"github.com/lookout-sec/lookout/sensor/internal/probe"
+	"github.com/lookout-sec/lookout/sensor/internal/state"
+)
+
+// ShutdownTimeout bounds how long Run spends delivering queued alerts
+// after ctx is done.
+const ShutdownTimeout = 5 * time.Second
+
+// Outputs builds the emitter outputs cfg enables; stdout is where the
+// stdout output writes.
+func Outputs(cfg config.Config, stdout *os.File) ([]emit.Output, error) {
+	var outs []emit.Output
+	if r := cfg.Outputs.Router; r.URL != "" {
+		outs = append(outs, emit.Output{
+			Name: "router",
+			Writer: &emit.Router{Client: &api.Client{URL: r.URL, Token: r.Token.Value(), Gzip: r.Gzip,
+				UserAgent: "lookout-sensor", HTTPClient: &http.Client{Timeout: r.Timeout}}},
+			QueueSize: cfg.QueueSize, BatchSize: r.BatchSize, BatchInterval: r.BatchInterval,
+			RetryFor: r.RetryFor, Backoff: emit.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second},
+		})
+	}
+	if cfg.Outputs.Stdout.Enabled {
+		outs = append(outs, emit.Output{Name: "stdout", Writer: emit.NewJSONLines(stdout), QueueSize: cfg.QueueSize})
+	}
+	if p := cfg.Outputs.File.Path; p != "" {
+		w, err := emit.OpenFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("outputs.file.path %s: %w", p, err)
+		}
+		outs = append(outs, emit.Output{Name: "file", Writer: w, QueueSize: cfg.QueueSize})
+	}
+	return outs, nil
+}
+
+// Run runs the sensor until ctx is done: SIGHUP reloads the rules, the
+// metrics endpoint serves cfg.MetricsListen, and on return the queued
+// alerts have been delivered (or counted as dropped after
+// ShutdownTimeout).
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	// Open the probe (and fail on missing privileges) before anything else
+	// starts; alerts wait for the emitter, which exists before Run.
+	var em *emit.Emitter
+	var s *Sensor
+	m := metrics.New(metrics.Sources{
+		Probe: func() probe.Stats { return s.ProbeStats() },
+		State: func() state.Stats { return s.StateStats() },
+		Emit:  func() []emit.OutputStats { return em.Stats() },
+	})
+	s, err := New(ctx, cfg, NewOptions{Logger: log, Emit: func(a *api.Alert) { em.Emit(a) }, Metrics: m})
+	if err != nil {
+		return err
+	}
+	outs, err := Outputs(cfg, os.Stdout)
+	if err == nil {
+		em, err = emit.New(emit.Options{Outputs: outs, Hostname: cfg.Hostname, DropAlertInterval: cfg.DropAlertInterval, Logger: log})
+	}
+	if err != nil {
+		s.probe.Close()
+		return err
+	}
+	closeEmit := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+		defer cancel()
+		if err := em.Close(sctx); err != nil {
+			log.Warn("close outputs", "err", err)
+		}
+		for _, st := range em.Stats() {
+			log.Info("output closed", "output", st.Name, "sent", st.Sent, "dropped", st.Dropped)
+		}
+	}
+	var srv *http.Server
+	if cfg.MetricsListen != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			s.probe.Close()
+			closeEmit()
+			return fmt.Errorf("metrics.listen %s: %w", cfg.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server", "err", err)
+			}
+		}()
+		log.Info("metrics endpoint", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading rules")
+				if err := s.Reload(); err != nil {
+					log.Error("rules reload failed; the previous rules stay in force", "err", err)
+				}
+			}
+		}
+	}()
+	var names []string
+	for _, o := range outs {
+		names = append(names, o.Name)
+	}
+	log.Info("sensor running", "hostname", cfg.Hostname, "outputs", names, "min_priority", cfg.MinPriority.String(), "rule_matching", cfg.RuleMatching)
+	runErr := s.Run(ctx)
+	log.Info("sensor stopping", "events", s.Events())
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	closeEmit()
+	return runErr
+}
