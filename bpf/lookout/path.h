@@ -43,6 +43,9 @@ static long walk_up(__u64 k, void *ctx)
 		return 0;
 	}
 	if (d == parent || !parent) {
+		// A root that is not a mount root: a pseudo file (memfd, pipe ...)
+		// or a detached tree. Keep its name, as d_path shows "/memfd:x".
+		RD(s->names[k & (PATH_DEPTH - 1)], d->d_name.name);
 		w->complete = 1;
 		return 1;
 	}
@@ -88,7 +91,7 @@ __noinline int put_path(struct scratch *s, __u32 *off, int i, __u64 path_addr, _
 	if (!room(*off, cat))
 		return 0;
 	w.m = container_of(vm, struct mount, mnt);
-	long steps = bpf_loop(PATH_DEPTH, walk_up, &w, 0);
+	long steps = bpf_loop(PATH_DEPTH, walk_up, &w, 0); // a step that returns 1 counts
 	w.steps = steps > 0 ? steps : 0;
 	__u32 start = *off & DATA_MASK;
 	w.o = start;

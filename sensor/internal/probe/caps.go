@@ -14,15 +14,20 @@ const (
 )
 
 // checkCaps fails with the missing capabilities named when the process
-// cannot load and attach tracing programs: CAP_BPF and CAP_PERFMON, or
-// CAP_SYS_ADMIN.
+// cannot load and attach tracing programs.
 func checkCaps() error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("probe: read own capabilities: %w", err)
 	}
-	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	return capsError(uint64(data[1].Effective)<<32 | uint64(data[0].Effective))
+}
+
+// capsError says which capabilities the effective set eff lacks: tracing
+// programs need CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN.
+func capsError(eff uint64) error {
+	has := func(c uint) bool { return eff&(1<<c) != 0 }
 	if has(capSysAdmin) || (has(capBPF) && has(capPerfmon)) {
 		return nil
 	}

@@ -171,3 +171,45 @@ func TestExecForkExit(t *testing.T) {
 		t.Errorf("no exit record of the child")
 	}
 }
+
+// TestExecFromMemfd copies a binary into a memfd and runs it from there:
+// the exec record carries EXE_FROM_MEMFD.
+func TestExecFromMemfd(t *testing.T) {
+	requireKernel(t)
+	src, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skipf("skipped: %v", err)
+	}
+	fd, err := unix.MemfdCreate("lookout-exe", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd")
+	defer f.Close()
+	if _, err := f.Write(src); err != nil {
+		t.Fatal(err)
+	}
+	self := int64(os.Getpid())
+	h := startProbe(t, Config{Interest: types(event.TypeExecve)}, func(ev *event.Event) bool {
+		return ev.Arg("ptid").Int == self
+	})
+	// The child gets the memfd as fd 3 and execs it by its /proc path.
+	cmd := exec.Command("/proc/self/fd/3")
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exec from memfd: %v", err)
+	}
+	pid := int64(cmd.Process.Pid)
+	evs := h.waitFor("the memfd exec", func(evs []event.Event) bool {
+		_, err := find(evs, func(e *event.Event) bool { return e.PID == pid })
+		return err == nil
+	})
+	ex, _ := find(evs, func(e *event.Event) bool { return e.PID == pid })
+	t.Log(describe(ex))
+	if got := argOf(t, ex, "flags").Uint; got&4 == 0 {
+		t.Errorf("flags = %#x, want EXE_FROM_MEMFD (4) set", got)
+	}
+	if got := argOf(t, ex, "trusted_exepath").Str; !strings.HasPrefix(got, "/memfd:lookout-exe") {
+		t.Errorf("trusted_exepath = %q, want /memfd:lookout-exe...", got)
+	}
+}
