@@ -42,6 +42,11 @@ func benchMix() []*event.Event {
 		out = append(out, execEvent(mkProc(procSpec{pid: 4000, name: c.name, exepath: c.exe, args: []string{"-a", "/srv"}}, host)))
 		out = append(out, execEvent(mkProc(procSpec{pid: 4100, name: c.name, exepath: c.exe, args: []string{"-x"}}, ctr)))
 	}
+	// Shells run by an interactive user and by a build script.
+	out = append(out,
+		execEvent(mkProc(procSpec{pid: 4200, name: "bash", exepath: "/usr/bin/bash", exe: "bash", args: []string{"-c", "make -j4"}, user: userAlice}, host)),
+		execEvent(mkProc(procSpec{pid: 4300, name: "sh", exepath: "/usr/bin/dash", exe: "/bin/sh", args: []string{"./configure"}, user: userAlice}, app)),
+	)
 	out = append(out,
 		connectEvent(app, "10.0.0.5:5432"),
 		connectEvent(app, "93.184.216.34:443"),

@@ -147,7 +147,6 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 		return nil, nil, fmt.Errorf("field table has no evt.time: %w", err)
 	}
 	e := &Engine{matching: opts.Matching, hostname: opts.Hostname, prefix: prefix}
-	slots := 0
 	below := 0
 	for _, cr := range res.Rules {
 		r := cr.Spec
@@ -179,7 +178,6 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 			continue
 		}
 		rep.Active++
-		slots = max(slots, cr.Slots)
 		ar := &rule{name: r.Name, priority: r.Priority, source: r.Source, tags: tags, pred: cr.Pred, out: out}
 		for _, t := range cr.Types.Types() {
 			e.byType[t] = append(e.byType[t], ar)
@@ -189,7 +187,7 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	if below > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d enabled rules are less severe than the minimum priority %s and will not run", below, opts.MinPriority))
 	}
-	e.scratch = compile.NewScratch(slots)
+	e.scratch = compile.NewScratch(res.Slots)
 	e.vals = make([]fields.Value, 0, 16)
 	if opts.Logger != nil {
 		for _, w := range rep.Warnings {
@@ -223,6 +221,7 @@ func (e *Engine) Eval(ev *event.Event, emit func(*api.Alert)) {
 	if ev.Type >= event.NumTypes {
 		return
 	}
+	e.scratch.Reset()
 	for _, r := range e.byType[ev.Type] {
 		if !r.pred(ev, e.scratch) {
 			continue

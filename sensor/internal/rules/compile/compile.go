@@ -37,7 +37,7 @@ type Rule struct {
 	Types    event.TypeSet
 	AST      parse.Node // after list substitution and macro expansion
 	Compiled string     // AST printed as Falco's condition_compiled
-	Slots    int        // scratch buffers the predicate needs
+	Slots    int        // scratch buffers the predicate needs (the same for every rule of a Result)
 }
 
 // Result is the compiled set.
@@ -45,6 +45,20 @@ type Result struct {
 	Rules    []*Rule
 	Skipped  []string // rules skipped by skip-if-unknown-filter
 	Warnings []string
+	// Slots is the number of scratch buffers the predicates need: one per
+	// distinct field (or transformed field) of the whole set.
+	Slots int
+}
+
+// slot returns the scratch slot of the field spelled key, shared by every
+// check of every rule that uses it.
+func (c *compiler) slot(key string) int {
+	if i, ok := c.slots[key]; ok {
+		return i
+	}
+	i := len(c.slots)
+	c.slots[key] = i
+	return i
 }
 
 type compiler struct {
@@ -52,7 +66,7 @@ type compiler struct {
 	resolve  Resolver
 	macros   map[string]*macroInfo
 	lists    []*spec.List
-	slots    int
+	slots    map[string]int // field text -> scratch slot, shared by all rules
 	warnings []string
 	// origin maps the checks that came from a macro to the macro's text,
 	// so errors point into the macro.
@@ -122,7 +136,7 @@ type macroInfo struct {
 // Compile compiles every rule of set (disabled ones too; the engine decides
 // what to run). The first error is returned as a *spec.Error.
 func Compile(set *spec.Set, resolve Resolver) (*Result, error) {
-	c := &compiler{set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]textPair{}}
+	c := &compiler{set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]textPair{}, slots: map[string]int{}}
 	c.lists = expandLists(set.Lists)
 	for _, m := range set.Macros {
 		mi := &macroInfo{m: m, txt: c.substitute(m.Condition.S)}
@@ -144,6 +158,10 @@ func Compile(set *spec.Set, resolve Resolver) (*Result, error) {
 		res.Rules = append(res.Rules, cr)
 	}
 	res.Warnings = c.warnings
+	res.Slots = len(c.slots)
+	for _, r := range res.Rules {
+		r.Slots = res.Slots
+	}
 	return res, nil
 }
 
@@ -183,7 +201,6 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 		return nil, errAtRule(r, "rule '%s': %v", r.Name, err)
 	}
 	cr := &Rule{Spec: r, AST: ast, Compiled: parse.String(ast)}
-	c.slots = 0
 	pred, err := c.node(ast)
 	if err != nil {
 		se := errAtRule(r, "rule '%s': %v", r.Name, err)
@@ -198,7 +215,7 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 		}
 		return nil, se
 	}
-	cr.Pred, cr.Slots = pred, c.slots
+	cr.Pred = pred
 	cr.Types = eventTypes(ast, false)
 	return cr, nil
 }

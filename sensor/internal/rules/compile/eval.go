@@ -19,18 +19,27 @@ import (
 // Pred is a compiled condition.
 type Pred func(ev *event.Event, s *Scratch) bool
 
-// Scratch holds the per-evaluation value buffers of a predicate; reuse one
-// per goroutine so evaluation does not allocate.
-type Scratch struct{ bufs [][]fields.Value }
+// Scratch holds the per-evaluation value buffers of the predicates; reuse
+// one per goroutine so evaluation does not allocate. Values of a field are
+// extracted once per event and shared by every check and rule that uses
+// the field: call Reset before evaluating a new event.
+type Scratch struct {
+	bufs [][]fields.Value
+	gen  []uint64 // gen[i] == cur: bufs[i] holds this event's values
+	cur  uint64
+}
 
-// NewScratch returns a scratch with n buffers (Rule.Slots, max over rules).
+// NewScratch returns a scratch with n buffers (Result.Slots).
 func NewScratch(n int) *Scratch {
-	s := &Scratch{bufs: make([][]fields.Value, n)}
+	s := &Scratch{bufs: make([][]fields.Value, n), gen: make([]uint64, n), cur: 1}
 	for i := range s.bufs {
-		s.bufs[i] = make([]fields.Value, 0, 16)
+		s.bufs[i] = make([]fields.Value, 0, 8)
 	}
 	return s
 }
+
+// Reset forgets the values cached for the previous event.
+func (s *Scratch) Reset() { s.cur++ }
 
 type getter func(ev *event.Event, s *Scratch) []fields.Value
 
@@ -120,11 +129,13 @@ func (c *compiler) field(f *parse.Field) (*lhs, error) {
 	if err != nil {
 		return nil, &unknownFieldError{fmt.Errorf("field '%s': %w", parse.String(f), err)}
 	}
-	slot := c.slots
-	c.slots++
+	slot := c.slot(parse.String(f))
 	get := func(ev *event.Event, s *Scratch) []fields.Value {
+		if s.gen[slot] == s.cur {
+			return s.bufs[slot]
+		}
 		v := fld.Extract(ev, s.bufs[slot][:0])
-		s.bufs[slot] = v
+		s.bufs[slot], s.gen[slot] = v, s.cur
 		return v
 	}
 	return &lhs{get: get, kind: fld.Kind(), multi: fld.Multi(), anyOf: anyAncestor[f.Name] && !f.HasArg, name: parse.String(f)}, nil
@@ -174,25 +185,36 @@ func (c *compiler) transformer(f *parse.Field) (*lhs, error) {
 		}
 		if in.multi {
 			out.multi = false
+			slot := c.slot(parse.String(f))
 			out.get = func(ev *event.Event, s *Scratch) []fields.Value {
+				if s.gen[slot] == s.cur {
+					return s.bufs[slot]
+				}
 				n := len(in.get(ev, s))
-				return []fields.Value{{Kind: fields.KindUint, Uint: uint64(n)}}
+				v := append(s.bufs[slot][:0], fields.Value{Kind: fields.KindUint, Uint: uint64(n)})
+				s.bufs[slot], s.gen[slot] = v, s.cur
+				return v
 			}
 			return out, nil
 		}
 	default:
 		return nil, fmt.Errorf("transformer %s() is not supported", f.Transformer)
 	}
+	// The transformed values go to their own buffer: the input field's
+	// values are shared with other checks.
+	slot := c.slot(parse.String(f))
 	out.get = func(ev *event.Event, s *Scratch) []fields.Value {
-		vs := in.get(ev, s)
-		n := 0
-		for i := range vs {
-			if v := fn(vs[i]); v.Kind != badValue {
-				vs[n] = v
-				n++
+		if s.gen[slot] == s.cur {
+			return s.bufs[slot]
+		}
+		out := s.bufs[slot][:0]
+		for _, v := range in.get(ev, s) {
+			if v := fn(v); v.Kind != badValue {
+				out = append(out, v)
 			}
 		}
-		return vs[:n]
+		s.bufs[slot], s.gen[slot] = out, s.cur
+		return out
 	}
 	return out, nil
 }
