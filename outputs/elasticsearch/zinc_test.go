@@ -182,8 +182,16 @@ func zincAlerts() []*api.Alert {
 	}
 }
 
-func TestZincIndexAndSearch(t *testing.T) {
+// TestZinc runs the integration tests against one ZincSearch process (a
+// start costs a second or two); each subtest uses its own index.
+func TestZinc(t *testing.T) {
 	base := startZinc(t)
+	t.Run("index and search", func(t *testing.T) { testZincIndexAndSearch(t, base) })
+	t.Run("retry does not duplicate", func(t *testing.T) { testZincRetryDoesNotDuplicate(t, base) })
+	t.Run("wrong password is permanent", func(t *testing.T) { testZincWrongPassword(t, base) })
+}
+
+func testZincIndexAndSearch(t *testing.T, base string) {
 	o, err := New(Config{
 		Addresses: []string{base}, Username: zincUser, Password: zincPassword,
 		Index: "falco", IndexSuffix: SuffixDaily, IndexTemplate: true,
@@ -215,9 +223,8 @@ func TestZincIndexAndSearch(t *testing.T) {
 	}
 }
 
-func TestZincRetryDoesNotDuplicate(t *testing.T) {
-	base := startZinc(t)
-	o, err := New(Config{Addresses: []string{base}, Username: zincUser, Password: zincPassword, IndexTemplate: true}, Options{})
+func testZincRetryDoesNotDuplicate(t *testing.T, base string) {
+	o, err := New(Config{Addresses: []string{base}, Username: zincUser, Password: zincPassword, Index: "retry", IndexTemplate: true}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +235,7 @@ func TestZincRetryDoesNotDuplicate(t *testing.T) {
 	if err := o.Send(ctx, alerts); err != nil {
 		t.Fatalf("first send: %v", err)
 	}
-	eventually(t, base, "falco-*", all, []string{"a1", "a2", "a3", "a4"})
+	eventually(t, base, "retry-*", all, []string{"a1", "a2", "a3", "a4"})
 	// The router retries a batch whose outcome it did not see: the same
 	// alerts again (same uuids), plus a marker alert in the same bulk request
 	// so that seeing the marker proves the retried items were applied too.
@@ -239,11 +246,10 @@ func TestZincRetryDoesNotDuplicate(t *testing.T) {
 			t.Fatalf("retried send: %v", err)
 		}
 	}
-	eventually(t, base, "falco-*", all, []string{"a1", "a2", "a3", "a4", "marker"})
+	eventually(t, base, "retry-*", all, []string{"a1", "a2", "a3", "a4", "marker"})
 }
 
-func TestZincWrongPasswordIsPermanent(t *testing.T) {
-	base := startZinc(t)
+func testZincWrongPassword(t *testing.T, base string) {
 	o, err := New(Config{Addresses: []string{base}, Username: zincUser, Password: "wrong-" + zincPassword}, Options{})
 	if err != nil {
 		t.Fatal(err)
