@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -126,5 +127,57 @@ func TestReport(t *testing.T) {
 	}
 	if rep.Rules != 25 || rep.Active != 24 {
 		t.Errorf("rules %d active %d", rep.Rules, rep.Active)
+	}
+}
+
+// TestUnknownSource checks that rules of another source are skipped with
+// a warning, as Falco does without the source's plugin.
+func TestUnknownSource(t *testing.T) {
+	_, rep, err := loadFiles(t, okRule+`
+- rule: Audit
+  desc: d
+  condition: ka.verb = create
+  output: o
+  priority: INFO
+  source: k8s_audit
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "a.yaml:8:3: rule 'Audit' skipped: unknown source k8s_audit (only syscall is supported)"
+	if !slices.Equal(rep.Skipped, []string{"Audit"}) || !slices.Contains(rep.Warnings, want) {
+		t.Errorf("skipped %q warnings %q", rep.Skipped, rep.Warnings)
+	}
+}
+
+// TestOverrideExampleFromDocs loads the override example of
+// docs/rules-engine.md on top of the upstream rules and checks its C2 rule
+// fires on a connect to the listed network.
+func TestOverrideExampleFromDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/rules-engine.md")
+	if err != nil {
+		t.Skipf("docs not found: %v", err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "# 20-site.yaml\n")
+	if !ok {
+		t.Fatal("example not found in docs/rules-engine.md")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	e, _, err := loadFiles(t, string(ruleset.Default), example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ruleNames(evalAll(e, connectEvent(hostCmd("curl", "/usr/bin/curl"), "203.0.113.77:443"))); !slices.Equal(got, []string{"Outbound to C2"}) {
+		t.Errorf("C2 connect raised %q", got)
+	}
+	if got := evalAll(e, connectEvent(hostCmd("curl", "/usr/bin/curl"), "198.51.100.8:443")); len(got) != 0 {
+		t.Errorf("other connect raised %q", ruleNames(got))
+	}
+	if ruleByName(t, e, "Terminal shell in container").Enabled {
+		t.Error("Terminal shell in container still enabled")
+	}
+	ev := openEvent(hostCmd("vault-agent", "/usr/bin/vault-agent"), "/etc/shadow", "/etc/shadow", oRDONLY, 3)
+	if got := evalAll(e, ev); len(got) != 0 {
+		t.Errorf("excepted read raised %q", ruleNames(got))
 	}
 }

@@ -145,6 +145,11 @@ func Compile(set *spec.Set, resolve Resolver) (*Result, error) {
 	}
 	res := &Result{}
 	for _, r := range set.Rules {
+		if r.Source != "" && r.Source != "syscall" {
+			res.Skipped = append(res.Skipped, r.Name)
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: rule '%s' skipped: unknown source %s (only syscall is supported)", r.Pos, r.Name, r.Source))
+			continue
+		}
 		cr, err := c.rule(r)
 		if err != nil {
 			var ue *unknownFieldError

@@ -199,6 +199,9 @@ func TestOperators(t *testing.T) {
 		{"proc.name = val(proc.pname)", open, false},
 		{"proc.pname = val(proc.aname[1])", open, true},
 		{"tolower(proc.name) = val(proc.name)", open, false},
+		// a transformer must not change the shared values of its field
+		{"tolower(proc.name) = bash and proc.name = Bash", open, true},
+		{"len(proc.aname) = 2", open, true},
 		// boolean structure and evt.type
 		{"evt.type = openat and not proc.name = sh", open, true},
 		{"evt.type in (open, openat2)", open, false},
