@@ -79,6 +79,16 @@ test-deps-outputs:
 test-deps-sensor:
 	@true
 
+.PHONY: bench-rules fuzz-rules
+# bench-rules: the rule engine over the full stable ruleset (events/s, events/cpu-s, allocs/event).
+bench-rules:
+	$(GO) test -run '^$$' -bench Engine -benchmem -count 3 ./sensor/internal/rules/
+# fuzz-rules: the condition parser and the YAML loader (FUZZTIME each).
+FUZZTIME ?= 60s
+fuzz-rules:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./sensor/internal/rules/parse/
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./sensor/internal/rules/
+
 .PHONY: bpf bench-probe
 # bpf regenerates sensor/internal/probe/bpf_{x86,arm64}_bpfel.{go,o} from bpf/.
 # The output is committed, so only this target needs clang.
@@ -96,12 +106,38 @@ test-deps-app:
 	@true
 
 ## ---- deploy (issue 8) ------------------------------------------------------
+# The Helm chart, systemd units and Dockerfiles are validated offline by the
+# Go module deploy/validate (kept out of go.work so its k8s.io dependencies
+# never move the other modules' versions). helm is built from the Go module
+# proxy once into $(TOOLS)/bin (several minutes cold); a stamp names the version.
 .PHONY: test-deps-deploy test-deploy
+HELM_VERSION        := v3.22.0
+DEPLOY_KUBE_VERSION := 1.33.0
+HELM                := $(TOOLS)/bin/helm
+DEPLOY_CHART        := deploy/helm/lookout
 test-deps-deploy:
-	@true
+	@command -v systemd-analyze >/dev/null && command -v busybox >/dev/null || \
+		{ apt-get install -y systemd busybox || { apt-get update -qq && apt-get install -y systemd busybox; }; }
+	@if [ ! -x $(HELM) ] || [ ! -f $(TOOLS)/bin/.helm-$(HELM_VERSION) ]; then \
+		echo "installing helm $(HELM_VERSION) (go install, several minutes on a cold cache)"; \
+		start=$$(date +%s); \
+		$(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
+		touch $(TOOLS)/bin/.helm-$(HELM_VERSION); \
+		echo "helm installed in $$(( $$(date +%s) - start ))s"; \
+	fi
 
-test-deploy:
-	@true
+test-deploy: $(BIN)/lookout-router
+	$(HELM) lint --strict --kube-version $(DEPLOY_KUBE_VERSION) $(DEPLOY_CHART)
+	$(HELM) lint --strict --kube-version $(DEPLOY_KUBE_VERSION) -f $(DEPLOY_CHART)/ci/all-outputs-values.yaml $(DEPLOY_CHART)
+	cd deploy/validate && GOWORK=off $(GO) vet ./...
+	cd deploy/validate && GOWORK=off LOOKOUT_DEPLOY_TOOLS_REQUIRED=1 LOOKOUT_HELM=$(HELM) \
+		LOOKOUT_ROUTER_BIN=$(BIN)/lookout-router $(GO) test $(GOTEST_FLAGS) ./...
+	@# The objects the chart renders, validated by the CLI too; and a broken manifest must fail it.
+	cd deploy/validate && GOWORK=off $(GO) build -o $(TOOLS)/bin/kvalidate ./cmd/kvalidate
+	$(HELM) template lookout $(DEPLOY_CHART) --kube-version $(DEPLOY_KUBE_VERSION) \
+		-f $(DEPLOY_CHART)/ci/all-outputs-values.yaml | $(TOOLS)/bin/kvalidate
+	@if $(TOOLS)/bin/kvalidate deploy/validate/testdata/broken/unknown-field.yaml 2>/dev/null; then \
+		echo "kvalidate accepted a broken manifest"; exit 1; else echo "kvalidate rejects a broken manifest: ok"; fi
 
 ## ---- benchmarks -----------------------------------------------------------
 bench:
