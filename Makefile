@@ -102,8 +102,11 @@ bench-probe:
 
 ## ---- sensor app, emit and end-to-end (issue 7) -------------------------------
 .PHONY: test-deps-app
+# The sensor end-to-end test (sensor/e2e, root) runs cat, ln, find, shred,
+# sh and setpriv, and builds both programs with the go toolchain.
 test-deps-app:
-	@true
+	@command -v shred >/dev/null && command -v find >/dev/null && command -v setpriv >/dev/null || \
+		{ apt-get update -qq && apt-get install -y coreutils findutils util-linux; }
 
 ## ---- deploy (issue 8) ------------------------------------------------------
 # The Helm chart, systemd units and Dockerfiles are validated offline by the
