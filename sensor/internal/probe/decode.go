@@ -52,9 +52,10 @@ func (d *decoder) decode(raw []byte, ev *event.Event) error {
 		return fmt.Errorf("record of %d bytes is shorter than its %d-byte header", len(raw), hdrSize)
 	}
 	h := &d.hdr
-	if _, err := binary.Decode(raw[:hdrSize], binary.NativeEndian, h); err != nil {
-		return fmt.Errorf("decode record header: %w", err)
-	}
+	// The generated structs mirror the C layout in native byte order
+	// (bpf2go -type), so a copy is a decode; binary.Decode would cost
+	// reflection on every record.
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(h)), hdrSize), raw)
 	off := hdrSize
 	for i, n := range h.Len {
 		if off+int(n) > len(raw) {
@@ -68,9 +69,7 @@ func (d *decoder) decode(raw []byte, ev *event.Event) error {
 		if len(p) != fdInfoSize {
 			return fmt.Errorf("fd part of %d bytes, want %d", len(p), fdInfoSize)
 		}
-		if _, err := binary.Decode(p, binary.NativeEndian, &d.fd); err != nil {
-			return fmt.Errorf("decode fd part: %w", err)
-		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&d.fd)), fdInfoSize), p)
 		d.hasFD = true
 	}
 	ev.Reset()

@@ -94,13 +94,9 @@ func Open(ctx context.Context, cfg Config) (*Probe, error) {
 		p.Close()
 		return nil, err
 	}
-	for _, prog := range []*ebpf.Program{p.objs.OnSysExit, p.objs.OnExec, p.objs.OnFork, p.objs.OnExit} {
-		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
-		if err != nil {
-			p.Close()
-			return nil, fmt.Errorf("probe: attach %s: %w", prog, err)
-		}
-		p.links = append(p.links, l)
+	if err := p.attach(); err != nil {
+		p.Close()
+		return nil, err
 	}
 	p.rd, err = ringbuf.NewReader(p.objs.Events)
 	if err != nil {
@@ -176,6 +172,18 @@ func (p *Probe) Run(ctx context.Context, fn func(*event.Event)) error {
 			}
 			fn(&ev)
 		}
+	}
+	return nil
+}
+
+// attach attaches every program to its hook.
+func (p *Probe) attach() error {
+	for _, prog := range []*ebpf.Program{p.objs.OnSysExit, p.objs.OnExec, p.objs.OnFork, p.objs.OnExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+		if err != nil {
+			return fmt.Errorf("probe: attach %s: %w", prog, err)
+		}
+		p.links = append(p.links, l)
 	}
 	return nil
 }
