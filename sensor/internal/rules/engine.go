@@ -174,6 +174,9 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 			info.EventTypes = append(info.EventTypes, t.String())
 		}
 		e.infos = append(e.infos, info)
+		if r.WarnEvttypes && cr.Types == compile.AllTypes() {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: rule '%s' matches every event type (no evt.type restriction): it runs on every event, which costs CPU; add evt.type conditions or warn_evttypes: false", r.Pos, r.Name))
+		}
 		if !active {
 			continue
 		}

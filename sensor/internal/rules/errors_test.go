@@ -181,3 +181,32 @@ func TestOverrideExampleFromDocs(t *testing.T) {
 		t.Errorf("excepted read raised %q", ruleNames(got))
 	}
 }
+
+// TestWarnEvttypes checks the warning for a rule without an evt.type
+// restriction, and that warn_evttypes: false silences it.
+func TestWarnEvttypes(t *testing.T) {
+	y := `
+- rule: Any
+  desc: d
+  condition: proc.name = x
+  output: o
+  priority: INFO
+- rule: Quiet
+  desc: d
+  condition: proc.name = y
+  output: o
+  priority: INFO
+  warn_evttypes: false
+`
+	e, rep, err := loadFiles(t, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a.yaml:2:3: rule 'Any' matches every event type (no evt.type restriction): it runs on every event, which costs CPU; add evt.type conditions or warn_evttypes: false"}
+	if !slices.Equal(rep.Warnings, want) {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+	if got := ruleNames(evalAll(e, execEvent(hostCmd("x", "/usr/bin/x")))); !slices.Equal(got, []string{"Any"}) {
+		t.Errorf("got %q", got)
+	}
+}
