@@ -22,7 +22,11 @@ const helperEnv = "LOOKOUT_E2E_HELPER"
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
-		os.Exit(m.Run())
+		code := m.Run()
+		if binDir != "" {
+			_ = os.RemoveAll(binDir)
+		}
+		os.Exit(code)
 	case "ptrace":
 		os.Exit(helperPtrace())
 	case "memfd":

@@ -28,7 +28,7 @@ func needRoot(t *testing.T) {
 func TestStableRules(t *testing.T) {
 	needRoot(t)
 	work := t.TempDir()
-	routerBin, sensorBin := build(t, work)
+	routerBin, sensorBin := build(t)
 	sk := newSink(t)
 	routerURL := startRouter(t, routerBin, work, sk.srv.URL)
 	cfg := writeFile(t, filepath.Join(work, "sensor.yaml"), `

@@ -90,23 +90,42 @@ func (s *sink) waitFor(t *testing.T, what string, limit time.Duration, match fun
 	}
 }
 
+// binaries are built once per test run into binDir (removed by TestMain).
+var (
+	buildOnce            sync.Once
+	binDir               string
+	routerBin, sensorBin string
+	buildErr             error
+)
+
 // build compiles the two programs once, with the flags `make build` uses
 // so the build cache is shared.
-func build(t *testing.T, dir string) (router, sensor string) {
+func build(t *testing.T) (router, sensor string) {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	router, sensor = filepath.Join(dir, "lookout-router"), filepath.Join(dir, "lookout-sensor")
-	for _, b := range []struct{ out, pkg string }{{router, "./router/cmd/lookout-router"}, {sensor, "./sensor/cmd/lookout-sensor"}} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", b.out, b.pkg)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
+	buildOnce.Do(func() {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			buildErr = err
+			return
 		}
+		if binDir, err = os.MkdirTemp("", "lookout-e2e-bin-"); err != nil {
+			buildErr = err
+			return
+		}
+		routerBin, sensorBin = filepath.Join(binDir, "lookout-router"), filepath.Join(binDir, "lookout-sensor")
+		for _, b := range []struct{ out, pkg string }{{routerBin, "./router/cmd/lookout-router"}, {sensorBin, "./sensor/cmd/lookout-sensor"}} {
+			cmd := exec.Command("go", "build", "-trimpath", "-o", b.out, b.pkg)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return router, sensor
+	return routerBin, sensorBin
 }
 
 func freeAddr(t *testing.T) string {
