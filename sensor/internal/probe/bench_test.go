@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
@@ -66,6 +67,16 @@ func median(v []float64) float64 {
 func BenchmarkOverhead(b *testing.B) {
 	p, _, stop := benchProbe(b, 0)
 	defer stop()
+	// Kernel-side cost per hook run (needs kernel.bpf_stats_enabled, which
+	// this turns on for the benchmark's duration).
+	if st, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME)); err == nil {
+		defer st.Close()
+		defer func() {
+			if s, err := p.objs.OnSysExit.Stats(); err == nil && s.RunCount > 0 {
+				b.ReportMetric(float64(s.Runtime.Nanoseconds())/float64(s.RunCount), "sys_exit-ns/run")
+			}
+		}()
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	path, _ := unix.BytePtrFromString("/dev/null")

@@ -122,3 +122,25 @@ func TestTinyRingDrops(t *testing.T) {
 		t.Errorf("user space got %d records, the kernel emitted %d", h.total, st.Total().Emitted)
 	}
 }
+
+// TestCloseWhileRunning closes the probe under a running reader: Run
+// returns without error and Close can be called again.
+func TestCloseWhileRunning(t *testing.T) {
+	requireKernel(t)
+	p, err := Open(t.Context(), Config{Interest: types(event.TypeOpenat)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(t.Context(), func(*event.Event) {}) }()
+	unix.Getppid()
+	if err := p.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run after Close: %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -53,9 +55,10 @@ type Probe struct {
 	dec   *decoder
 	cfg   Config
 	log   *slog.Logger
-	// decodeErrors counts records the decoder rejected (reader goroutine only
-	// writes; Stats reads after Run returns or racily as a gauge).
-	decodeErrors uint64
+	// decodeErrors counts records the decoder rejected.
+	decodeErrors atomic.Uint64
+	closeOnce    sync.Once
+	closeErr     error
 }
 
 // Open checks privileges, loads the programs with the given ring size,
@@ -166,7 +169,7 @@ func (p *Probe) Run(ctx context.Context, fn func(*event.Event)) error {
 				return fmt.Errorf("probe: read ring buffer: %w", err)
 			}
 			if err := p.dec.decode(rec.RawSample, &ev); err != nil {
-				p.decodeErrors++
+				p.decodeErrors.Add(1)
 				p.log.Warn("probe: dropped undecodable record", "err", err)
 				continue
 			}
@@ -214,7 +217,7 @@ func (p *Probe) drain(fn func(*event.Event)) error {
 			return fmt.Errorf("probe: drain ring buffer: %w", err)
 		}
 		if err := p.dec.decode(rec.RawSample, &ev); err != nil {
-			p.decodeErrors++
+			p.decodeErrors.Add(1)
 			continue
 		}
 		fn(&ev)
@@ -222,17 +225,16 @@ func (p *Probe) drain(fn func(*event.Event)) error {
 }
 
 // Close detaches the programs and frees the maps. It is safe to call more
-// than once; a running Run returns.
+// than once and concurrently with Run, which then returns.
 func (p *Probe) Close() error {
-	var errs []error
-	if p.rd != nil {
-		errs = append(errs, p.rd.Close())
-		p.rd = nil
-	}
-	for _, l := range p.links {
-		errs = append(errs, l.Close())
-	}
-	p.links = nil
-	errs = append(errs, p.objs.Close())
-	return errors.Join(errs...)
+	p.closeOnce.Do(func() {
+		var errs []error
+		if p.rd != nil {
+			errs = append(errs, p.rd.Close())
+		}
+		errs = append(errs, p.detach())
+		errs = append(errs, p.objs.Close())
+		p.closeErr = errors.Join(errs...)
+	})
+	return p.closeErr
 }

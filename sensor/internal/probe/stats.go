@@ -61,6 +61,6 @@ func (p *Probe) Stats() (Stats, error) {
 		}
 		*c = Category{Invocations: v[0], Filtered: v[1], Emitted: v[2], DropRingFull: v[3], DropTooBig: v[4], ReadFailures: v[5], Truncated: v[6]}
 	}
-	out.DecodeErrors = p.decodeErrors
+	out.DecodeErrors = p.decodeErrors.Load()
 	return out, nil
 }
