@@ -20,9 +20,29 @@ var secretEnv = map[string]string{
 	"SECRET_O3_HEADERS_AUTHORIZATION": "Bearer abc.def/ghi==",
 }
 
-// renderConfig runs the chart's render.sh with sh and awk over the
-// rendered router.yaml, as the render-config init container does.
-func renderConfig(t *testing.T, cm *corev1.ConfigMap, env map[string]string) (string, error) {
+// shells are the sh+awk pairs render.sh must work with: the system's
+// (dash and mawk on Debian) and busybox's, which the init container runs.
+var shells = []string{"system", "busybox"}
+
+// shellPath returns a PATH holding sh and awk of the named kind.
+func shellPath(t *testing.T, kind string) string {
+	t.Helper()
+	if kind == "system" {
+		return os.Getenv("PATH")
+	}
+	bb := tool(t, "LOOKOUT_BUSYBOX", "busybox")
+	dir := t.TempDir()
+	for _, name := range []string{"sh", "awk", "mv"} {
+		if err := os.Symlink(bb, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// renderConfig runs the chart's render.sh with sh and awk (from pathEnv)
+// over the rendered router.yaml, as the render-config init container does.
+func renderConfig(t *testing.T, cm *corev1.ConfigMap, pathEnv string, env map[string]string) (string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	tmpl, script, out := filepath.Join(dir, "router.yaml.tmpl"), filepath.Join(dir, "render.sh"), filepath.Join(dir, "router.yaml")
@@ -31,8 +51,12 @@ func renderConfig(t *testing.T, cm *corev1.ConfigMap, env map[string]string) (st
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(tool(t, "LOOKOUT_SH", "sh"), script, tmpl, out)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	sh, err := exec.LookPath(filepath.Join(strings.Split(pathEnv, ":")[0], "sh"))
+	if err != nil {
+		sh = "sh"
+	}
+	cmd := exec.Command(sh, script, tmpl, out)
+	cmd.Env = []string{"PATH=" + pathEnv}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -49,10 +73,19 @@ func TestRenderedRouterConfigLoads(t *testing.T) {
 	router := routerBinary(t)
 	objs := render(t, "-f", allOutputs)
 	cm := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-router")
-	out, err := renderConfig(t, cm, secretEnv)
-	if err != nil {
-		t.Fatalf("render.sh: %v", err)
+	for _, shell := range shells {
+		t.Run(shell, func(t *testing.T) {
+			out, err := renderConfig(t, cm, shellPath(t, shell), secretEnv)
+			if err != nil {
+				t.Fatalf("render.sh: %v", err)
+			}
+			checkRenderedConfig(t, router, out)
+		})
 	}
+}
+
+func checkRenderedConfig(t *testing.T, router, out string) {
+	t.Helper()
 	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -100,9 +133,13 @@ func TestRenderConfigMissingSecret(t *testing.T) {
 			env[k] = v
 		}
 	}
-	_, err := renderConfig(t, cm, env)
-	if err == nil || !strings.Contains(err.Error(), "environment variable SECRET_O2_PASSWORD is not set") {
-		t.Fatalf("error = %v, want the missing variable named", err)
+	for _, shell := range shells {
+		t.Run(shell, func(t *testing.T) {
+			_, err := renderConfig(t, cm, shellPath(t, shell), env)
+			if err == nil || !strings.Contains(err.Error(), "environment variable SECRET_O2_PASSWORD is not set") {
+				t.Fatalf("error = %v, want the missing variable named", err)
+			}
+		})
 	}
 }
 
