@@ -23,7 +23,8 @@ func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"bad yaml", "- rule: [x\n", "a.yaml:1:1: invalid YAML: yaml: line 1: did not find expected ',' or ']'"},
+		{"bad yaml", "- rule: [x\n", "a.yaml:1:1: invalid YAML: did not find expected ',' or ']'\n    - rule: [x\n    ^"},
+		{"bad yaml line", okRule + "- rule: S\n  desc: a: b\n", "a.yaml:8:3: invalid YAML: mapping values are not allowed in this context\n      desc: a: b\n      ^"},
 		{"not a sequence", "rule: x\n", "a.yaml:1:1: rules content is not yaml array of objects\n    rule: x\n    ^"},
 		{"newer engine", "- required_engine_version: 0.99.0\n",
 			"a.yaml:1:28: Rules require engine version 0.99.0, but engine version is 0.57.0\n    - required_engine_version: 0.99.0\n                               ^"},

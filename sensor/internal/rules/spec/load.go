@@ -47,7 +47,7 @@ func (l *loader) loadFile(src Source) error {
 			return nil
 		}
 		if err != nil {
-			return &Error{Pos: Pos{File: src.Name, Line: 1, Col: 1}, Msg: "invalid YAML: " + err.Error()}
+			return l.yamlError(err)
 		}
 		if len(doc.Content) == 0 {
 			continue
@@ -281,4 +281,25 @@ func (l *loader) pluginReq(c *yaml.Node, alts bool) (PluginRequirement, error) {
 		}
 	}
 	return r, nil
+}
+
+// yamlError locates a YAML syntax error ("yaml: line 3: mapping values are
+// not allowed in this context") at its line, with the line shown.
+func (l *loader) yamlError(err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &Error{Pos: Pos{File: l.file, Line: 1, Col: 1}, Msg: "invalid YAML: " + msg}
+	rest, ok := strings.CutPrefix(msg, "line ")
+	if !ok {
+		return e
+	}
+	num, text, ok := strings.Cut(rest, ": ")
+	n, err2 := strconv.Atoi(num)
+	if !ok || err2 != nil || n < 1 || n > len(l.lines) {
+		return e
+	}
+	e.Pos.Line, e.Msg = n, "invalid YAML: "+text
+	e.Line = strings.TrimRight(l.lines[n-1], "\r")
+	e.Col = len(e.Line) - len(strings.TrimLeft(e.Line, " ")) + 1
+	e.Pos.Col = e.Col
+	return e
 }
