@@ -91,8 +91,7 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 	c.ImageRepository = m.ImageRepository
 	c.ImageTag = m.ImageTag
 	c.ImageDigest = m.ImageDigest
-	priv := m.Privileged
-	c.Privileged = &priv
+	c.Privileged = m.Privileged
 	c.StartTS = m.CreatedTS
 	c.Labels = m.Labels
 	c.PodName = m.PodName

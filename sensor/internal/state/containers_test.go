@@ -44,6 +44,7 @@ func ctrSetup(t *testing.T, dock *containertest.Docker) (*Tables, *container.Res
 	t.Helper()
 	dir := t.TempDir()
 	r := container.NewResolver(container.ResolverOptions{DockerSocket: dock.Socket, PodmanSocket: filepath.Join(dir, "none.sock"),
+		ContainerdSocket: filepath.Join(dir, "none.sock"), CRIOSocket: filepath.Join(dir, "none.sock"),
 		Logger: slog.New(slog.DiscardHandler)})
 	tb := newTestTables(t, Options{Containers: r})
 	inCtr := "0::/system.slice/docker-" + ctrID + ".scope\n"

@@ -1,8 +1,9 @@
 // Package container derives a container's identity from a process's cgroup
 // paths (/proc/PID/cgroup), recognising the docker, containerd/CRI, cri-o and
 // podman naming patterns, and fetches runtime metadata (name, image,
-// privileged, labels, Kubernetes pod and namespace) from the Docker Engine
-// API (or Podman's compatible one) over its unix socket, in the background:
+// privileged, labels, Kubernetes pod and namespace) over the runtimes' unix
+// sockets — the Docker Engine API (or Podman's compatible one) and the
+// Kubernetes CRI of containerd and cri-o — in the background:
 // Resolver queues requests without blocking and delivers Results for the
 // state tables to apply on their own goroutine.
 package container

@@ -26,11 +26,11 @@ var ErrNotFound = errors.New("container not found")
 // sensor's event.Container needs.
 type Metadata struct {
 	Name            string
-	Image           string // as the user named it, e.g. "nginx:1.25"
-	ImageRepository string // "nginx"
-	ImageTag        string // "1.25" ("latest" when the name has none, as Falco)
-	ImageDigest     string // "sha256:…" when known
-	Privileged      bool
+	Image           string            // as the user named it, e.g. "nginx:1.25"
+	ImageRepository string            // "nginx"
+	ImageTag        string            // "1.25" ("latest" when the name has none, as Falco)
+	ImageDigest     string            // "sha256:…" when known
+	Privileged      *bool             // nil when the runtime did not say
 	CreatedTS       int64             // ns since the epoch; 0 when unknown
 	Labels          map[string]string // runtime labels, as given
 	PodName         string            // from io.kubernetes.pod.name
@@ -93,7 +93,7 @@ func (d *Docker) Fetch(ctx context.Context, id ID) (Metadata, error) {
 	m := Metadata{
 		Name:       strings.TrimPrefix(in.Name, "/"),
 		Image:      in.Config.Image,
-		Privileged: in.HostConfig.Privileged,
+		Privileged: &in.HostConfig.Privileged,
 		Labels:     in.Config.Labels,
 		PodName:    in.Config.Labels["io.kubernetes.pod.name"],
 		PodUID:     in.Config.Labels["io.kubernetes.pod.uid"],

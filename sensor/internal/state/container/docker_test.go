@@ -49,11 +49,11 @@ func TestDockerFetch(t *testing.T) {
 		{name: "kubernetes container with image digest lookup", id: hexID, want: container.Metadata{
 			Name:  "k8s_web_web-7d9f8b6c5-x2x4q_shop_0c3a11e2-9d1f-4e2b-8f6a-1b2c3d4e5f60_0",
 			Image: "registry.example.com:5000/shop/nginx:1.25.3", ImageRepository: "registry.example.com:5000/shop/nginx",
-			ImageTag: "1.25.3", ImageDigest: "sha256:2222", Privileged: true,
+			ImageTag: "1.25.3", ImageDigest: "sha256:2222", Privileged: ptr(true),
 			CreatedTS: time.Date(2026, 11, 20, 8, 15, 42, 123456789, time.UTC).UnixNano(),
 			PodName:   "web-7d9f8b6c5-x2x4q", PodUID: "0c3a11e2-9d1f-4e2b-8f6a-1b2c3d4e5f60", Namespace: "shop"}},
 		{name: "plain container pinned by digest", id: plain, want: container.Metadata{Name: "db", Image: "postgres@sha256:3333",
-			ImageRepository: "postgres", ImageDigest: "sha256:3333"}},
+			ImageRepository: "postgres", ImageDigest: "sha256:3333", Privileged: ptr(false)}},
 		{name: "unknown container", id: strings.Repeat("d", 64), notFnd: true, wantErr: "not found"},
 		{name: "bad JSON", id: broken, wantErr: "decode"},
 		{name: "not an id", id: "../../info", wantErr: "not 64 hex"},
@@ -126,7 +126,9 @@ func waitResult(t *testing.T, r *container.Resolver) container.Result {
 func TestResolver(t *testing.T) {
 	f := containertest.NewDocker(t)
 	f.AddContainer(hexID, readTestdata(t, "inspect_k8s.json"))
-	r := container.NewResolver(container.ResolverOptions{DockerSocket: f.Socket, PodmanSocket: filepath.Join(t.TempDir(), "none.sock"), Queue: 2, Workers: 1,
+	none := filepath.Join(t.TempDir(), "none.sock")
+	r := container.NewResolver(container.ResolverOptions{DockerSocket: f.Socket, PodmanSocket: none,
+		ContainerdSocket: none, CRIOSocket: none, Queue: 2, Workers: 1,
 		Logger: slog.New(slog.DiscardHandler)})
 	if !r.Enabled() || !r.Serves(container.RuntimeDocker) || r.Serves(container.RuntimePodman) || r.Serves(container.RuntimeContainerd) {
 		t.Fatalf("served runtimes: docker %v podman %v containerd %v", r.Serves(container.RuntimeDocker), r.Serves(container.RuntimePodman), r.Serves(container.RuntimeContainerd))
@@ -153,7 +155,7 @@ func TestResolver(t *testing.T) {
 		res := waitResult(t, r)
 		got[res.ID.FullID] = res
 	}
-	if res := got[hexID]; res.Err != nil || res.Meta.PodName != "web-7d9f8b6c5-x2x4q" || !res.Meta.Privileged {
+	if res := got[hexID]; res.Err != nil || res.Meta.PodName != "web-7d9f8b6c5-x2x4q" || res.Meta.Privileged == nil || !*res.Meta.Privileged {
 		t.Errorf("result for %s = %+v", hexID[:12], res)
 	}
 	if res := got[gone]; !errors.Is(res.Err, container.ErrNotFound) {
@@ -170,7 +172,10 @@ func TestResolver(t *testing.T) {
 
 func TestResolverWithoutRuntime(t *testing.T) {
 	dir := t.TempDir()
-	r := container.NewResolver(container.ResolverOptions{DockerSocket: filepath.Join(dir, "docker.sock"), PodmanSocket: filepath.Join(dir, "podman.sock")})
+	none := container.ResolverOptions{DockerSocket: filepath.Join(dir, "docker.sock"), PodmanSocket: filepath.Join(dir, "podman.sock"),
+		ContainerdSocket: filepath.Join(dir, "containerd.sock"), CRIOSocket: filepath.Join(dir, "crio.sock"),
+		Logger: slog.New(slog.DiscardHandler)}
+	r := container.NewResolver(none)
 	if r.Enabled() || r.Request(container.ID{FullID: hexID, Runtime: container.RuntimeDocker}) {
 		t.Fatal("a resolver without sockets accepted a request")
 	}
@@ -182,7 +187,9 @@ func TestResolverWithoutRuntime(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "docker.sock"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if container.NewResolver(container.ResolverOptions{DockerSocket: filepath.Join(dir, "docker.sock"), PodmanSocket: filepath.Join(dir, "podman.sock")}).Enabled() {
+	if container.NewResolver(none).Enabled() {
 		t.Fatal("a regular file was taken for a socket")
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -19,6 +19,11 @@ type ResolverOptions struct {
 	// PodmanSocket is Podman's Docker-compatible API socket; default
 	// "/run/podman/podman.sock". It serves podman containers.
 	PodmanSocket string
+	// ContainerdSocket is containerd's CRI endpoint; default
+	// DefaultContainerdSocket. It serves containerd containers.
+	ContainerdSocket string
+	// CRIOSocket is cri-o's CRI endpoint; default DefaultCRIOSocket.
+	CRIOSocket string
 	// Fetchers, when set, replaces the socket discovery: runtime name
 	// (RuntimeDocker, …) to fetcher.
 	Fetchers map[string]Fetcher
@@ -69,6 +74,12 @@ func NewResolver(opts ResolverOptions) *Resolver {
 	if opts.PodmanSocket == "" {
 		opts.PodmanSocket = "/run/podman/podman.sock"
 	}
+	if opts.ContainerdSocket == "" {
+		opts.ContainerdSocket = DefaultContainerdSocket
+	}
+	if opts.CRIOSocket == "" {
+		opts.CRIOSocket = DefaultCRIOSocket
+	}
 	if opts.Workers <= 0 {
 		opts.Workers = 2
 	}
@@ -87,12 +98,22 @@ func NewResolver(opts ResolverOptions) *Resolver {
 			r.fetchers[k] = f
 		}
 	} else {
-		for _, s := range []struct{ runtime, socket string }{
-			{RuntimeDocker, opts.DockerSocket}, {RuntimePodman, opts.PodmanSocket},
+		for _, s := range []struct {
+			runtime, socket string
+			cri             bool
+		}{
+			{RuntimeDocker, opts.DockerSocket, false}, {RuntimePodman, opts.PodmanSocket, false},
+			{RuntimeContainerd, opts.ContainerdSocket, true}, {RuntimeCRIO, opts.CRIOSocket, true},
 		} {
 			if fi, err := os.Stat(s.socket); err != nil || fi.Mode()&os.ModeSocket == 0 {
 				r.log.Info("container metadata: no runtime socket; names and images stay unknown",
 					"runtime", s.runtime, "socket", s.socket)
+				continue
+			}
+			if s.cri {
+				c := NewCRI(s.socket)
+				r.fetchers[s.runtime] = c
+				r.closers = append(r.closers, c.Close)
 				continue
 			}
 			d := NewDocker(s.socket)
