@@ -130,6 +130,9 @@ func TestOperators(t *testing.T) {
 		{"proc.aname[0] = Bash", open, true},
 		{"proc.aname intersects (sshd, x)", open, true},
 		{"proc.apid[1] = 800", open, true},
+		{"proc.apid = 1", open, true},
+		{"proc.apid in (5, 800)", open, true},
+		{"proc.apid = 1000", open, false},
 		// numbers
 		{"fd.num = 3", open, true},
 		{"fd.num >= 0", open, true},

@@ -106,8 +106,18 @@ func (t *Table) addProc() {
 	t.procInt("proc.vpgid", "process group id in its pid namespace", func(p *event.Process) int64 { return p.VPGID })
 	t.procInt("thread.tid", "thread id", func(p *event.Process) int64 { return p.TID })
 	t.procInt("thread.vtid", "thread id in its pid namespace", func(p *event.Process) int64 { return p.VTID })
-	t.add(&def{name: "proc.apid", kind: KindInt, argDoc: "[N]", desc: "pid of the N-th ancestor ([1] is the parent)",
+	t.add(&def{name: "proc.apid", kind: KindInt, argDoc: "[N] optional", desc: "pid of the N-th ancestor ([1] is the parent); without [N], of any ancestor",
 		build: func(arg string) (extractFn, bool, error) {
+			if arg == "" {
+				return procField(func(p *event.Process, dst []Value) []Value {
+					a := p.Parent
+					for i := 0; i < maxAncestors && a != nil; i++ {
+						dst = append(dst, iv(a.PID))
+						a = a.Parent
+					}
+					return dst
+				}), true, nil
+			}
 			n, err := parseIndex(arg)
 			if err != nil {
 				return nil, false, err
