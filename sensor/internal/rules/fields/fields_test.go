@@ -198,7 +198,7 @@ func TestResolveErrors(t *testing.T) {
 		{"nosuch", "", ErrUnknownField, `unknown field "nosuch"`},
 		{"proc.aname", "x", ErrFieldArgument, `field proc.aname[x]: bad field argument: expected an ancestor index between 0 and 64, got "x"`},
 		{"proc.aname", "-1", ErrFieldArgument, `field proc.aname[-1]: bad field argument: expected an ancestor index between 0 and 64, got "-1"`},
-		{"proc.apid", "", ErrFieldArgument, `field proc.apid[]: bad field argument: expected an ancestor index between 0 and 64, got ""`},
+		{"proc.apid", "x", ErrFieldArgument, `field proc.apid[x]: bad field argument: expected an ancestor index between 0 and 64, got "x"`},
 		{"proc.name", "1", ErrFieldArgument, `field proc.name: bad field argument: it takes no argument, got [1]`},
 		{"evt.arg", "", ErrFieldArgument, `field evt.arg[]: bad field argument: expected an argument name (evt.arg.flags) or index (evt.arg[0])`},
 		{"evt.arg.flags", "x", ErrFieldArgument, `field "evt.arg.flags": bad field argument: both a dotted and a [x] argument`},
