@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -179,4 +180,30 @@ func FuzzParseNetIP(f *testing.F) {
 		parseNetIP(data, event.FamilyInet6, event.L4UDP, m)
 		parseNetUnix(data, m)
 	})
+}
+
+// BenchmarkScan measures a /proc scan of this machine; it reports threads
+// found and heap bytes retained per thread.
+func BenchmarkScan(b *testing.B) {
+	var n int
+	var perThread float64
+	for b.Loop() {
+		tb, err := New(Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if err := tb.Scan(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		n = tb.Stats().ScanProcesses
+		perThread = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+		runtime.KeepAlive(tb)
+	}
+	b.ReportMetric(float64(n), "threads")
+	b.ReportMetric(perThread, "heapB/thread")
 }
