@@ -204,7 +204,8 @@ func (t *Tables) applyExec(th *thread, ev *event.Event) {
 }
 
 // applyExit marks the thread exited and reparents its children to the
-// reaper the kernel reports ("reaper_tid"), or to init.
+// reaper the kernel reports ("reaper_tid"), or else to the init of its pid
+// namespace.
 func (t *Tables) applyExit(ev *event.Event) {
 	th := t.threads[ev.TID]
 	if th == nil {
@@ -223,7 +224,7 @@ func (t *Tables) applyExit(ev *event.Event) {
 	}
 	reaper := argInt(ev, "reaper_tid", 0)
 	if reaper <= 0 {
-		reaper = 1
+		reaper = nsReaper(th.p)
 	}
 	rt := t.threads[reaper]
 	for c := range th.children {
@@ -242,6 +243,19 @@ func (t *Tables) applyExit(ev *event.Event) {
 		}
 	}
 	th.children = nil
+}
+
+// nsReaper guesses the reaper of p's orphans when the probe does not say:
+// the init of p's pid namespace, i.e. the nearest ancestor whose pid in its
+// own namespace is 1 (a container's init; the host's init on the host).
+// Child subreapers (PR_SET_CHILD_SUBREAPER) are not visible here.
+func nsReaper(p *event.Process) int64 {
+	for a, i := p.Parent, 0; a != nil && i < 256; a, i = a.Parent, i+1 {
+		if a.VPID == 1 || a.PID == 1 {
+			return a.PID
+		}
+	}
+	return 1
 }
 
 // normID maps the kernel's "unset" id (4294967295 or -1) to -1.

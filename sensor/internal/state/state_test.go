@@ -300,3 +300,47 @@ func TestForkStartTime(t *testing.T) {
 		t.Errorf("start time without start_ts = %d, want the event time %d", got, without.TS)
 	}
 }
+
+func TestOrphansGoToTheirNamespaceInit(t *testing.T) {
+	tb := newTestTables(t, Options{})
+	b := &evb{}
+	vpid := func(ev *event.Event, v int64) *event.Event {
+		ev.Args = append(ev.Args, iarg("vpid", v), iarg("vtid", v))
+		return ev
+	}
+	// host: init(1) -> shim(100) -> container init(200, vpid 1) -> sh(300, vpid 2) -> sleep(400, vpid 3)
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
+	tb.Apply(vpid(fork(b, 100, 1), 100))
+	tb.Apply(execEv(b, 100, "/usr/bin/containerd-shim", "", "/", 0))
+	tb.Apply(vpid(fork(b, 200, 100), 1))
+	tb.Apply(execEv(b, 200, "/sbin/tini", "", "/", 0))
+	tb.Apply(vpid(fork(b, 300, 200), 2))
+	tb.Apply(execEv(b, 300, "/bin/sh", "", "/", 0))
+	tb.Apply(vpid(fork(b, 400, 300), 3))
+	tb.Apply(execEv(b, 400, "/bin/sleep", "", "/", 0))
+	// A host daemon's orphan: bash(500) -> sleep(600).
+	tb.Apply(vpid(fork(b, 500, 1), 500))
+	tb.Apply(execEv(b, 500, "/bin/bash", "", "/", 0))
+	tb.Apply(vpid(fork(b, 600, 500), 600))
+
+	tb.Apply(b.ev(event.TypeProcexit, 300, 300, 0))
+	tb.Apply(b.ev(event.TypeProcexit, 500, 500, 0))
+	for _, tc := range []struct {
+		tid, wantPPID int64
+		wantPName     string
+	}{
+		{400, 200, "tini"},
+		{600, 1, "init"},
+	} {
+		p := tb.Process(tc.tid)
+		if p.PPID != tc.wantPPID || p.Parent == nil || p.Parent.Name != tc.wantPName {
+			t.Errorf("orphan %d: ppid %d parent %v, want %d (%s)", tc.tid, p.PPID, p.Parent, tc.wantPPID, tc.wantPName)
+		}
+	}
+	// A reaper the probe names wins.
+	tb.Apply(vpid(fork(b, 700, 400), 4))
+	tb.Apply(b.ev(event.TypeProcexit, 400, 400, 0, iarg("reaper_tid", 100)))
+	if p := tb.Process(700); p.PPID != 100 || p.Parent.Name != "containerd-shim" {
+		t.Errorf("orphan with reaper_tid: ppid %d parent %+v", p.PPID, p.Parent)
+	}
+}
