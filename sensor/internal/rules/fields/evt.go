@@ -176,7 +176,12 @@ func RenderArg(ev *event.Event, a *event.Arg) string {
 	case event.ArgBytes:
 		return printable(a.Bytes)
 	case event.ArgFlags:
-		return RenderFlags(a.Flags, a.Uint)
+		// libs falls back to the number when no flag name resolves
+		// (exe_flags=0).
+		if s := RenderFlags(a.Flags, a.Uint); s != "" {
+			return s
+		}
+		return strconv.FormatUint(a.Uint, 10)
 	case event.ArgTuple:
 		return tupleString(&a.Tuple)
 	case event.ArgErrno:

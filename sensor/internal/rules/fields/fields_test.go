@@ -87,7 +87,7 @@ func TestExtractRender(t *testing.T) {
 		{open, "evt.arg", "2", "/etc/shadow", "/etc/shadow"},
 		{open, "evt.arg.fd", "", "3(<f>/etc/shadow)", "3(<f>/etc/shadow)"},
 		{open, "evt.arg.nosuch", "", "<NA>", nil},
-		{open, "evt.args", "", "fd=3(<f>/etc/shadow) dirfd=-100(AT_FDCWD) name=/etc/shadow flags=O_RDONLY|O_CLOEXEC mode=", "fd=3(<f>/etc/shadow) dirfd=-100(AT_FDCWD) name=/etc/shadow flags=O_RDONLY|O_CLOEXEC mode="},
+		{open, "evt.args", "", "fd=3(<f>/etc/shadow) dirfd=-100(AT_FDCWD) name=/etc/shadow flags=O_RDONLY|O_CLOEXEC mode=0", "fd=3(<f>/etc/shadow) dirfd=-100(AT_FDCWD) name=/etc/shadow flags=O_RDONLY|O_CLOEXEC mode=0"},
 		{open, "proc.name", "", "cat", "cat"},
 		{noproc, "proc.name", "", "<NA>", nil},
 		{open, "proc.pname", "", "bash", "bash"},
