@@ -108,6 +108,12 @@ test-deps-app:
 	@command -v shred >/dev/null && command -v find >/dev/null && command -v setpriv >/dev/null || \
 		{ apt-get update -qq && apt-get install -y coreutils findutils util-linux; }
 
+.PHONY: bench-sensor
+# bench-sensor: overhead of the full sensor (default rules) on getppid, open+close and exec loops,
+# as ratios of interleaved medians, plus the sensor's RSS and CPU idle and under load (root).
+bench-sensor:
+	$(GO) test -run '^$$' -bench SensorOverhead -benchtime 1x -count 1 -timeout 20m ./sensor/e2e/
+
 ## ---- deploy (issue 8) ------------------------------------------------------
 # The Helm chart, systemd units and Dockerfiles are validated offline by the
 # Go module deploy/validate (kept out of go.work so its k8s.io dependencies

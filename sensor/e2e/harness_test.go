@@ -100,7 +100,7 @@ var (
 
 // build compiles the two programs once, with the flags `make build` uses
 // so the build cache is shared.
-func build(t *testing.T) (router, sensor string) {
+func build(t testing.TB) (router, sensor string) {
 	t.Helper()
 	buildOnce.Do(func() {
 		root, err := filepath.Abs("../..")
@@ -138,7 +138,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func writeFile(t *testing.T, path, body string) string {
+func writeFile(t testing.TB, path, body string) string {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -188,7 +188,7 @@ type sensorProc struct {
 
 // startSensor runs the sensor with extra arguments and waits until it logs
 // that it is running (the probe is attached and /proc scanned).
-func startSensor(t *testing.T, bin string, args ...string) *sensorProc {
+func startSensor(t testing.TB, bin string, args ...string) *sensorProc {
 	t.Helper()
 	s := &sensorProc{lines: make(chan string, 1024), exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, args...)
@@ -260,7 +260,7 @@ func (s *sensorProc) waitLog(t *testing.T, want string) {
 }
 
 // stop sends SIGINT and waits for a clean exit.
-func (s *sensorProc) stop(t *testing.T) {
+func (s *sensorProc) stop(t testing.TB) {
 	t.Helper()
 	_ = s.cmd.Process.Signal(os.Interrupt)
 	select {
