@@ -213,7 +213,14 @@ func prefixAll(p string, ss []string) []string {
 func (e *Engine) EventTypes() event.TypeSet { return e.types }
 
 // Rules describes every rule of the merged set in load order, active or not.
-func (e *Engine) Rules() []RuleInfo { return slices.Clone(e.infos) }
+func (e *Engine) Rules() []RuleInfo {
+	out := slices.Clone(e.infos)
+	for i := range out {
+		out[i].Tags = slices.Clone(out[i].Tags)
+		out[i].EventTypes = slices.Clone(out[i].EventTypes)
+	}
+	return out
+}
 
 // Eval runs the active rules indexed for ev.Type, in load order, and calls
 // emit with an alert for the first match (MatchFirst) or every match

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -242,7 +243,7 @@ func (e *Engine) alert(r *rule, ev *event.Event) *api.Alert {
 		Priority:     r.priority,
 		Rule:         r.name,
 		Source:       r.source,
-		Tags:         r.tags,
+		Tags:         slices.Clone(r.tags), // the alert is the caller's to modify
 		Time:         timeOf(ev.TS),
 	}
 }
