@@ -121,6 +121,7 @@ func (t *Tables) applyExec(th *thread, ev *event.Event) {
 	if ev.Res != 0 {
 		return
 	}
+	t.execReset(th)
 	p := th.p
 	if a := ev.Arg("exe"); a != nil {
 		p.Exe = a.Str
@@ -200,6 +201,24 @@ func (t *Tables) applyExec(th *thread, ev *event.Event) {
 		if f.OpenFlags&oCloexec != 0 {
 			delete(th.fds.fds, n)
 		}
+	}
+}
+
+// execReset applies what a successful exec does to the thread group: the
+// process is single-threaded afterwards, with the pid as its only tid. The
+// other threads are gone (the kernel killed them; a non-leader that exec'd
+// took the leader's tid), and the leader's own exit record, which de_thread
+// produces when another thread execs, does not end the process.
+func (t *Tables) execReset(th *thread) {
+	for tid := range th.members {
+		if tid != th.p.TID {
+			t.remove(tid)
+		}
+	}
+	th.members = nil
+	if th.exited {
+		th.exited = false
+		th.p.ExitTS = 0
 	}
 }
 

@@ -59,6 +59,7 @@ func (t *Tables) scan(ctx context.Context) (int, error) {
 		t.evictOne()
 	}
 	for _, th := range t.threads {
+		t.join(th)
 		t.link(th)
 	}
 	return n, nil

@@ -344,3 +344,37 @@ func TestOrphansGoToTheirNamespaceInit(t *testing.T) {
 		t.Errorf("orphan with reaper_tid: ppid %d parent %+v", p.PPID, p.Parent)
 	}
 }
+
+func TestExecFromAThread(t *testing.T) {
+	tb := newTestTables(t, Options{})
+	b := &evb{}
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
+	tb.Apply(fork(b, 50, 1))
+	tb.Apply(execEv(b, 50, "/usr/bin/java", "", "/srv", 0))
+	for _, tid := range []int64{51, 52} {
+		tb.Apply(b.ev(event.TypeClone, tid, 50, 0, iarg("ptid", 50), farg("flags", cloneThread|cloneFiles|cloneFS)))
+	}
+	tb.Apply(b.ev(event.TypeOpen, 52, 50, 3, fdarg("fd", 3), sarg("name", "/srv/app.jar"), farg("flags", 0)))
+	// Thread 52 execs: the kernel kills 51 and the leader (their exit
+	// records come first), 52 takes tid 50, and the exec is reported as 50.
+	tb.Apply(b.ev(event.TypeProcexit, 51, 50, 0))
+	tb.Apply(b.ev(event.TypeProcexit, 50, 50, 0))
+	ex := execEv(b, 50, "/bin/sh", "-c\x00true", "/srv", 0)
+	tb.Apply(ex)
+	if tb.Process(51) != nil || tb.Process(52) != nil {
+		t.Fatalf("threads survived the exec: 51=%v 52=%v", tb.Process(51), tb.Process(52))
+	}
+	p := tb.Process(50)
+	if p == nil || p != ex.Proc || p.ExitTS != 0 || p.Name != "sh" || tb.FD(50, 3) == nil {
+		t.Fatalf("after exec from a thread: %+v fd3=%v", p, tb.FD(50, 3))
+	}
+	// The leader's exit record did not end the process: it outlives the grace.
+	b.ts += int64(10 * time.Second)
+	tb.Apply(b.ev(event.TypeClose, 50, 50, 0, fdarg("fd", 3)))
+	if tb.Process(50) == nil {
+		t.Fatal("the exec'd process expired as if it had exited")
+	}
+	if s := tb.Stats(); s.Threads != 2 {
+		t.Fatalf("threads = %d, want 2 (init and the exec'd process)", s.Threads)
+	}
+}

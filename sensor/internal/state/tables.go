@@ -48,6 +48,7 @@ type thread struct {
 	fds      *fdTable
 	fs       *fsInfo
 	children map[int64]struct{} // tids whose Parent is this thread
+	members  map[int64]struct{} // on a leader: the other threads of its process
 	exited   bool
 }
 
@@ -242,7 +243,21 @@ func (t *Tables) insert(th *thread) {
 		}
 	}
 	t.threads[th.p.TID] = th
+	t.join(th)
 	t.link(th)
+}
+
+// join records a non-leader thread in its leader's member set.
+func (t *Tables) join(th *thread) {
+	if th.p.TID == th.p.PID {
+		return
+	}
+	if leader := t.threads[th.p.PID]; leader != nil {
+		if leader.members == nil {
+			leader.members = map[int64]struct{}{}
+		}
+		leader.members[th.p.TID] = struct{}{}
+	}
 }
 
 // link points th's Parent at the leader of its parent process.
@@ -308,6 +323,9 @@ func (t *Tables) remove(tid int64) {
 	delete(t.threads, tid)
 	if parent := t.threads[th.p.PPID]; parent != nil && parent.children != nil {
 		delete(parent.children, tid)
+	}
+	if leader := t.threads[th.p.PID]; leader != nil && leader.members != nil {
+		delete(leader.members, tid)
 	}
 }
 
