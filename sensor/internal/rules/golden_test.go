@@ -142,12 +142,14 @@ func slug(s string) string {
 }
 
 // TestGoldenAlerts evaluates synthetic events against the upstream rules
+// (24 of the 25 stable rules; "Contact K8S API Server From Container"
+// needs fd.sip.name, which is never available, see TestK8sAPIRuleNeverFires)
 // (rule_matching: all): each fire event must raise its rule and its alerts
 // must equal testdata/alerts/<rule>.json; each quiet event must not raise
 // it.
 func TestGoldenAlerts(t *testing.T) {
 	e := loadDefault(t, MatchAll)
-	for _, c := range goldenCases() {
+	for _, c := range append(goldenCases(), moreGoldenCases()...) {
 		t.Run(slug(c.rule), func(t *testing.T) {
 			got := evalAll(e, c.fire)
 			if !slices.Contains(ruleNames(got), c.rule) {
@@ -181,5 +183,15 @@ func TestGoldenAlerts(t *testing.T) {
 				t.Errorf("quiet event raised %q", c.rule)
 			}
 		})
+	}
+}
+
+// TestK8sAPIRuleNeverFires documents a known gap: fd.sip.name does not
+// resolve DNS, so the rule cannot fire.
+func TestK8sAPIRuleNeverFires(t *testing.T) {
+	e := loadDefault(t, MatchAll)
+	ev := connectEvent(ctrCmd("curl", "/usr/bin/curl", 0), "10.96.0.1:443")
+	if got := ruleNames(evalAll(e, ev)); len(got) != 0 {
+		t.Errorf("raised %q", got)
 	}
 }
