@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -452,4 +453,83 @@ func (l *live) stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.tb.Stats()
+}
+
+// execFromThreadEnv makes the test binary, run as a child by
+// TestLiveExecFromThread, exec from a thread that is not the leader.
+const execFromThreadEnv = "LOOKOUT_STATE_EXEC_FROM_THREAD"
+
+// TestLiveExecFromThreadHelper is the child side of TestLiveExecFromThread;
+// run normally it skips.
+func TestLiveExecFromThreadHelper(t *testing.T) {
+	token := os.Getenv(execFromThreadEnv)
+	if token == "" {
+		t.Skip("helper process for TestLiveExecFromThread")
+	}
+	// Lock goroutines to threads until one is not the leader, then exec
+	// from it: the kernel kills the other threads and the exec'ing thread
+	// takes the leader's tid.
+	hold := make(chan struct{})
+	defer close(hold)
+	for range 8 {
+		ok := make(chan bool)
+		go func() {
+			runtime.LockOSThread()
+			if unix.Gettid() == unix.Getpid() {
+				ok <- false
+				<-hold
+				return
+			}
+			err := unix.Exec("/bin/sh", []string{"sh", "-c", "exit 0", token}, os.Environ())
+			t.Errorf("exec: %v", err)
+			ok <- true
+		}()
+		if <-ok {
+			return
+		}
+	}
+	t.Fatal("every locked thread was the leader")
+}
+
+func TestLiveExecFromThread(t *testing.T) {
+	l := startLive(t, Options{})
+	token := fmt.Sprintf("lookout-thread-exec-%d-%d", os.Getpid(), time.Now().UnixNano())
+	type execSnap struct {
+		tid, pid int64
+		exited   bool
+		threads  []int64 // table entries of the process at the exec
+	}
+	snaps := make(chan execSnap, 1)
+	l.setHook(func(ev *event.Event) {
+		if ev.Type != event.TypeExecve || ev.Proc == nil || !slices.Contains(ev.Proc.Args, token) {
+			return
+		}
+		s := execSnap{tid: ev.TID, pid: ev.PID, exited: ev.Proc.ExitTS != 0}
+		for tid, th := range l.tb.threads {
+			if th.p.PID == ev.PID {
+				s.threads = append(s.threads, tid)
+			}
+		}
+		select {
+		case snaps <- s:
+		default:
+		}
+	})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLiveExecFromThreadHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), execFromThreadEnv+"="+token)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("helper: %v: %s", err, out)
+	}
+	l.sync(t)
+	var s execSnap
+	select {
+	case s = <-snaps:
+	default:
+		t.Fatal("no execve event of the helper's shell reached Apply")
+	}
+	child := int64(cmd.Process.Pid)
+	if s.pid != child || s.tid != child || s.exited || !slices.Equal(s.threads, []int64{child}) {
+		t.Fatalf("at the exec from a thread: tid %d pid %d (want %d), exited %v, entries %v (want only %d)",
+			s.tid, s.pid, child, s.exited, s.threads, child)
+	}
 }
