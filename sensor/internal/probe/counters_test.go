@@ -73,9 +73,11 @@ func burst(t *testing.T, dir string, n int) string {
 }
 
 // TestBurstDefaultRing opens thousands of files with the default ring and a
-// running reader: every one arrives and nothing is dropped.
+// running reader: every one arrives and nothing is dropped. The burst
+// (about 2.6 MB of records) fits in the 8 MiB ring even if the reader is
+// starved of CPU meanwhile, with room left for other processes' opens.
 func TestBurstDefaultRing(t *testing.T) {
-	const n = 20000
+	const n = 10000
 	pid := int64(os.Getpid())
 	dir := t.TempDir()
 	h := startProbe(t, Config{Interest: types(event.TypeOpenat)}, func(ev *event.Event) bool {
@@ -115,8 +117,10 @@ func TestTinyRingDrops(t *testing.T) {
 	if st.Syscall.DropRingFull < uint64(n-kept) {
 		t.Errorf("ring-full drops %d, want at least the %d opens that did not arrive", st.Syscall.DropRingFull, n-kept)
 	}
-	if kept == n || kept == 0 {
-		t.Errorf("%d of %d opens arrived through a one-page ring, want some but not all", kept, n)
+	// Other processes' opens may fill the page before ours start, so none
+	// of ours arriving is possible; all of them arriving is not.
+	if kept == n {
+		t.Errorf("all %d opens arrived through a one-page ring with no reader", n)
 	}
 	if h.total != st.Total().Emitted {
 		t.Errorf("user space got %d records, the kernel emitted %d", h.total, st.Total().Emitted)

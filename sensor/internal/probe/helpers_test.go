@@ -109,6 +109,24 @@ func (h *harness) quiesce() Stats {
 		h.t.Fatalf("detach: %v", err)
 	}
 	h.stop()
+	// Closing a link does not wait for hook runs already under way (tracing
+	// programs may be preempted): wait until every run has been accounted
+	// for and the counters hold still.
+	deadline := time.Now().Add(waitLimit)
+	for {
+		a, err := h.p.Stats()
+		if err != nil {
+			h.t.Fatalf("Stats: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		b, err := h.p.Stats()
+		if err != nil {
+			h.t.Fatalf("Stats: %v", err)
+		}
+		if a == b && balanced(b) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err := h.p.drain(h.handle); err != nil {
 		h.t.Fatalf("drain: %v", err)
 	}
@@ -117,6 +135,16 @@ func (h *harness) quiesce() Stats {
 		h.t.Fatalf("Stats: %v", err)
 	}
 	return st
+}
+
+// balanced reports whether every hook run is filtered, emitted or dropped.
+func balanced(st Stats) bool {
+	for _, c := range []Category{st.Syscall, st.Exec, st.Fork, st.Exit} {
+		if c.Invocations != c.Filtered+c.Emitted+c.Dropped() {
+			return false
+		}
+	}
+	return true
 }
 
 // waitFor polls the kept events until ok holds.
