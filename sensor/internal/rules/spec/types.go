@@ -28,6 +28,7 @@ type Pos struct {
 	Line, Col int
 }
 
+// String formats p as file:line:col.
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
 // Text is a string value (condition, exception expansion) with where it
@@ -168,6 +169,8 @@ type Error struct {
 	Col  int    // caret column in Line (1-based)
 }
 
+// Error formats e as file:line:col: message, then the source line and a
+// caret under the column when the line is known.
 func (e *Error) Error() string {
 	s := e.Pos.String() + ": " + e.Msg
 	if e.Line != "" {
