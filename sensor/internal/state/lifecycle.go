@@ -216,6 +216,7 @@ func (t *Tables) execReset(th *thread) {
 		}
 	}
 	th.members = nil
+	th.zombie = false
 	if th.exited {
 		th.exited = false
 		th.p.ExitTS = 0
@@ -232,16 +233,43 @@ func (t *Tables) applyExit(ev *event.Event) {
 		return
 	}
 	ev.Proc = th.p
-	if th.exited {
+	if th.exited || th.zombie {
 		return
 	}
+	if th.p.TID == th.p.PID && t.liveMembers(th) {
+		// The leader thread ended but the process lives on in its other
+		// threads: the kernel keeps the children in the thread group.
+		th.zombie = true
+		return
+	}
+	t.markExited(th, ev.TS, argInt(ev, "reaper_tid", 0))
+	if th.p.TID != th.p.PID {
+		if leader := t.threads[th.p.PID]; leader != nil && leader.zombie && !t.liveMembers(leader) {
+			leader.zombie = false
+			t.markExited(leader, ev.TS, 0) // the last thread ended the process
+		}
+	}
+}
+
+// liveMembers reports whether a leader has threads that have not exited.
+func (t *Tables) liveMembers(leader *thread) bool {
+	for tid := range leader.members {
+		if m := t.threads[tid]; m != nil && !m.exited && tid != leader.p.TID {
+			return true
+		}
+	}
+	return false
+}
+
+// markExited queues th for expiry at event time ts and reparents its
+// children to reaper, or when that is 0 to the init of its pid namespace.
+func (t *Tables) markExited(th *thread, ts, reaper int64) {
 	th.exited = true
-	th.p.ExitTS = ev.TS
-	t.exited = append(t.exited, ev.TID)
+	th.p.ExitTS = ts
+	t.exited = append(t.exited, th.p.TID)
 	if len(th.children) == 0 {
 		return
 	}
-	reaper := argInt(ev, "reaper_tid", 0)
 	if reaper <= 0 {
 		reaper = nsReaper(th.p)
 	}

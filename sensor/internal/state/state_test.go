@@ -378,3 +378,37 @@ func TestExecFromAThread(t *testing.T) {
 		t.Fatalf("threads = %d, want 2 (init and the exec'd process)", s.Threads)
 	}
 }
+
+func TestLeaderExitsBeforeItsThreads(t *testing.T) {
+	tb := newTestTables(t, Options{})
+	b := &evb{}
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
+	tb.Apply(fork(b, 50, 1))
+	tb.Apply(execEv(b, 50, "/usr/bin/app", "", "/", 0))
+	tb.Apply(b.ev(event.TypeClone, 51, 50, 0, iarg("ptid", 50), farg("flags", cloneThread|cloneFiles|cloneFS)))
+	tb.Apply(fork(b, 60, 50))
+	// The main thread exits (pthread_exit); thread 51 runs on.
+	tb.Apply(b.ev(event.TypeProcexit, 50, 50, 0))
+	b.ts += int64(10 * time.Second)
+	tb.Apply(b.ev(event.TypeClose, 51, 50, 0, fdarg("fd", 9)))
+	if p := tb.Process(50); p == nil || p.ExitTS != 0 {
+		t.Fatalf("process ended with its leader thread: %+v", p)
+	}
+	if c := tb.Process(60); c.PPID != 50 || c.Parent != tb.Process(50) {
+		t.Fatalf("child reparented while its parent process lives: ppid %d", c.PPID)
+	}
+	// The last thread ends the process: now the leader exits and its
+	// children go to init.
+	tb.Apply(b.ev(event.TypeProcexit, 51, 50, 0))
+	if p := tb.Process(50); p == nil || p.ExitTS == 0 {
+		t.Fatalf("leader not exited after the last thread: %+v", p)
+	}
+	if c := tb.Process(60); c.PPID != 1 || c.Parent == nil || c.Parent.Name != "init" {
+		t.Fatalf("child after the process ended: ppid %d parent %+v", c.PPID, c.Parent)
+	}
+	b.ts += int64(10 * time.Second)
+	tb.Apply(b.ev(event.TypeClose, 60, 60, 0, fdarg("fd", 9)))
+	if tb.Process(50) != nil || tb.Process(51) != nil {
+		t.Fatal("exited threads kept past the grace period")
+	}
+}

@@ -50,6 +50,7 @@ type thread struct {
 	children map[int64]struct{} // tids whose Parent is this thread
 	members  map[int64]struct{} // on a leader: the other threads of its process
 	exited   bool
+	zombie   bool // a leader whose thread exited while other threads live on
 }
 
 type fdTable struct {
