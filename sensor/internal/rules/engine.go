@@ -154,7 +154,7 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 		if err != nil {
 			var fe *formatError
 			if errors.As(err, &fe) {
-				return nil, nil, &spec.Error{Pos: r.Pos, Msg: fmt.Sprintf("rule '%s': output: %s", r.Name, fe.msg), Line: r.Output, Col: fe.off + 1}
+				return nil, nil, r.OutputAt.Errorf(fe.off, "rule '%s': output: %s", r.Name, fe.msg)
 			}
 			return nil, nil, err
 		}

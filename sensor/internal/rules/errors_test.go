@@ -57,7 +57,7 @@ func TestLoadErrors(t *testing.T) {
 		{"override without key", okRule + "- rule: R\n  condition: and proc.name = x\n  override:\n    output: append\n",
 			"a.yaml:10:5: An override for 'output' was specified but 'output' is not defined\n        output: append\n        ^"},
 		{"unknown output field", "- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: file=%fd.nme proc=%proc.name\n  priority: INFO\n",
-			"a.yaml:1:3: rule 'R': output: unknown field \"fd.nme\"\n    file=%fd.nme proc=%proc.name\n          ^"},
+			"a.yaml:4:17: rule 'R': output: unknown field \"fd.nme\"\n    file=%fd.nme proc=%proc.name\n          ^"},
 		{"bad exception comps", "- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n  exceptions:\n    - name: e\n      fields: [proc.name, proc.pname]\n      comps: [=]\n",
 			"a.yaml:7:7: Exception 'e': Fields and comps lists must have equal length\n        - name: e\n          ^"},
 	}

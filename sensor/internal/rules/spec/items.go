@@ -2,6 +2,7 @@ package spec
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/lookout-sec/lookout/router/api"
 	"gopkg.in/yaml.v3"
@@ -200,6 +201,12 @@ func (l *loader) rule(it *item) error {
 	}
 	r.Condition = l.text(it.keys["condition"])
 	r.Output = trimSpace(it.keys["output"].Value)
+	r.OutputAt = l.text(it.keys["output"]).WithText(r.Output)
+	if ov := it.keys["output"]; strings.TrimLeft(ov.Value, " \t\r\n") == ov.Value {
+		// Only trailing blanks were trimmed: offsets still map to columns.
+		r.OutputAt = l.text(ov)
+		r.OutputAt.S = r.Output
+	}
 	r.Desc = it.keys["desc"].Value
 	if r.Priority, err = l.priority(it.keys["priority"]); err != nil {
 		return err
@@ -288,6 +295,14 @@ func (l *loader) applyRule(it *item, r *Rule, ops map[string]string) error {
 				*dst += " " + s
 			} else {
 				*dst = s
+			}
+			if k == "output" {
+				if op == "append" {
+					r.OutputAt = r.OutputAt.WithText(r.Output)
+				} else {
+					r.OutputAt = l.text(v)
+					r.OutputAt.S = r.Output
+				}
 			}
 		case "tags":
 			tags, err := l.strList(v, "tags")

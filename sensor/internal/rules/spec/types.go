@@ -124,6 +124,7 @@ type Rule struct {
 	Name          string
 	Condition     Text
 	Output        string
+	OutputAt      Text // where Output is, for output format errors
 	Desc          string
 	Priority      api.Priority
 	Source        string
