@@ -81,6 +81,9 @@ func TestRules(ctx context.Context, cfg config.Config, t RuleTest, log *slog.Log
 	s, err := New(ctx, cfg, NewOptions{
 		Logger: log,
 		Sink: func(a *api.Alert, ev *event.Event) {
+			if ev == nil {
+				return
+			}
 			var pids []int64
 			pids = append(pids, ev.PID)
 			for p := ev.Proc; p != nil && len(pids) < 64; p = p.Parent {

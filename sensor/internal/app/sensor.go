@@ -43,8 +43,8 @@ func StateNeeds() event.TypeSet {
 }
 
 // Sink receives every alert with the event that raised it, on the event
-// loop goroutine, before the alert is queued for the outputs. It must not
-// block or keep ev.
+// loop goroutine, before the alert is queued for the outputs; ev is nil for
+// the sensor's internal alerts (kernel drops). It must not block or keep ev.
 type Sink func(a *api.Alert, ev *event.Event)
 
 // Sensor is a running probe, state tables and rule engine.
@@ -67,6 +67,7 @@ type Sensor struct {
 	n        uint64
 	nSnap    uint64
 	lastSnap int64
+	kdrops   kernelDrops
 
 	snapMu    sync.Mutex
 	probeSnap probe.Stats
@@ -233,6 +234,12 @@ func (s *Sensor) snapshot() {
 	if s.metrics != nil {
 		s.metrics.Events.Add(float64(s.n - s.nSnap))
 		s.nSnap = s.n
+	}
+	if err == nil {
+		if a, ok := s.kdrops.check(ps, s.lastSnap, s.cfg.DropAlertInterval, s.cfg.Hostname); ok {
+			s.log.Warn("kernel dropped events", "alert", a.Output)
+			s.onAlert(a)
+		}
 	}
 }
 
