@@ -225,8 +225,10 @@ func (e *Engine) Rules() []RuleInfo {
 // Eval runs the active rules indexed for ev.Type, in load order, and calls
 // emit with an alert for the first match (MatchFirst) or every match
 // (MatchAll). The alert's UUID is left empty. Eval does not keep ev or
-// anything it points to after it returns; it allocates only to build
-// alerts.
+// anything it points to after it returns. Field values are extracted once
+// per event into reused buffers; besides alerts, only fields that build a
+// string (proc.cmdline, proc.args, evt.arg.* of multi-flag arguments)
+// allocate, once per event that reaches them.
 func (e *Engine) Eval(ev *event.Event, emit func(*api.Alert)) {
 	if ev.Type >= event.NumTypes {
 		return
