@@ -51,6 +51,31 @@ func (t *Tables) requestMetadata(e *ctrEntry, id container.ID, now int64) {
 	}
 	if t.resolver.Request(id) {
 		e.pending = true
+		delete(t.retry, id.FullID)
+	} else if t.resolver.Serves(id.Runtime) {
+		t.retry[id.FullID] = id // queue full: ask again from drainMetadata
+	}
+}
+
+// retrySweep is how often (event time) drainMetadata re-asks for
+// containers whose request was refused or whose fetch failed.
+const retrySweep = int64(time.Second)
+
+// retryDue re-requests metadata for the containers waiting in t.retry whose
+// retry time has come, so a container that never execs again is still
+// resolved.
+func (t *Tables) retryDue(now int64) {
+	if len(t.retry) == 0 || now < t.nextRetry {
+		return
+	}
+	t.nextRetry = now + retrySweep
+	for full, id := range t.retry {
+		e := t.containers[full]
+		if e == nil || e.c.Metadata || e.retryAt == metadataNeverRetried {
+			delete(t.retry, full)
+			continue
+		}
+		t.requestMetadata(e, id, now)
 	}
 }
 
@@ -59,6 +84,7 @@ func (t *Tables) drainMetadata(now int64) {
 	if t.resolver == nil {
 		return
 	}
+	t.retryDue(now)
 	results := t.resolver.Results()
 	for {
 		select {
@@ -79,8 +105,10 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 	if r.Err != nil {
 		t.stats.MetadataFailed++
 		e.retryAt = now + metadataRetryAfter.Nanoseconds()
+		t.retry[r.ID.FullID] = r.ID
 		if errors.Is(r.Err, container.ErrNotFound) {
 			e.retryAt = metadataNeverRetried
+			delete(t.retry, r.ID.FullID)
 		}
 		return
 	}

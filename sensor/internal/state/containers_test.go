@@ -145,8 +145,8 @@ func TestContainerMetadataRetry(t *testing.T) {
 	if s := r.Stats(); s.Requested != 1 {
 		t.Fatalf("retried before the retry interval: %+v", s)
 	}
+	// Past the retry interval it is asked again without waiting for an exec.
 	b.ts += int64(31 * time.Second)
-	tb.Apply(execEv(b, 4242, "/usr/sbin/nginx", "", "/", 101))
 	applyUntil(t, tb, b, 4242, func() bool { return c.Metadata })
 	if s := r.Stats(); s.Requested != 2 || s.Fetched != 1 || s.Failed != 1 {
 		t.Fatalf("resolver stats = %+v", s)
@@ -162,5 +162,44 @@ func TestContainerMetadataRetry(t *testing.T) {
 	tb.Apply(execEv(b, 5000, "/bin/sh", "", "/", 0))
 	if s := r.Stats(); s.Requested != 3 {
 		t.Fatalf("a not-found container was asked again: %+v", s)
+	}
+}
+
+func TestContainerMetadataQueueFull(t *testing.T) {
+	dock := containertest.NewDocker(t)
+	dock.AddContainer(ctrID, ctrInspect)
+	other := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	dock.AddContainer(other, `{"Id":"`+other+`","Name":"/db","Config":{"Image":"postgres:16"},"HostConfig":{}}`)
+	dir := t.TempDir()
+	none := filepath.Join(dir, "none.sock")
+	r := container.NewResolver(container.ResolverOptions{DockerSocket: dock.Socket, PodmanSocket: none,
+		ContainerdSocket: none, CRIOSocket: none, Queue: 1, Workers: 1, Logger: slog.New(slog.DiscardHandler)})
+	tb := newTestTables(t, Options{Containers: r})
+	fakeProc(t, tb.opts.ProcRoot, 4242, "0::/docker/"+ctrID+"\n", "")
+	fakeProc(t, tb.opts.ProcRoot, 5000, "0::/docker/"+other+"\n", "")
+	b := &evb{}
+	for _, pid := range []int64{4242, 5000} {
+		tb.Apply(fork(b, pid, 1))
+		tb.Apply(execEv(b, pid, "/bin/sh", "", "/", 0))
+	}
+	if s := r.Stats(); s.Requested != 1 || s.Dropped != 1 {
+		t.Fatalf("resolver stats before Run = %+v, want 1 queued and 1 refused", s)
+	}
+	// The resolver starts late; the refused container is asked again by
+	// the sweep, with no further exec.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	c1, c2 := tb.Process(4242).Container, tb.Process(5000).Container
+	applyUntil(t, tb, b, 4242, func() bool {
+		b.ts += int64(100 * time.Millisecond)
+		return c1.Metadata && c2.Metadata
+	})
+	if c2.Name != "db" || c2.ImageTag != "16" {
+		t.Fatalf("second container = %+v", c2)
 	}
 }

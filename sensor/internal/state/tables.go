@@ -75,7 +75,9 @@ type Tables struct {
 	stats   Stats
 
 	resolver   *container.Resolver
-	containers map[string]*ctrEntry // by full id
+	containers map[string]*ctrEntry    // by full id
+	retry      map[string]container.ID // containers to ask again (queue was full, or the fetch failed)
+	nextRetry  int64                   // event time of the next retry sweep
 
 	// Hot-path reuse (see bench_test.go): closed fds are recycled, resolved
 	// names are built in pathBuf and interned in names.
@@ -116,7 +118,7 @@ func New(opts Options) (*Tables, error) {
 		return nil, fmt.Errorf("state: users and groups under %q: %w", opts.HostRoot, err)
 	}
 	return &Tables{opts: opts, log: opts.Logger, threads: map[int64]*thread{}, users: users,
-		resolver: opts.Containers, containers: map[string]*ctrEntry{}}, nil
+		resolver: opts.Containers, containers: map[string]*ctrEntry{}, retry: map[string]container.ID{}}, nil
 }
 
 // Process returns the table entry for tid, or nil.
