@@ -93,7 +93,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u32 blob = (spec >> SPEC_BLOB_SHIFT) & 7;
 	if (blob) {
 		__u64 max = (spec >> SPEC_BLOBMAX_SHIFT) & 0xff;
-		__u64 n = pick((spec >> SPEC_BLOBLEN_SHIFT) & 7, a, ret, max);
+		__u32 lensel = (spec >> SPEC_BLOBLEN_SHIFT) & 7;
+		__u64 n = pick(lensel, a, ret, max);
+		if (lensel == 7 && ret < 0) // length is the result (recvfrom): none on failure
+			n = 0;
 		put_user_blob(s, &off, PART_BLOB, pick(blob, a, ret, 0), n, max, CAT_SYSCALL);
 	}
 	submit(s, off, CAT_SYSCALL);

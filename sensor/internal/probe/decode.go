@@ -137,6 +137,11 @@ func (d *decoder) arg(a argSpec) event.Arg {
 		}
 	case a.src >= srcHowFlags && a.src <= srcHowResolv:
 		raw = openHow(d.parts[partBlob], int(a.src-srcHowFlags))
+	case a.src == srcBlobI32a, a.src == srcBlobI32b:
+		raw = uint64(^uint32(0)) // -1 when the kernel wrote no fds
+		if i := 4 * int(a.src-srcBlobI32a); h.Res == 0 && len(d.parts[partBlob]) >= i+4 {
+			raw = uint64(binary.NativeEndian.Uint32(d.parts[partBlob][i:]))
+		}
 	}
 	switch a.kind {
 	case event.ArgFD, event.ArgErrno, event.ArgInt:

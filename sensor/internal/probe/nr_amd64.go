@@ -1,4 +1,4 @@
-// Code generated from /usr/include/x86_64-linux-gnu/asm/unistd_64.h; DO NOT EDIT.
+// Syscall numbers from /usr/include/x86_64-linux-gnu/asm/unistd_64.h (Linux UAPI: they never change).
 
 //go:build amd64
 
@@ -53,5 +53,19 @@ func syscallTypes() map[uint16]event.Type {
 		80:  event.TypeChdir,
 		81:  event.TypeFchdir,
 		319: event.TypeMemfdCreate,
+		117: event.TypeSetresuid,
+		119: event.TypeSetresgid,
+		22:  event.TypePipe,
+		293: event.TypePipe2,
+		72:  event.TypeFcntl,
+		62:  event.TypeKill,
+		161: event.TypeChroot,
+		165: event.TypeMount,
+		166: event.TypeUmount2,
+		323: event.TypeUserfaultfd,
+		10:  event.TypeMprotect,
+		9:   event.TypeMmap,
+		45:  event.TypeRecvfrom,
+		47:  event.TypeRecvmsg,
 	}
 }

@@ -1,4 +1,4 @@
-// Code generated from /usr/include/asm-generic/unistd.h; DO NOT EDIT.
+// Syscall numbers from /usr/include/asm-generic/unistd.h (Linux UAPI: they never change).
 
 //go:build arm64
 
@@ -43,5 +43,18 @@ func syscallTypes() map[uint16]event.Type {
 		49:  event.TypeChdir,
 		50:  event.TypeFchdir,
 		279: event.TypeMemfdCreate,
+		147: event.TypeSetresuid,
+		149: event.TypeSetresgid,
+		59:  event.TypePipe2,
+		25:  event.TypeFcntl,
+		129: event.TypeKill,
+		51:  event.TypeChroot,
+		40:  event.TypeMount,
+		39:  event.TypeUmount2,
+		282: event.TypeUserfaultfd,
+		226: event.TypeMprotect,
+		222: event.TypeMmap,
+		207: event.TypeRecvfrom,
+		212: event.TypeRecvmsg,
 	}
 }

@@ -29,6 +29,8 @@ const (
 	srcHowMode   // openat2: struct open_how mode
 	srcHowResolv // openat2: struct open_how resolve
 	srcZero      // a parameter the probe does not capture: always 0
+	srcBlobI32a  // the blob's first int32 (pipe: fd1)
+	srcBlobI32b  // the blob's second int32 (pipe: fd2)
 )
 
 // sel picks a value in the kernel: 0 none, 1..6 argument i-1, 7 the return value.
@@ -169,6 +171,28 @@ func syscallSpecs() map[event.Type]sysSpec {
 		event.TypeBpf:     {args: []argSpec{fd("fd", srcRet), fl("cmd", event.FlagsBpfCmd, srcArg0)}},
 		event.TypeMemfdCreate: {args: []argSpec{fd("fd", srcRet), str("name", srcStr0),
 			fl("flags", event.FlagsMemfdCreate, srcArg1)}},
+
+		event.TypeSetresuid: {args: []argSpec{res, u32("ruid", srcArg0), u32("euid", srcArg1), u32("suid", srcArg2)}},
+		event.TypeSetresgid: {args: []argSpec{res, u32("rgid", srcArg0), u32("egid", srcArg1), u32("sgid", srcArg2)}},
+		event.TypePipe: {blob: selArg0, blobMax: 8, args: []argSpec{res, fd("fd1", srcBlobI32a), fd("fd2", srcBlobI32b),
+			u("ino", srcZero)}},
+		event.TypePipe2: {blob: selArg0, blobMax: 8, args: []argSpec{res, fd("fd1", srcBlobI32a), fd("fd2", srcBlobI32b),
+			u("ino", srcZero), fl("flags", event.FlagsOpen, srcArg1)}},
+		event.TypeFcntl:  {args: []argSpec{fd("res", srcRet), fd("fd", srcArg0), fl("cmd", event.FlagsFcntl, srcArg1)}},
+		event.TypeKill:   {args: []argSpec{res, i32("pid", srcArg0), u32("sig", srcArg1)}},
+		event.TypeChroot: {args: []argSpec{res, str("path", srcStr0)}},
+		event.TypeMount: {args: []argSpec{res, str("dev", srcStr0), str("dir", srcStr1), str("type", srcStr2),
+			fl("flags", event.FlagsNone, srcArg3)}},
+		event.TypeUmount2:     {args: []argSpec{res, str("name", srcStr0), fl("flags", event.FlagsNone, srcArg1)}},
+		event.TypeUserfaultfd: {args: []argSpec{res, fl("flags", event.FlagsOpen, srcArg0)}},
+		event.TypeMprotect: {args: []argSpec{res, u("addr", srcArg0), u("length", srcArg1),
+			fl("prot", event.FlagsMmapProt, srcArg2)}},
+		event.TypeMmap: {args: []argSpec{res, u("addr", srcArg0), u("length", srcArg1), fl("prot", event.FlagsMmapProt, srcArg2),
+			fl("flags", event.FlagsMmapFlags, srcArg3), fd("fd", srcArg4), u("offset", srcArg5)}},
+		event.TypeRecvfrom: {fd: selArg0, blob: selArg1, blobLen: selRet, blobMax: snapLen, args: []argSpec{res,
+			{name: "data", kind: event.ArgBytes, src: srcBlob}, tuple, fd("fd", srcArg0), u32("size", srcArg2)}},
+		event.TypeRecvmsg: {fd: selArg0, args: []argSpec{res, u32("size", srcZero), {name: "data", kind: event.ArgBytes, src: srcZero},
+			tuple, {name: "msgcontrol", kind: event.ArgBytes, src: srcZero}, fd("fd", srcArg0)}},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -327,4 +328,95 @@ func TestSocketSyscalls(t *testing.T) {
 	runCalls(t, calls)
 	unix.Close(cli)
 	unix.Close(acc)
+}
+
+func TestMiscSyscalls(t *testing.T) {
+	requireKernel(t)
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pair[0])
+	defer unix.Close(pair[1])
+	if err := unix.Sendto(pair[1], []byte("ping"), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	self := int64(os.Getpid())
+	calls := []call{
+		{name: "pipe2", typ: event.TypePipe2,
+			do: func(t *testing.T) (int64, map[string]any) {
+				var p [2]int
+				err := unix.Pipe2(p[:], unix.O_CLOEXEC)
+				if err == nil {
+					defer unix.Close(p[0])
+					defer unix.Close(p[1])
+				}
+				return errno(err), map[string]any{"fd1": int64(p[0]), "fd2": int64(p[1])}
+			},
+			args:  map[string]any{"flags": uint64(unix.O_CLOEXEC)},
+			order: []string{"res", "fd1", "fd2", "ino", "flags"}},
+		{name: "fcntl dupfd", typ: event.TypeFcntl,
+			do: func(t *testing.T) (int64, map[string]any) {
+				fd, err := unix.FcntlInt(uintptr(pair[0]), unix.F_DUPFD_CLOEXEC, 0)
+				if err == nil {
+					defer unix.Close(fd)
+				}
+				return fdres(fd, err), nil
+			},
+			args:  map[string]any{"fd": int64(pair[0]), "cmd": uint64(unix.F_DUPFD_CLOEXEC)},
+			order: []string{"res", "fd", "cmd"}},
+		{name: "kill", typ: event.TypeKill,
+			do:    func(t *testing.T) (int64, map[string]any) { return errno(unix.Kill(int(self), 0)), nil },
+			args:  map[string]any{"pid": self, "sig": uint64(0)},
+			order: []string{"res", "pid", "sig"}},
+		{name: "setresuid unchanged", typ: event.TypeSetresuid,
+			do: func(t *testing.T) (int64, map[string]any) {
+				// -1s change nothing, on this thread only.
+				_, _, e := unix.RawSyscall(unix.SYS_SETRESUID, ^uintptr(0), ^uintptr(0), ^uintptr(0))
+				return errno(errOrNil(e)), nil
+			},
+			args:  map[string]any{"ruid": uint64(0xffffffff), "euid": uint64(0xffffffff), "suid": uint64(0xffffffff)},
+			order: []string{"res", "ruid", "euid", "suid"}},
+		{name: "mount fails", typ: event.TypeMount,
+			do: func(t *testing.T) (int64, map[string]any) {
+				return errno(unix.Mount("none", "/nonexistent/lookout", "tmpfs", unix.MS_RDONLY, "")), nil
+			},
+			args:  map[string]any{"dev": "none", "dir": "/nonexistent/lookout", "type": "tmpfs", "flags": uint64(unix.MS_RDONLY)},
+			order: []string{"res", "dev", "dir", "type", "flags"}},
+		{name: "umount2 fails", typ: event.TypeUmount2,
+			do: func(t *testing.T) (int64, map[string]any) {
+				return errno(unix.Unmount("/nonexistent/lookout", unix.MNT_DETACH)), nil
+			},
+			args:  map[string]any{"name": "/nonexistent/lookout", "flags": uint64(unix.MNT_DETACH)},
+			order: []string{"res", "name", "flags"}},
+		{name: "recvfrom", typ: event.TypeRecvfrom,
+			do: func(t *testing.T) (int64, map[string]any) {
+				buf := make([]byte, 64)
+				n, _, err := unix.Recvfrom(pair[0], buf, 0)
+				return fdres(n, err), nil
+			},
+			args:  map[string]any{"fd": int64(pair[0]), "data": "ping", "size": uint64(64)},
+			order: []string{"res", "data", "tuple", "fd", "size"}},
+		{name: "mprotect", typ: event.TypeMprotect,
+			do: func(t *testing.T) (int64, map[string]any) {
+				b, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Munmap(b)
+				addr := uint64(uintptr(unsafe.Pointer(&b[0])))
+				return errno(unix.Mprotect(b, unix.PROT_READ|unix.PROT_WRITE)), map[string]any{"addr": addr}
+			},
+			args:  map[string]any{"length": uint64(4096), "prot": uint64(unix.PROT_READ | unix.PROT_WRITE)},
+			order: []string{"res", "addr", "length", "prot"}},
+	}
+	runCalls(t, calls)
+}
+
+// errOrNil turns a raw syscall's errno into an error (nil for 0).
+func errOrNil(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
 }
