@@ -219,6 +219,7 @@ func (t *Tables) execReset(th *thread) {
 	th.zombie = false
 	if th.exited {
 		th.exited = false
+		t.nExited--
 		th.p.ExitTS = 0
 	}
 }
@@ -265,6 +266,7 @@ func (t *Tables) liveMembers(leader *thread) bool {
 // children to reaper, or when that is 0 to the init of its pid namespace.
 func (t *Tables) markExited(th *thread, ts, reaper int64) {
 	th.exited = true
+	t.nExited++
 	th.p.ExitTS = ts
 	t.exited = append(t.exited, th.p.TID)
 	if len(th.children) == 0 {

@@ -25,6 +25,7 @@ func (t *Tables) scan(ctx context.Context) (int, error) {
 	}
 	t.threads = map[int64]*thread{}
 	t.exited = nil
+	t.nExited = 0
 	t.netns = map[string]map[uint64]socketInfo{}
 	defer func() { t.netns = nil }()
 	n := 0

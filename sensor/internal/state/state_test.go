@@ -374,8 +374,8 @@ func TestExecFromAThread(t *testing.T) {
 	if tb.Process(50) == nil {
 		t.Fatal("the exec'd process expired as if it had exited")
 	}
-	if s := tb.Stats(); s.Threads != 2 {
-		t.Fatalf("threads = %d, want 2 (init and the exec'd process)", s.Threads)
+	if s := tb.Stats(); s.Threads != 2 || s.Exited != 0 {
+		t.Fatalf("stats = %+v, want 2 threads (init and the exec'd process), none exited", s)
 	}
 }
 

@@ -67,7 +67,8 @@ type Tables struct {
 	opts    Options
 	log     *slog.Logger
 	threads map[int64]*thread
-	exited  []int64 // exit order, for grace-period expiry and eviction
+	exited  []int64 // exit order, for grace-period expiry and eviction (may hold stale tids)
+	nExited int     // exited entries in threads
 	users   *userDB
 	scratch event.FD                         // fd view for events that create no table entry (failed opens)
 	boot    int64                            // boot time in ns, from ProcRoot/stat; -1 when unknown
@@ -141,7 +142,7 @@ func (t *Tables) FD(tid, num int64) *event.FD {
 func (t *Tables) Stats() Stats {
 	s := t.stats
 	s.Threads = len(t.threads)
-	s.Exited = len(t.exited)
+	s.Exited = t.nExited
 	s.Containers = len(t.containers)
 	return s
 }
@@ -324,6 +325,9 @@ func (t *Tables) remove(tid int64) {
 		return
 	}
 	delete(t.threads, tid)
+	if th.exited {
+		t.nExited--
+	}
 	if parent := t.threads[th.p.PPID]; parent != nil && parent.children != nil {
 		delete(parent.children, tid)
 	}
