@@ -150,7 +150,12 @@ func writeFile(t testing.TB, path, body string) string {
 // for /healthz.
 func startRouter(t *testing.T, bin, dir, sinkURL string) string {
 	t.Helper()
-	addr := freeAddr(t)
+	return startRouterAt(t, bin, dir, sinkURL, freeAddr(t))
+}
+
+// startRouterAt is startRouter on a given address.
+func startRouterAt(t *testing.T, bin, dir, sinkURL, addr string) string {
+	t.Helper()
 	cfg := writeFile(t, filepath.Join(dir, "router.yaml"), fmt.Sprintf(`listen: %s
 queue: {dir: %s}
 outputs:
