@@ -68,6 +68,7 @@ type compiler struct {
 	lists    []*spec.List
 	slots    map[string]int // field text -> scratch slot, shared by all rules
 	warnings []string
+	budget int // nodes left for the rule being expanded
 	// origin maps the checks that came from a macro to the macro's text,
 	// so errors point into the macro.
 	origin map[parse.Node]textPair
@@ -88,6 +89,11 @@ func (p textPair) locate(off int, token string) (spec.Text, int) {
 	}
 	return p.sub, off
 }
+
+// maxNodes bounds a rule's condition after macro expansion, so macros that
+// reference each other many times cannot blow up memory and time (the
+// largest upstream rule has a few hundred nodes).
+const maxNodes = 100_000
 
 // checkError is an error compiling one check, located by its node.
 type checkError struct {
@@ -192,6 +198,7 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 		errors.As(err, &pe)
 		return nil, where.Errorf(pe.Off-shift, "rule '%s': %s", r.Name, pe.Msg)
 	}
+	c.budget = maxNodes
 	ast, err = c.expand(ast, 1<<62, 0)
 	if err != nil {
 		var ie *identError
@@ -255,6 +262,9 @@ func errAtRule(r *spec.Rule, format string, a ...any) *spec.Error {
 func (c *compiler) expand(n parse.Node, vis, depth int) (parse.Node, error) {
 	if depth > 100 {
 		return nil, fmt.Errorf("macro expansion too deep (recursive macros?)")
+	}
+	if c.budget--; c.budget < 0 {
+		return nil, fmt.Errorf("condition has more than %d nodes after macro expansion", maxNodes)
 	}
 	switch n := n.(type) {
 	case *parse.And:

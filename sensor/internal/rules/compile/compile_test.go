@@ -2,6 +2,7 @@ package compile
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
@@ -292,5 +293,25 @@ func TestCompileErrors(t *testing.T) {
 		if got := err.Error(); got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.cond, got, tc.want)
 		}
+	}
+}
+
+// TestExpansionBudget checks that exponential macro expansion is refused.
+func TestExpansionBudget(t *testing.T) {
+	set := &spec.Set{}
+	set.Macros = append(set.Macros, &spec.Macro{Name: "m0", Condition: spec.Text{S: "proc.name = x"}, Index: 1, Visibility: 1})
+	for i := 1; i <= 30; i++ {
+		p := "m" + string(rune('0'+(i-1)%10)) + string(rune('a'+(i-1)/10))
+		if i == 1 {
+			p = "m0"
+		}
+		name := "m" + string(rune('0'+i%10)) + string(rune('a'+i/10))
+		set.Macros = append(set.Macros, &spec.Macro{Name: name, Condition: spec.Text{S: p + " or " + p}, Index: i + 1, Visibility: i + 1})
+	}
+	last := set.Macros[len(set.Macros)-1].Name
+	set.Rules = []*spec.Rule{{Name: "r", Enabled: true, Condition: spec.Text{S: last, Inline: true, Pos: spec.Pos{File: "t.yaml", Line: 1, Col: 1}}}}
+	_, err := Compile(set, FromTable(table))
+	if err == nil || !strings.Contains(err.Error(), "condition has more than 100000 nodes after macro expansion") {
+		t.Fatalf("got %v", err)
 	}
 }
