@@ -68,7 +68,7 @@ type compiler struct {
 	lists    []*spec.List
 	slots    map[string]int // field text -> scratch slot, shared by all rules
 	warnings []string
-	budget int // nodes left for the rule being expanded
+	budget   int // nodes left for the rule being expanded
 	// origin maps the checks that came from a macro to the macro's text,
 	// so errors point into the macro.
 	origin map[parse.Node]textPair
