@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -351,22 +350,29 @@ func TestLivePaths(t *testing.T) {
 }
 
 func TestLiveConnect(t *testing.T) {
-	if supported := probe.Supported(); !supported.Has(event.TypeConnect) {
-		t.Skip("skipping: the probe does not capture connect yet (probe.Supported lacks it)")
+	if supported := probe.Supported(); !supported.Has(event.TypeConnect) || !supported.Has(event.TypeAccept4) {
+		t.Skip("skipping: the probe does not capture connect and accept4 yet (probe.Supported lacks them)")
 	}
 	l := startLive(t, Options{})
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	// Server and client are raw blocking sockets of this process, so
+	// connect returns 0 rather than EINPROGRESS and every step is a syscall
+	// the probe sees: socket, bind, listen, connect, accept4.
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			c.Close()
-		}
-	}()
-	dst := ln.Addr().(*net.TCPAddr).AddrPort()
-	// A blocking socket, so connect returns 0 rather than EINPROGRESS.
+	defer unix.Close(lfd)
+	if err := unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(lfd, 4); err != nil {
+		t.Fatal(err)
+	}
+	lsa, err := unix.Getsockname(lfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(lsa.(*unix.SockaddrInet4).Port))
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -380,18 +386,41 @@ func TestLiveConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := netip.AddrPortFrom(netip.AddrFrom4(sa.(*unix.SockaddrInet4).Addr), uint16(sa.(*unix.SockaddrInet4).Port))
+	afd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(afd)
 	l.sync(t)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	f := l.tb.FD(int64(os.Getpid()), int64(fd))
-	if f == nil {
-		t.Fatalf("fd %d of the connected socket is not in the table", fd)
+	self := int64(os.Getpid())
+	want := fmt.Sprintf("%s->%s", src, dst) // client first, for both ends, as Falco names them
+	tests := []struct {
+		name      string
+		fd        int
+		server    bool
+		connected bool
+		src, dst  netip.AddrPort
+		wantName  string
+	}{
+		{"connected client", fd, false, true, src, dst, want},
+		{"accepted server side", afd, true, true, src, dst, want},
 	}
-	want := fmt.Sprintf("%s->%s", src, dst)
-	if f.Type != event.FDIPv4 || f.Family != event.FamilyInet || f.L4Proto != event.L4TCP || !f.Connected ||
-		f.Src != src || f.Dst != dst || f.Name != want {
-		t.Errorf("socket fd = type %v family %v l4 %v connected %v %v->%v name %q, want ipv4 tcp connected %q",
-			f.Type, f.Family, f.L4Proto, f.Connected, f.Src, f.Dst, f.Name, want)
+	for _, tt := range tests {
+		f := l.tb.FD(self, int64(tt.fd))
+		if f == nil {
+			t.Errorf("%s: fd %d is not in the table", tt.name, tt.fd)
+			continue
+		}
+		if f.Type != event.FDIPv4 || f.Family != event.FamilyInet || f.L4Proto != event.L4TCP || f.Server != tt.server ||
+			f.Connected != tt.connected || f.Src != tt.src || f.Dst != tt.dst || f.Name != tt.wantName {
+			t.Errorf("%s: fd %d = type %v family %v l4 %v server %v connected %v %v->%v name %q, want ipv4 tcp server %v %q",
+				tt.name, tt.fd, f.Type, f.Family, f.L4Proto, f.Server, f.Connected, f.Src, f.Dst, f.Name, tt.server, tt.wantName)
+		}
+	}
+	if f := l.tb.FD(self, int64(lfd)); f == nil || !f.Server || f.Type != event.FDIPv4 || f.L4Proto != event.L4TCP {
+		t.Errorf("listening fd %d = %+v, want a tcp server socket", lfd, f)
 	}
 }
 
