@@ -83,13 +83,16 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	s->hdr.res = ret;
 	__u32 off = 0;
 	__u32 fd = (spec >> SPEC_FD_SHIFT) & 7;
+	long unix_sk = 0;
 	if (fd)
-		put_fd_info(s, &off, bpf_get_current_task(), (int)pick(fd, a, ret, -1), CAT_SYSCALL);
+		unix_sk = put_fd_info(s, &off, bpf_get_current_task(), (int)pick(fd, a, ret, -1), CAT_SYSCALL);
 	for (int i = 0; i < 6; i++) {
 		s->hdr.args[i] = a[i];
 		if (spec & (1 << (SPEC_STR_SHIFT + i)))
 			put_user_str(s, &off, PART_STR + i, a[i], CAT_SYSCALL);
 	}
+	if (unix_sk && !s->hdr.len[PART_UNIX])
+		put_unix_path(s, &off, PART_UNIX, unix_sk, CAT_SYSCALL);
 	__u32 blob = (spec >> SPEC_BLOB_SHIFT) & 7;
 	if (blob) {
 		__u64 max = (spec >> SPEC_BLOBMAX_SHIFT) & 0xff;

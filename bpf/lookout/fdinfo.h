@@ -10,6 +10,7 @@
 
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
+#define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
 
@@ -72,17 +73,18 @@ static __always_inline void fill_inode(struct fd_info *fi, struct inode *ino)
 	}
 }
 
-// fill_socket sets family, type, protocol and the address tuple of a socket file.
-static __always_inline void fill_socket(struct fd_info *fi, struct file *f)
+// fill_socket sets family, type, protocol and the address tuple of a
+// socket file. It returns the sock of a unix socket (for its path), else 0.
+static __always_inline struct sock *fill_socket(struct fd_info *fi, struct file *f)
 {
 	struct socket *so = 0;
 	struct sock *sk = 0;
 	RD(so, f->private_data);
 	if (!so)
-		return;
+		return 0;
 	RD(sk, so->sk);
 	if (!sk)
-		return;
+		return 0;
 	fi->kind = 2;
 	RD(fi->family, sk->__sk_common.skc_family);
 	RD(fi->type, sk->sk_type);
@@ -97,24 +99,29 @@ static __always_inline void fill_socket(struct fd_info *fi, struct file *f)
 	} else if (fi->family == AF_INET6) {
 		RD(fi->saddr, sk->__sk_common.skc_v6_rcv_saddr);
 		RD(fi->daddr, sk->__sk_common.skc_v6_daddr);
+	} else if (fi->family == AF_UNIX) {
+		return sk;
 	}
+	return 0;
 }
 
-// fill_file describes file f.
-static __always_inline void fill_file(struct fd_info *fi, struct file *f)
+// fill_file describes file f; it returns the sock of a unix socket, else 0.
+static __always_inline struct sock *fill_file(struct fd_info *fi, struct file *f)
 {
 	struct inode *ino = 0;
 	RD(ino, f->f_inode);
 	if (!ino)
-		return;
+		return 0;
 	fi->kind = 1;
 	fill_inode(fi, ino);
 	if ((fi->mode & S_IFMT) == S_IFSOCK)
-		fill_socket(fi, f);
+		return fill_socket(fi, f);
+	return 0;
 }
 
-// put_fd_info appends part PART_FD describing fd of task t (empty if fd is not open).
-__noinline int put_fd_info(struct scratch *s, __u32 *off, __u64 task, long fd, __u32 cat)
+// put_fd_info appends part PART_FD describing fd of task t (nothing if fd
+// is not open). It returns the sock of a unix socket (for put_unix_path), else 0.
+__noinline long put_fd_info(struct scratch *s, __u32 *off, __u64 task, long fd, __u32 cat)
 {
 	struct task_struct *t = (struct task_struct *)task;
 	if (!s || !off)
@@ -126,7 +133,41 @@ __noinline int put_fd_info(struct scratch *s, __u32 *off, __u64 task, long fd, _
 	if (!fi)
 		return 0;
 	__builtin_memset(fi, 0, sizeof(*fi));
-	fill_file(fi, f);
+	return (long)fill_file(fi, f);
+}
+
+// put_unix_path appends part i: the path of unix socket sk, or of its peer
+// when sk is not bound ("@name" for abstract names, as Falco shows them).
+__noinline int put_unix_path(struct scratch *s, __u32 *off, int i, __u64 sock, __u32 cat)
+{
+	struct unix_sock *us = (struct unix_sock *)sock;
+	struct unix_address *ua = 0;
+	if (!s || !off || !us)
+		return 0;
+	RD(ua, us->addr);
+	if (!ua) {
+		struct unix_sock *peer = 0;
+		RD(peer, us->peer);
+		if (peer)
+			RD(ua, peer->addr);
+	}
+	if (!ua || !room(*off, cat))
+		return 0;
+	__u32 o = *off & DATA_MASK;
+	const char *path = ua->name[0].sun_path;
+	char c = 0;
+	bpf_probe_read_kernel(&c, 1, path);
+	__u32 n = 0;
+	if (c == 0) { // abstract
+		s->data[o] = '@';
+		n = 1;
+		path++;
+	}
+	long r = bpf_probe_read_kernel_str(&s->data[bound(o + n)], 108, path);
+	if (r > 0)
+		n += r - 1;
+	s->hdr.len[i & (NPARTS - 1)] = n;
+	*off = o + n;
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #define NPARTS 8
 #define PART_FD 0     // struct fd_info of the fd the spec names, or of the exe; first, so 8-byte aligned
 #define PART_STR 1    // syscalls: parts 1..6 are the user strings of arguments 0..5
+#define PART_UNIX 6   // syscalls on unix sockets: the socket's (or its peer's) path
 #define PART_BLOB 7   // syscalls: the user blob (sockaddr, open_how, data ...)
 #define PATH_DEPTH 64 // path components resolved per path
 #define NAME_MAX 255

@@ -21,6 +21,7 @@ const (
 	nParts   = 8
 	partFD   = 0 // struct fd_info
 	partStr  = 1 // syscalls: parts 1..6 are the strings of arguments 0..5
+	partUnix = 6 // syscalls on unix sockets: the socket's or its peer's path
 	partBlob = 7 // syscalls: the user blob
 )
 

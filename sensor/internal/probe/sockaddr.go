@@ -87,7 +87,8 @@ func (d *decoder) tuple(accepted bool) event.Tuple {
 		t.Src, t.Dst = remote, local
 	}
 	if t.Family == event.FamilyUnix {
-		if u := parseSockaddr(d.parts[partBlob]); u.Family == event.FamilyUnix {
+		t.Path = string(d.parts[partUnix])
+		if u := parseSockaddr(d.parts[partBlob]); t.Path == "" && u.Family == event.FamilyUnix {
 			t.Path = u.Path
 		}
 	}

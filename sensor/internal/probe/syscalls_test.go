@@ -341,6 +341,25 @@ func TestMiscSyscalls(t *testing.T) {
 	if err := unix.Sendto(pair[1], []byte("ping"), 0, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A unix stream server on a path, and a client connected to it.
+	sock := t.TempDir() + "/lookout.sock"
+	srv, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(srv)
+	if err := unix.Bind(srv, &unix.SockaddrUnix{Name: sock}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(srv, 1); err != nil {
+		t.Fatal(err)
+	}
+	cli, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(cli)
+	var acc int
 	self := int64(os.Getpid())
 	calls := []call{
 		{name: "pipe2", typ: event.TypePipe2,
@@ -397,6 +416,19 @@ func TestMiscSyscalls(t *testing.T) {
 			},
 			args:  map[string]any{"fd": int64(pair[0]), "data": "ping", "size": uint64(64)},
 			order: []string{"res", "data", "tuple", "fd", "size"}},
+		{name: "connect unix", typ: event.TypeConnect,
+			do: func(t *testing.T) (int64, map[string]any) {
+				return errno(unix.Connect(cli, &unix.SockaddrUnix{Name: sock})), nil
+			},
+			args: map[string]any{"fd": int64(cli), "tuple": event.Tuple{Family: event.FamilyUnix, Path: sock},
+				"addr": event.Tuple{Family: event.FamilyUnix, Path: sock}}},
+		{name: "accept unix", typ: event.TypeAccept4,
+			do: func(t *testing.T) (int64, map[string]any) {
+				fd, _, err := unix.Accept4(srv, unix.SOCK_CLOEXEC)
+				acc = fd
+				return fdres(fd, err), map[string]any{"fd": fdres(fd, err)}
+			},
+			args: map[string]any{"tuple": event.Tuple{Family: event.FamilyUnix, Path: sock}}},
 		{name: "mprotect", typ: event.TypeMprotect,
 			do: func(t *testing.T) (int64, map[string]any) {
 				b, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON)
@@ -411,6 +443,7 @@ func TestMiscSyscalls(t *testing.T) {
 			order: []string{"res", "addr", "length", "prot"}},
 	}
 	runCalls(t, calls)
+	unix.Close(acc)
 }
 
 // errOrNil turns a raw syscall's errno into an error (nil for 0).
