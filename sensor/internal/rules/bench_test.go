@@ -130,3 +130,26 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestEvalAllocs guards the zero-allocation non-matching path: no event
+// of the benchmark mix may allocate, except shell execs, which reach
+// proc.cmdline/proc.args (strings built per event).
+func TestEvalAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	e := loadDefault(t, MatchFirst)
+	emit := func(*api.Alert) { t.Error("alert") }
+	for _, ev := range benchMix() {
+		n := testing.AllocsPerRun(50, func() { e.Eval(ev, emit) })
+		shell := ev.Type == event.TypeExecve && (ev.Proc.Name == "bash" || ev.Proc.Name == "sh")
+		switch {
+		case shell && n > 2:
+			t.Errorf("%s %s: %.0f allocs, want at most 2", ev.Type, ev.Proc.Name, n)
+		case !shell && n != 0:
+			t.Errorf("%s %s: %.0f allocs, want 0", ev.Type, ev.Proc.Name, n)
+		case shell:
+			t.Logf("%s %s: %.0f allocs", ev.Type, ev.Proc.Name, n)
+		}
+	}
+}
