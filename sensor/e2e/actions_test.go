@@ -31,6 +31,13 @@ func TestMain(m *testing.M) {
 		os.Exit(helperPtrace())
 	case "memfd":
 		os.Exit(helperMemfd())
+	case "traceme":
+		// PTRACE_TRACEME, as anti-debugging code does; then exit.
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_PTRACE, syscall.PTRACE_TRACEME, 0, 0); errno != 0 {
+			fmt.Fprintln(os.Stderr, "ptrace traceme:", errno)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
@@ -179,6 +186,17 @@ func actions() []action {
 		{rule: "PTRACE attached to process", priority: api.PriorityWarning,
 			cmd:    func(t *testing.T, dir string) *exec.Cmd { return self(t, "ptrace", dir) },
 			fields: map[string]string{"evt.type": "ptrace", "user.name": "root"}},
+		{rule: "PTRACE anti-debug attempt", priority: api.PriorityNotice,
+			cmd:    func(t *testing.T, dir string) *exec.Cmd { return self(t, "traceme", dir) },
+			fields: map[string]string{"evt.type": "ptrace", "user.name": "root"}},
+		{rule: "Read sensitive file trusted after startup", priority: api.PriorityWarning,
+			cmd: func(t *testing.T, dir string) *exec.Cmd {
+				// A server process (named httpd) reads /etc/shadow itself
+				// more than 5 s after it started.
+				httpd := copyFile(t, "/bin/sh", dir, "httpd")
+				return exec.Command(httpd, "-c", "sleep 5.5; read x < /etc/shadow; : "+dir)
+			},
+			fields: map[string]string{"fd.name": "/etc/shadow", "proc.name": "httpd", "user.name": "root"}},
 		{rule: "Fileless execution via memfd_create", priority: api.PriorityCritical,
 			cmd: func(t *testing.T, dir string) *exec.Cmd { return self(t, "memfd", dir) },
 			key: "proc.cwd", fields: map[string]string{"user.name": "root"}},
