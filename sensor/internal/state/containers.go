@@ -170,13 +170,14 @@ func (t *Tables) usersFor(p *event.Process) *userDB {
 	return e.db
 }
 
-// setUsers resolves p's user, group and login user names.
-func (t *Tables) setUsers(p *event.Process) {
+// setUsers resolves p's user, group and login user names at event time
+// now (a miss may re-read changed passwd/group files).
+func (t *Tables) setUsers(p *event.Process, now int64) {
 	db := t.usersFor(p)
-	p.User = db.user(p.UID)
-	p.Group = db.group(p.GID)
+	p.User = db.userAt(p.UID, now)
+	p.Group = db.groupAt(p.GID, now)
 	p.LoginUser = nil
 	if p.LoginUID >= 0 {
-		p.LoginUser = db.user(uint32(p.LoginUID))
+		p.LoginUser = db.userAt(uint32(p.LoginUID), now)
 	}
 }

@@ -162,7 +162,7 @@ func (t *Tables) applyExec(th *thread, ev *event.Event) {
 		p.GID = uint32(v)
 	}
 	t.refreshContainer(p, p.PID, ev.TS)
-	t.setUsers(p)
+	t.setUsers(p, ev.TS)
 	if v, ok := argUint(ev, "cap_effective"); ok {
 		p.CapEffective = v
 	}

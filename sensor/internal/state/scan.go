@@ -124,7 +124,7 @@ func (t *Tables) readThread(pid, tid int64) *thread {
 			p.Container = t.container(id, 0)
 		}
 	}
-	t.setUsers(p)
+	t.setUsers(p, 0)
 	p.Cwd = cwdString(cwd)
 	th := &thread{p: p, fds: newFDTable(), fs: &fsInfo{cwd: p.Cwd}}
 	t.readFDs(dir, th)

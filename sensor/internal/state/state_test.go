@@ -1,7 +1,9 @@
 package state
 
 import (
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -410,5 +412,39 @@ func TestLeaderExitsBeforeItsThreads(t *testing.T) {
 	tb.Apply(b.ev(event.TypeClose, 60, 60, 0, fdarg("fd", 9)))
 	if tb.Process(50) != nil || tb.Process(51) != nil {
 		t.Fatal("exited threads kept past the grace period")
+	}
+}
+
+func TestUsersAddedLater(t *testing.T) {
+	tb := newTestTables(t, Options{})
+	b := &evb{}
+	ex := execEv(b, 10, "/usr/bin/id", "", "/", 2000)
+	tb.Apply(ex)
+	if ex.Proc.User != nil {
+		t.Fatalf("uid 2000 named %+v before it exists", ex.Proc.User)
+	}
+	f, err := os.OpenFile(filepath.Join(tb.opts.HostRoot, "etc/passwd"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("bob:x:2000:2000:Bob:/home/bob:/bin/sh\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// Within the recheck interval the files are not looked at again.
+	b.ts += int64(time.Second)
+	ex = execEv(b, 10, "/usr/bin/id", "", "/", 2000)
+	tb.Apply(ex)
+	if ex.Proc.User != nil {
+		t.Fatal("passwd re-read within the recheck interval")
+	}
+	b.ts += int64(11 * time.Second)
+	ex = execEv(b, 10, "/usr/bin/id", "", "/", 2000)
+	tb.Apply(ex)
+	if u := ex.Proc.User; u == nil || u.Name != "bob" || u.HomeDir != "/home/bob" {
+		t.Fatalf("after passwd changed: user %+v, want bob", u)
+	}
+	if ex.Proc.LoginUser == nil || ex.Proc.LoginUser.Name != "alice" {
+		t.Fatalf("known users lost on re-read: login user %+v", ex.Proc.LoginUser)
 	}
 }

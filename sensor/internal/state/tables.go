@@ -179,7 +179,7 @@ func (t *Tables) Apply(ev *event.Event) {
 			}
 			if a := ev.Arg(name); a != nil && a.Int >= 0 && a.Int != 0xffffffff {
 				th.p.UID = uint32(a.Int)
-				th.p.User = t.usersFor(th.p).user(th.p.UID)
+				th.p.User = t.usersFor(th.p).userAt(th.p.UID, ev.TS)
 			}
 		}
 	case event.TypeSetgid, event.TypeSetresgid:
@@ -190,7 +190,7 @@ func (t *Tables) Apply(ev *event.Event) {
 			}
 			if a := ev.Arg(name); a != nil && a.Int >= 0 && a.Int != 0xffffffff {
 				th.p.GID = uint32(a.Int)
-				th.p.Group = t.usersFor(th.p).group(th.p.GID)
+				th.p.Group = t.usersFor(th.p).groupAt(th.p.GID, ev.TS)
 			}
 		}
 	case event.TypeChdir:

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
 )
@@ -16,12 +17,27 @@ import (
 type userDB struct {
 	users  map[uint32]*event.User
 	groups map[uint32]*event.Group
+
+	root      string
+	stamp     fileStamp // of etc/passwd and etc/group when read
+	checkedAt int64     // event time of the last change check
 }
+
+// fileStamp identifies a version of the two files (mtime and size).
+type fileStamp struct {
+	passwdMod, groupMod   int64
+	passwdSize, groupSize int64
+}
+
+// userRecheck is how often (event time) a lookup miss may re-check the
+// files for changes (a user added after the sensor started).
+const userRecheck = int64(10 * time.Second)
 
 // loadUserDB reads root/etc/passwd and root/etc/group. Missing files give an
 // empty database; malformed lines are skipped.
 func loadUserDB(root string) (*userDB, error) {
-	db := &userDB{users: map[uint32]*event.User{}, groups: map[uint32]*event.Group{}}
+	db := &userDB{users: map[uint32]*event.User{}, groups: map[uint32]*event.Group{}, root: root}
+	db.stamp = stampOf(root)
 	if data, err := os.ReadFile(root + "/etc/passwd"); err == nil {
 		db.users = parsePasswd(data)
 	} else if !os.IsNotExist(err) {
@@ -33,6 +49,56 @@ func loadUserDB(root string) (*userDB, error) {
 		return db, fmt.Errorf("read group: %w", err)
 	}
 	return db, nil
+}
+
+func stampOf(root string) fileStamp {
+	var s fileStamp
+	if fi, err := os.Stat(root + "/etc/passwd"); err == nil {
+		s.passwdMod, s.passwdSize = fi.ModTime().UnixNano(), fi.Size()
+	}
+	if fi, err := os.Stat(root + "/etc/group"); err == nil {
+		s.groupMod, s.groupSize = fi.ModTime().UnixNano(), fi.Size()
+	}
+	return s
+}
+
+// refresh re-reads the files when they changed, at most once per
+// userRecheck of event time; it reports whether the tables were replaced.
+func (db *userDB) refresh(now int64) bool {
+	if db == nil || now-db.checkedAt < userRecheck {
+		return false
+	}
+	db.checkedAt = now
+	if _, err := os.Stat(db.root + "/etc"); err != nil {
+		return false // a container root whose process is gone
+	}
+	if stampOf(db.root) == db.stamp {
+		return false
+	}
+	fresh, err := loadUserDB(db.root)
+	if err != nil {
+		return false
+	}
+	db.users, db.groups, db.stamp = fresh.users, fresh.groups, fresh.stamp
+	return true
+}
+
+// userAt returns the user for uid, re-reading changed files on a miss.
+func (db *userDB) userAt(uid uint32, now int64) *event.User {
+	u := db.user(uid)
+	if u == nil && db.refresh(now) {
+		u = db.user(uid)
+	}
+	return u
+}
+
+// groupAt returns the group for gid, re-reading changed files on a miss.
+func (db *userDB) groupAt(gid uint32, now int64) *event.Group {
+	g := db.group(gid)
+	if g == nil && db.refresh(now) {
+		g = db.group(gid)
+	}
+	return g
 }
 
 // parsePasswd parses passwd(5) lines "name:x:uid:gid:gecos:home:shell". The
