@@ -109,3 +109,15 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseBytes(f *testing.F) {
+	for _, s := range []string{"1GiB", "512 MiB", "10MB", "1048576", "7B", "-1", "1.5GiB", "99999999999TiB", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseBytes(s)
+		if err == nil && n < 0 {
+			t.Fatalf("ParseBytes(%q) = %d", s, n)
+		}
+	})
+}

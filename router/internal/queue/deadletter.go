@@ -41,7 +41,8 @@ func (s *Store) DeadLetters(name string) ([]DeadLetter, error) {
 
 // Replay moves output name's dead letters with the given ids (all of them
 // when ids is empty) back to the end of its queue with a fresh attempt
-// budget, and returns how many it moved. Unknown ids are ignored.
+// budget (attempts from zero, retry.max_age counted from now), and returns
+// how many it moved. Unknown ids are ignored.
 func (s *Store) Replay(name string, ids []uint64) (int, error) {
 	q, err := s.out(name)
 	if err != nil {
@@ -55,6 +56,7 @@ func (s *Store) Replay(name string, ids []uint64) (int, error) {
 		entries []*entry
 		found   []uint64
 	)
+	now := s.opts.Now().UnixNano()
 	o := &op{done: make(chan error, 1)}
 	o.apply = func(tx *bolt.Tx) error {
 		recs, entries, found = nil, nil, nil
@@ -65,7 +67,8 @@ func (s *Store) Replay(name string, ids []uint64) (int, error) {
 			if err := json.Unmarshal(v, &dr); err != nil {
 				return fmt.Errorf("dead letter %d: %w", id, err)
 			}
-			rec, err := json.Marshal(record{Alert: dr.Alert, Queued: dr.Queued})
+			// A fresh budget: retry.max_age counts from the replay.
+			rec, err := json.Marshal(record{Alert: dr.Alert, Queued: now})
 			if err != nil {
 				return err
 			}
@@ -77,7 +80,7 @@ func (s *Store) Replay(name string, ids []uint64) (int, error) {
 				return err
 			}
 			recs = append(recs, rec)
-			entries = append(entries, &entry{seq: seq, size: int64(8 + len(rec)), queued: dr.Queued})
+			entries = append(entries, &entry{seq: seq, size: int64(8 + len(rec)), queued: now})
 			found = append(found, id)
 			return nil
 		})
