@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"strconv"
@@ -128,11 +129,21 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 	c.Metadata = true
 }
 
-// refreshContainer re-reads the cgroup of pid after an exec: a process that
+// refreshContainer sets p's container after an exec: a process that
 // entered a container (runc, docker exec, a pod's first process) changed
-// cgroup after it was forked on the host side. The old value stays when the
+// cgroup after it was forked on the host side. The exec event's "cgroups"
+// parameter (Falco's "subsys=path" list) is used when the probe sends it;
+// otherwise /proc/PID/cgroup is read, and the old value stays when the
 // process is already gone.
-func (t *Tables) refreshContainer(p *event.Process, pid, now int64) {
+func (t *Tables) refreshContainer(ev *event.Event, p *event.Process, pid, now int64) {
+	if a := ev.Arg("cgroups"); a != nil && (len(a.Bytes) > 0 || a.Str != "") {
+		id, ok := parseCgroupsArg(a)
+		p.Container = nil
+		if ok {
+			p.Container = t.container(id, now)
+		}
+		return
+	}
 	name := t.opts.ProcRoot + "/" + strconv.FormatInt(pid, 10) + "/cgroup"
 	data, err := os.ReadFile(name)
 	if err != nil {
@@ -143,6 +154,30 @@ func (t *Tables) refreshContainer(p *event.Process, pid, now int64) {
 		return
 	}
 	p.Container = nil
+}
+
+// parseCgroupsArg reads the execve "cgroups" parameter: NUL-separated
+// "subsys=path" entries (cgroup v2 has one, "=path" or "unified=path").
+func parseCgroupsArg(a *event.Arg) (container.ID, bool) {
+	data := a.Bytes
+	if len(data) == 0 {
+		data = []byte(a.Str)
+	}
+	for len(data) > 0 {
+		entry := data
+		if i := bytes.IndexByte(data, 0); i >= 0 {
+			entry, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if i := bytes.IndexByte(entry, '='); i >= 0 {
+			entry = entry[i+1:]
+		}
+		if id, ok := container.ParsePath(string(entry)); ok {
+			return id, true
+		}
+	}
+	return container.ID{}, false
 }
 
 // usersFor returns the passwd/group database that names p's ids: the

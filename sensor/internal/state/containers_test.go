@@ -203,3 +203,31 @@ func TestContainerMetadataQueueFull(t *testing.T) {
 		t.Fatalf("second container = %+v", c2)
 	}
 }
+
+func TestContainerFromExecCgroups(t *testing.T) {
+	tb := newTestTables(t, Options{})
+	b := &evb{}
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
+	tb.Apply(fork(b, 70, 1))
+	// No /proc entry (the process is gone): the exec's cgroups parameter
+	// decides, as Falco's does.
+	for _, tc := range []struct {
+		name, cgroups string
+		want          string // short id; "" for the host
+	}{
+		{"cgroup v1 list", "cpuset=/\x00cpu=/docker/" + ctrID + "\x00memory=/docker/" + ctrID + "\x00", ctrID[:12]},
+		{"cgroup v2", "=/system.slice/docker-" + ctrID + ".scope", ctrID[:12]},
+		{"host", "=/user.slice/user-0.slice/session-3.scope", ""},
+	} {
+		ex := execEv(b, 70, "/bin/cat", "", "/", 0)
+		ex.Args = append(ex.Args, barg("cgroups", tc.cgroups))
+		tb.Apply(ex)
+		got := ""
+		if c := ex.Proc.Container; c != nil {
+			got = c.ID
+		}
+		if got != tc.want {
+			t.Errorf("%s: container %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

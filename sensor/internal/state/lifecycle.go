@@ -161,7 +161,7 @@ func (t *Tables) applyExec(th *thread, ev *event.Event) {
 	if v, ok := argUint(ev, "gid"); ok {
 		p.GID = uint32(v)
 	}
-	t.refreshContainer(p, p.PID, ev.TS)
+	t.refreshContainer(ev, p, p.PID, ev.TS)
 	t.setUsers(p, ev.TS)
 	if v, ok := argUint(ev, "cap_effective"); ok {
 		p.CapEffective = v
