@@ -217,6 +217,14 @@ func argOf(t *testing.T, ev *event.Event, name string) *event.Arg {
 	return a
 }
 
+// strArg returns the named string argument, or "" if the event has none.
+func strArg(ev *event.Event, name string) string {
+	if a := ev.Arg(name); a != nil {
+		return a.Str
+	}
+	return ""
+}
+
 // argNames lists an event's argument names in order.
 func argNames(ev *event.Event) []string {
 	out := make([]string, len(ev.Args))

@@ -5,8 +5,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -68,14 +70,14 @@ func TestExecForkExit(t *testing.T) {
 	if err := cmd.Wait(); err == nil || cmd.ProcessState.ExitCode() != 3 {
 		t.Fatalf("shell: %v, want exit status 3", err)
 	}
-	isEnvExec := func(e *event.Event) bool { return e.Type == event.TypeExecve && e.Arg("filename").Str == bin }
+	isEnvExec := func(e *event.Event) bool { return e.Type == event.TypeExecve && strArg(e, "filename") == bin }
 	isShellExit := func(e *event.Event) bool { return e.Type == event.TypeProcexit && e.PID == sh }
 	evs := h.waitFor("the child's exec and the shell's exit", func(evs []event.Event) bool {
 		_, e1 := find(evs, isEnvExec)
 		_, e2 := find(evs, isShellExit)
 		return e1 == nil && e2 == nil
 	})
-	fork, err := find(evs, func(e *event.Event) bool { return e.Type == event.TypeClone && e.Arg("ptid").Int == sh })
+	fork, err := find(evs, func(e *event.Event) bool { return e.Type == event.TypeClone && argOf(t, e, "ptid").Int == sh })
 	if err != nil {
 		t.Fatalf("no fork record with the shell as parent")
 	}
@@ -191,7 +193,8 @@ func TestExecFromMemfd(t *testing.T) {
 	}
 	self := int64(os.Getpid())
 	h := startProbe(t, Config{Interest: types(event.TypeExecve)}, func(ev *event.Event) bool {
-		return ev.Arg("ptid").Int == self
+		a := ev.Arg("ptid")
+		return a != nil && a.Int == self
 	})
 	// The child gets the memfd as fd 3 and execs it by its /proc path.
 	cmd := exec.Command("/proc/self/fd/3")
@@ -211,5 +214,63 @@ func TestExecFromMemfd(t *testing.T) {
 	}
 	if got := argOf(t, ex, "trusted_exepath").Str; !strings.HasPrefix(got, "/memfd:lookout-exe") {
 		t.Errorf("trusted_exepath = %q, want /memfd:lookout-exe...", got)
+	}
+}
+
+// TestExecTTYAndLoginuid runs a shell on a new pseudo-terminal (its
+// controlling tty) that sets its login uid and execs /bin/true: the exec
+// record carries the terminal's device number and the login uid.
+func TestExecTTYAndLoginuid(t *testing.T) {
+	requireKernel(t)
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("skipped: no pseudo-terminals: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pts.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(pts.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	self := int64(os.Getpid())
+	children := map[int64]bool{} // reader goroutine only
+	h := startProbe(t, Config{Interest: types(event.TypeExecve)}, func(ev *event.Event) bool {
+		if a := ev.Arg("ptid"); a != nil && a.Int == self {
+			children[ev.PID] = true
+		}
+		return children[ev.PID]
+	})
+	cmd := exec.Command("/bin/sh", "-c", `echo 4242 > /proc/self/loginuid; exec /bin/true`)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("shell on a pty: %v", err)
+	}
+	pid := int64(cmd.Process.Pid)
+	evs := h.waitFor("exec of /bin/true", func(evs []event.Event) bool {
+		_, err := find(evs, func(e *event.Event) bool { return e.PID == pid && strArg(e, "filename") == "/bin/true" })
+		return err == nil
+	})
+	ex, _ := find(evs, func(e *event.Event) bool { return e.PID == pid && strArg(e, "filename") == "/bin/true" })
+	t.Log(describe(ex))
+	if got, want := argOf(t, ex, "tty").Uint, st.Rdev; got != want {
+		t.Errorf("tty = %#x, want the pty's device %#x", got, want)
+	}
+	// Setting a login uid needs audit support (/proc/PID/loginuid).
+	if _, err := os.Stat("/proc/self/loginuid"); err == nil {
+		if got := argOf(t, ex, "loginuid").Int; got != 4242 {
+			t.Errorf("loginuid = %d, want 4242", got)
+		}
 	}
 }
