@@ -49,6 +49,13 @@ type Options struct {
 	Hostname string
 	// Logger receives load warnings at Warn level; nil discards them.
 	Logger *slog.Logger
+	// TimeISO8601 uses %evt.time.iso8601 as the output's time prefix
+	// (Falco's time_format_iso_8601: true) instead of local HH:MM:SS.
+	TimeISO8601 bool
+	// OmitContainerFields does not append container_id and container_name
+	// to outputs (Falco's append_output without suggested_output, as
+	// before 0.41).
+	OmitContainerFields bool
 }
 
 // FileReport counts what one file defined (redefinitions count again, as
@@ -111,14 +118,15 @@ type rule struct {
 // Engine evaluates a loaded rule set. See the package comment for its
 // concurrency contract.
 type Engine struct {
-	byType   [event.NumTypes][]*rule
-	types    event.TypeSet
-	infos    []RuleInfo
-	matching Matching
-	hostname string
-	prefix   *fields.Field // evt.time, the output's time prefix
-	scratch  *compile.Scratch
-	vals     []fields.Value
+	byType    [event.NumTypes][]*rule
+	types     event.TypeSet
+	infos     []RuleInfo
+	matching  Matching
+	hostname  string
+	prefix    *fields.Field // evt.time, the output's time prefix
+	prefixKey string        // its output_fields key
+	scratch   *compile.Scratch
+	vals      []fields.Value
 }
 
 // Load parses, merges and compiles srcs in order and returns the engine and
@@ -142,15 +150,19 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	}
 	rep.Warnings = append(append(rep.Warnings, set.Warnings...), res.Warnings...)
 
-	prefix, err := tbl.Resolve("evt.time", "")
-	if err != nil {
-		return nil, nil, fmt.Errorf("field table has no evt.time: %w", err)
+	prefixName := "evt.time"
+	if opts.TimeISO8601 {
+		prefixName = "evt.time.iso8601"
 	}
-	e := &Engine{matching: opts.Matching, hostname: opts.Hostname, prefix: prefix}
+	prefix, err := tbl.Resolve(prefixName, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("field table has no %s: %w", prefixName, err)
+	}
+	e := &Engine{matching: opts.Matching, hostname: opts.Hostname, prefix: prefix, prefixKey: prefixName}
 	below := 0
 	for _, cr := range res.Rules {
 		r := cr.Spec
-		out, err := compileFormat(tbl, r.Output)
+		out, err := compileFormat(tbl, r.Output, !opts.OmitContainerFields)
 		if err != nil {
 			var fe *formatError
 			if errors.As(err, &fe) {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/sensor/internal/event"
 	"github.com/lookout-sec/lookout/sensor/internal/ruleset"
 )
 
@@ -48,4 +50,43 @@ func decodeExact(t *testing.T, b []byte) any {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// falcoCaptured is real Falco output (falcosecurity/testing golden file
+// SingleRuleWithCatWriteJSON, time_format_iso_8601=true,
+// FALCO_HOSTNAME=test-falco-hostname, a Falco without suggested container
+// fields), copied verbatim from the compatibility spec §10.2.
+const falcoCaptured = `{"hostname":"test-falco-hostname","output":"2016-08-04T16:17:57.881781397+0000: Warning An open was seen (command=cat /dev/null)","priority":"Warning","rule":"open_from_cat","source":"syscall","tags":["filesystem","process","testing"],"time":"2016-08-04T16:17:57.881781397Z", "output_fields": {"evt.time.iso8601":1470327477881781397,"proc.cmdline":"cat /dev/null"}}`
+
+// TestFalcoCapturedAlert reproduces that alert with the same rule and
+// options.
+func TestFalcoCapturedAlert(t *testing.T) {
+	y := `
+- rule: open_from_cat
+  desc: A process named cat does an open
+  condition: evt.type=open and proc.name=cat
+  output: "An open was seen (command=%proc.cmdline)"
+  priority: WARNING
+  tags: [filesystem, process, testing]
+`
+	e, _, err := Load([]Source{{Name: "cat_write.yaml", Data: []byte(y)}}, Options{MinPriority: api.PriorityDebug,
+		Fields: utcTable(), Hostname: "test-falco-hostname", TimeISO8601: true, OmitContainerFields: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := hostCmd("cat", "/usr/bin/cat", "/dev/null")
+	ev := openEvent(p, "/dev/null", "/dev/null", oRDONLY, 3)
+	ev.Type = event.TypeOpen
+	ev.TS = time.Date(2016, 8, 4, 16, 17, 57, 881781397, time.UTC).UnixNano()
+	as := evalAll(e, ev)
+	if len(as) != 1 {
+		t.Fatalf("%d alerts", len(as))
+	}
+	got, err := json.Marshal(as[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := decodeExact(t, got), decodeExact(t, []byte(falcoCaptured)); !reflect.DeepEqual(g, w) {
+		t.Errorf("got  %s\nwant %s", got, falcoCaptured)
+	}
 }

@@ -41,15 +41,17 @@ func (e *formatError) Error() string { return fmt.Sprintf("offset %d: %s", e.off
 
 var transformers = map[string]bool{"tolower": true, "toupper": true, "b64": true, "basename": true, "len": true}
 
-// compileFormat compiles a rule's output with the suggested container
-// fields appended, as Falco builds it.
-func compileFormat(tbl *fields.Table, s string) (*format, error) {
+// compileFormat compiles a rule's output, with the suggested container
+// fields appended as Falco 0.41+ does by default when withSuggested.
+func compileFormat(tbl *fields.Table, s string, withSuggested bool) (*format, error) {
 	f := &format{}
 	if err := f.parse(tbl, s); err != nil {
 		return nil, err
 	}
-	if err := f.parse(tbl, suggested); err != nil {
-		return nil, err
+	if withSuggested {
+		if err := f.parse(tbl, suggested); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
 }
@@ -204,7 +206,7 @@ func (e *Engine) alert(r *rule, ev *event.Event) *api.Alert {
 	var b strings.Builder
 	e.vals = e.prefix.Extract(ev, e.vals[:0])
 	b.WriteString(e.prefix.Render(e.vals))
-	fieldsOut["evt.time"] = e.prefix.JSON(e.vals)
+	fieldsOut[e.prefixKey] = e.prefix.JSON(e.vals)
 	b.WriteString(": ")
 	b.WriteString(r.priority.String())
 	b.WriteByte(' ')
