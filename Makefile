@@ -135,12 +135,12 @@ test-deps-deploy:
 		echo "helm installed in $$(( $$(date +%s) - start ))s"; \
 	fi
 
-test-deploy: $(BIN)/lookout-router
+test-deploy: $(BIN)/lookout-router $(BIN)/lookout-sensor
 	$(HELM) lint --strict --kube-version $(DEPLOY_KUBE_VERSION) $(DEPLOY_CHART)
 	$(HELM) lint --strict --kube-version $(DEPLOY_KUBE_VERSION) -f $(DEPLOY_CHART)/ci/all-outputs-values.yaml $(DEPLOY_CHART)
 	cd deploy/validate && GOWORK=off $(GO) vet ./...
 	cd deploy/validate && GOWORK=off LOOKOUT_DEPLOY_TOOLS_REQUIRED=1 LOOKOUT_HELM=$(HELM) \
-		LOOKOUT_ROUTER_BIN=$(BIN)/lookout-router $(GO) test $(GOTEST_FLAGS) ./...
+		LOOKOUT_ROUTER_BIN=$(BIN)/lookout-router LOOKOUT_SENSOR_BIN=$(BIN)/lookout-sensor $(GO) test $(GOTEST_FLAGS) ./...
 	@# The objects the chart renders, validated by the CLI too; and a broken manifest must fail it.
 	cd deploy/validate && GOWORK=off $(GO) build -o $(TOOLS)/bin/kvalidate ./cmd/kvalidate
 	$(HELM) template lookout $(DEPLOY_CHART) --kube-version $(DEPLOY_KUBE_VERSION) \

@@ -3,6 +3,8 @@ package validate_test
 import (
 	"bytes"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -242,5 +244,44 @@ func TestChartRulesMatchSensor(t *testing.T) {
 	cm := mustFind[*corev1.ConfigMap](t, render(t), "ConfigMap", "lk-lookout-sensor-rules")
 	if cm.Data["falco_rules.yaml"] != strings.TrimRight(string(sensor), "\n") {
 		t.Error("the rules ConfigMap does not hold the ruleset unchanged")
+	}
+}
+
+// TestChartRulesLoad gives the sensor the rules exactly as the chart mounts
+// them (the upstream file, then the customRules directory of the example
+// values) and has `lookout-sensor rules validate` load them in that order.
+func TestChartRulesLoad(t *testing.T) {
+	sensor := sensorBinary(t)
+	objs := render(t, "-f", allOutputs)
+	dir := t.TempDir()
+	write := func(p, data string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-sensor-rules").Data {
+		write(filepath.Join(dir, "rules", k), v)
+	}
+	custom := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-sensor-custom-rules").Data
+	if len(custom) == 0 {
+		t.Fatal("the example values have no customRules")
+	}
+	for k, v := range custom {
+		write(filepath.Join(dir, "rules.d", k), v)
+	}
+	cfg := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-sensor").Data["sensor.yaml"]
+	if !strings.Contains(cfg, "- /etc/lookout/rules/falco_rules.yaml\n- /etc/lookout/rules.d\n") {
+		t.Fatalf("sensor.yaml does not load the upstream rules then rules.d:\n%s", cfg)
+	}
+	out, err := exec.Command(sensor, "rules", "validate", filepath.Join(dir, "rules", "falco_rules.yaml"), filepath.Join(dir, "rules.d")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lookout-sensor rules validate: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "ok: ") {
+		t.Fatalf("unexpected output:\n%s", out)
 	}
 }

@@ -85,20 +85,31 @@ func mustFind[T any](t *testing.T, objs []validate.Object, kind, name string) T 
 	return v
 }
 
-// routerBinary returns bin/lookout-router (LOOKOUT_ROUTER_BIN), building it
-// into a temporary directory when it is not given.
+// routerBinary returns bin/lookout-router (LOOKOUT_ROUTER_BIN), building
+// it into a temporary directory when it is not given.
 func routerBinary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("LOOKOUT_ROUTER_BIN"); p != "" {
+	return binary(t, "LOOKOUT_ROUTER_BIN", "./router/cmd/lookout-router")
+}
+
+// sensorBinary returns bin/lookout-sensor (LOOKOUT_SENSOR_BIN), or builds it.
+func sensorBinary(t *testing.T) string {
+	t.Helper()
+	return binary(t, "LOOKOUT_SENSOR_BIN", "./sensor/cmd/lookout-sensor")
+}
+
+func binary(t *testing.T, env, pkg string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
 		return p
 	}
 	goBin := tool(t, "GO", "go")
-	out := filepath.Join(t.TempDir(), "lookout-router")
-	cmd := exec.Command(goBin, "build", "-o", out, "./router/cmd/lookout-router")
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command(goBin, "build", "-o", out, pkg)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "GOWORK=") // the repo's go.work, not this module alone
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build lookout-router: %v\n%s", err, b)
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
 	}
 	return out
 }
