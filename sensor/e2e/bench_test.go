@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,25 +18,42 @@ import (
 // loop is a syscall-heavy workload run by the benchmark process itself.
 type loop struct {
 	name string
-	run  func(b *testing.B) time.Duration
+	run  func(b *testing.B) cost
 }
 
-func timed(f func()) time.Duration {
-	t0 := time.Now()
+// cost is a loop's wall-clock time and the CPU time (user+system) spent by
+// the benchmark process and its waited-for children. The in-kernel hooks
+// run in the context of the thread making the syscall, so CPU time shows
+// the probe's cost even when other load on the machine disturbs wall-clock
+// time.
+type cost struct{ wall, cpu time.Duration }
+
+func cpuTime() time.Duration {
+	var self, kids unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &self)
+	_ = unix.Getrusage(unix.RUSAGE_CHILDREN, &kids)
+	tv := func(t unix.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
+}
+
+func timed(f func()) cost {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0, t0 := cpuTime(), time.Now()
 	f()
-	return time.Since(t0)
+	return cost{wall: time.Since(t0), cpu: cpuTime() - c0}
 }
 
 func loops() []loop {
 	return []loop{
-		{"getppid", func(b *testing.B) time.Duration { // no rule watches it: filtered in the kernel
+		{"getppid", func(b *testing.B) cost { // no rule watches it: filtered in the kernel
 			return timed(func() {
 				for range 1_000_000 {
 					unix.Getppid()
 				}
 			})
 		}},
-		{"open_close", func(b *testing.B) time.Duration { // every open goes through state and rules
+		{"open_close", func(b *testing.B) cost { // every open goes through state and rules
 			return timed(func() {
 				for range 100_000 {
 					fd, err := unix.Open("/etc/hostname", unix.O_RDONLY, 0)
@@ -46,7 +64,7 @@ func loops() []loop {
 				}
 			})
 		}},
-		{"exec", func(b *testing.B) time.Duration { // fork + exec + exit of /bin/true
+		{"exec", func(b *testing.B) cost { // fork + exec + exit of /bin/true
 			return timed(func() {
 				for range 300 {
 					if err := exec.Command("/bin/true").Run(); err != nil {
@@ -92,8 +110,8 @@ func BenchmarkSensorOverhead(b *testing.B) {
 	cfg := writeFile(b, filepath.Join(dir, "sensor.yaml"), fmt.Sprintf("metrics: {listen: \"\"}\noutputs: {file: {path: %s}}\n", filepath.Join(dir, "alerts.json")))
 	const rounds = 5
 	ls := loops()
-	base := make([][]time.Duration, len(ls))
-	with := make([][]time.Duration, len(ls))
+	base := make([][]cost, len(ls))
+	with := make([][]cost, len(ls))
 	var idleRSS, loadRSS int64
 	var idleCPU, loadCPU, loadWall time.Duration
 	b.ResetTimer()
@@ -122,9 +140,24 @@ func BenchmarkSensorOverhead(b *testing.B) {
 	}
 	b.StopTimer()
 	for i, l := range ls {
-		mb, mw := median(base[i]), median(with[i])
-		b.ReportMetric(float64(mw)/float64(mb), "x_"+l.name)
-		b.Logf("%-10s without sensor %v, with sensor %v (medians of %d interleaved rounds): %.2fx", l.name, mb, mw, rounds, float64(mw)/float64(mb))
+		pick := func(cs []cost, cpu bool) []time.Duration {
+			var out []time.Duration
+			for _, c := range cs {
+				if cpu {
+					out = append(out, c.cpu)
+				} else {
+					out = append(out, c.wall)
+				}
+			}
+			return out
+		}
+		wb, ww := median(pick(base[i], false)), median(pick(with[i], false))
+		cb, cw := median(pick(base[i], true)), median(pick(with[i], true))
+		b.ReportMetric(float64(ww)/float64(wb), "x_wall_"+l.name)
+		b.ReportMetric(float64(cw)/float64(cb), "x_cpu_"+l.name)
+		b.Logf("%-10s wall %v → %v (%.2fx), CPU %v → %v (%.2fx) without → with sensor (medians of %d interleaved rounds)",
+			l.name, wb.Round(time.Millisecond), ww.Round(time.Millisecond), float64(ww)/float64(wb),
+			cb.Round(time.Millisecond), cw.Round(time.Millisecond), float64(cw)/float64(cb), rounds)
 	}
 	b.ReportMetric(float64(idleRSS)/(1<<20), "MiB_rss_idle")
 	b.ReportMetric(float64(loadRSS)/(1<<20), "MiB_rss_load")
