@@ -17,6 +17,7 @@
 #include "lookout/path.h"
 #include "lookout/fdinfo.h"
 #include "lookout/task.h"
+#include "lookout/cgroup.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -108,7 +109,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 
 // Successful execve/execveat: the new image is in place, so argv/env are
 // read from the new mm. Parts: PART_FD the exe file, 1 filename, 2 argv,
-// 3 env, 4 cwd, 5 trusted exe path.
+// 3 env, 4 cwd, 5 trusted exe path, 6 cgroup v2 path.
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -150,6 +151,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		count(CAT_EXEC, CTR_TRUNCATED);
 	put_path(s, &off, 4, (__u64)&fs->pwd, CAT_EXEC);
 	put_path(s, &off, 5, (__u64)&exe->f_path, CAT_EXEC);
+	put_cgroup(s, &off, 6, bpf_get_current_task(), CAT_EXEC);
 	submit(s, off, CAT_EXEC);
 	return 0;
 }

@@ -13,11 +13,13 @@ const (
 	partExecEnv      = 3
 	partExecCwd      = 4
 	partExecExePath  = 5
+	partExecCgroup   = 6
 )
 
 // decodeExec fills a successful execve/execveat exit with Falco's exit
-// parameters, in Falco's order. Not captured (left out): pgft_*, vm_*,
-// cgroups (state reads cgroups from /proc).
+// parameters, in Falco's order. Not captured (left out): pgft_*, vm_*.
+// cgroups holds "=<cgroup v2 path>" or is empty (root cgroup, or cgroup v1
+// only: state then reads /proc/PID/cgroup).
 func (d *decoder) decodeExec(ev *event.Event) {
 	h := &d.hdr
 	ev.Type = event.TypeExecve
@@ -42,6 +44,7 @@ func (d *decoder) decodeExec(ev *event.Event) {
 		event.Arg{Name: "cwd", Kind: event.ArgString, Str: string(d.parts[partExecCwd])},
 		event.Arg{Name: "fdlimit", Kind: event.ArgUint, Uint: h.Fdlimit},
 		event.Arg{Name: "comm", Kind: event.ArgString, Str: cstr(h.Comm[:])},
+		event.Arg{Name: "cgroups", Kind: event.ArgBytes, Bytes: append([]byte(nil), d.parts[partExecCgroup]...)},
 		event.Arg{Name: "env", Kind: event.ArgBytes, Bytes: append([]byte(nil), env...)},
 		event.Arg{Name: "tty", Kind: event.ArgUint, Uint: uint64(h.Tty)},
 		event.Arg{Name: "vpgid", Kind: event.ArgInt, Int: int64(h.Vpgid)},

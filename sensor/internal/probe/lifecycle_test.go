@@ -98,7 +98,7 @@ func TestExecForkExit(t *testing.T) {
 	if ex.Res != 0 || ex.TID != child || ex.PID != child {
 		t.Errorf("exec res=%d tid=%d pid=%d, want 0 and the forked child %d", ex.Res, ex.TID, ex.PID, child)
 	}
-	want := []string{"res", "exe", "args", "tid", "pid", "ptid", "cwd", "fdlimit", "comm", "env", "tty", "vpgid",
+	want := []string{"res", "exe", "args", "tid", "pid", "ptid", "cwd", "fdlimit", "comm", "cgroups", "env", "tty", "vpgid",
 		"loginuid", "flags", "cap_inheritable", "cap_permitted", "cap_effective", "exe_ino", "exe_ino_ctime",
 		"exe_ino_mtime", "uid", "trusted_exepath", "pgid", "gid", "filename"}
 	if got := argNames(ex); !slices.Equal(got, want) {
@@ -271,6 +271,49 @@ func TestExecTTYAndLoginuid(t *testing.T) {
 	if _, err := os.Stat("/proc/self/loginuid"); err == nil {
 		if got := argOf(t, ex, "loginuid").Int; got != 4242 {
 			t.Errorf("loginuid = %d, want 4242", got)
+		}
+	}
+}
+
+// TestExecCgroup moves a shell into a new cgroup v2 group and has it exec
+// /bin/true: the exec record's cgroups parameter names the group.
+func TestExecCgroup(t *testing.T) {
+	requireKernel(t)
+	mnt := t.TempDir()
+	if err := unix.Mount("none", mnt, "cgroup2", 0, ""); err != nil {
+		t.Skipf("skipped: cannot mount cgroup2: %v", err)
+	}
+	defer unix.Unmount(mnt, unix.MNT_DETACH)
+	group := "lookout-probe-test-" + strconv.Itoa(os.Getpid())
+	if err := os.Mkdir(mnt+"/"+group, 0o755); err != nil {
+		t.Skipf("skipped: cannot create a cgroup: %v", err)
+	}
+	defer os.Remove(mnt + "/" + group)
+	self := int64(os.Getpid())
+	h := startProbe(t, Config{Interest: types(event.TypeExecve)}, func(ev *event.Event) bool {
+		a := ev.Arg("ptid")
+		return a != nil && a.Int == self || strArg(ev, "filename") == "/bin/true"
+	})
+	// The shell joins the group itself, then execs.
+	cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$0/cgroup.procs" && exec /bin/true`, mnt+"/"+group)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("skipped: cannot join the cgroup: %v %s", err, out)
+	}
+	pid := int64(cmd.Process.Pid)
+	isTrue := func(e *event.Event) bool { return e.PID == pid && strArg(e, "filename") == "/bin/true" }
+	evs := h.waitFor("exec of /bin/true", func(evs []event.Event) bool { _, err := find(evs, isTrue); return err == nil })
+	ex, _ := find(evs, isTrue)
+	if got, want := string(argOf(t, ex, "cgroups").Bytes), "=/"+group; got != want {
+		t.Errorf("cgroups = %q, want %q", got, want)
+	}
+	// The shell's own exec, in the test's cgroup: empty when that is the root.
+	sh, err := find(evs, func(e *event.Event) bool { return e.PID == pid && strArg(e, "filename") == "/bin/sh" })
+	if err == nil {
+		cg, _ := os.ReadFile("/proc/self/cgroup")
+		if strings.Contains(string(cg), "\n0::/\n") || strings.HasPrefix(string(cg), "0::/\n") {
+			if got := argOf(t, sh, "cgroups").Bytes; len(got) != 0 {
+				t.Errorf("cgroups in the root cgroup = %q, want empty", got)
+			}
 		}
 	}
 }
