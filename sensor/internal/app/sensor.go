@@ -109,7 +109,8 @@ func LoadRules(cfg config.Config, log *slog.Logger) (*rules.Engine, *rules.Repor
 	if cfg.RuleMatching == config.MatchAll {
 		m = rules.MatchAll
 	}
-	return rules.Load(srcs, rules.Options{MinPriority: cfg.MinPriority, Matching: m, Hostname: cfg.Hostname, Logger: log})
+	return rules.Load(srcs, rules.Options{MinPriority: cfg.MinPriority, Matching: m, Hostname: cfg.Hostname, Logger: log,
+		TimeISO8601: cfg.TimeISO8601, OmitContainerFields: !cfg.SuggestedOutput})
 }
 
 // New loads the rules, opens the probe (failing with the missing

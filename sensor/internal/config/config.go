@@ -37,6 +37,12 @@ type Config struct {
 	RuleMatching string
 	// Hostname is put in every alert; default os.Hostname().
 	Hostname string
+	// TimeISO8601 starts outputs with an ISO 8601 time instead of local
+	// HH:MM:SS (Falco's time_format_iso_8601).
+	TimeISO8601 bool
+	// SuggestedOutput appends container_id and container_name to outputs
+	// as Falco ≥ 0.41 does (append_output suggested_output); default true.
+	SuggestedOutput bool
 	// RingSize is the probe's ring buffer size in bytes (a power of two).
 	RingSize int
 	// MetricsListen is the address of the Prometheus /metrics endpoint;
@@ -113,6 +119,7 @@ func Default() Config {
 	return Config{
 		MinPriority:       api.PriorityDebug,
 		RuleMatching:      MatchFirst,
+		SuggestedOutput:   true,
 		RingSize:          8 << 20,
 		MetricsListen:     "127.0.0.1:2802",
 		LogLevel:          slog.LevelInfo,

@@ -36,6 +36,8 @@ rules: [/etc/lookout/rules.d, /tmp/extra.yaml]
 min_priority: warning
 rule_matching: all
 hostname: node-1
+time_format_iso_8601: true
+suggested_output: false
 ring_size: 16777216
 metrics:
   listen: 127.0.0.1:9999
@@ -59,7 +61,7 @@ outputs:
 	}
 	want := Config{
 		Rules: []string{"/etc/lookout/rules.d", "/tmp/extra.yaml"}, MinPriority: api.PriorityWarning,
-		RuleMatching: "all", Hostname: "node-1", RingSize: 16 << 20, MetricsListen: "127.0.0.1:9999",
+		RuleMatching: "all", Hostname: "node-1", TimeISO8601: true, SuggestedOutput: false, RingSize: 16 << 20, MetricsListen: "127.0.0.1:9999",
 		LogLevel: -4, QueueSize: 50, DropAlertInterval: 5 * time.Second,
 		Outputs: Outputs{
 			Router: RouterOutput{URL: "http://router:2801", Token: "s3cret", Gzip: true, BatchSize: 10,
@@ -89,7 +91,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.MinPriority != api.PriorityDebug || cfg.RuleMatching != MatchFirst || cfg.Rules != nil ||
+	if cfg.MinPriority != api.PriorityDebug || cfg.RuleMatching != MatchFirst || cfg.Rules != nil || !cfg.SuggestedOutput || cfg.TimeISO8601 ||
 		cfg.RingSize != 8<<20 || cfg.Hostname == "" || cfg.Outputs.Router.BatchSize != 100 {
 		t.Errorf("defaults: %#v", cfg)
 	}

@@ -109,6 +109,8 @@ var keys = []keySpec{
 	}},
 	{"rule_matching", str(func(c *Config) *string { return &c.RuleMatching })},
 	{"hostname", str(func(c *Config) *string { return &c.Hostname })},
+	{"time_format_iso_8601", boolean(func(c *Config) *bool { return &c.TimeISO8601 })},
+	{"suggested_output", boolean(func(c *Config) *bool { return &c.SuggestedOutput })},
 	{"ring_size", integer(func(c *Config) *int { return &c.RingSize })},
 	{"metrics.listen", str(func(c *Config) *string { return &c.MetricsListen })},
 	{"log_level", func(c *Config, v any) error {
