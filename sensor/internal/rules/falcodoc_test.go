@@ -90,3 +90,42 @@ func TestFalcoCapturedAlert(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, falcoCaptured)
 	}
 }
+
+// falcoDocsExample is the falco.org docs' JSON output example (an older
+// "Terminal shell in container" rule, %container.info expanded by -pk, no
+// suggested fields), copied verbatim from the project's fixtures.
+const falcoDocsExample = `{"hostname":"falco-xczjd","output":"13:44:05.478445995: Critical A shell was spawned in a container with an attached terminal (user=root user_loginuid=-1 k8s.ns=default k8s.pod=kubecon container=ee97d9c4186f shell=sh parent=runc cmdline=sh -c clear; (bash || ash || sh) terminal=34816 container_id=ee97d9c4186f image=docker.io/library/alpine)","priority":"Critical","rule":"Terminal shell in container","source":"syscall","tags":["container","mitre_execution","shell"],"time":"2023-05-25T13:44:05.478445995Z", "output_fields": {"container.id":"ee97d9c4186f","container.image.repository":"docker.io/library/alpine","evt.time":1685022245478445995,"k8s.ns.name":"default","k8s.pod.name":"kubecon","proc.cmdline":"sh -c clear; (bash || ash || sh)","proc.name":"sh","proc.pname":"runc","proc.tty":34816,"user.loginuid":-1,"user.name":"root"}}`
+
+func TestFalcoDocsExampleAlert(t *testing.T) {
+	y := `
+- rule: Terminal shell in container
+  desc: A shell was used as the entrypoint/exec point into a container with an attached terminal.
+  condition: evt.type = execve and container.id != host and proc.name = sh and proc.tty != 0
+  output: >
+    A shell was spawned in a container with an attached terminal (user=%user.name user_loginuid=%user.loginuid
+    k8s.ns=%k8s.ns.name k8s.pod=%k8s.pod.name container=%container.id shell=%proc.name parent=%proc.pname
+    cmdline=%proc.cmdline terminal=%proc.tty container_id=%container.id image=%container.image.repository)
+  priority: CRITICAL
+  tags: [container, shell, mitre_execution]
+`
+	e, _, err := Load([]Source{{Name: "docs.yaml", Data: []byte(y)}}, Options{MinPriority: api.PriorityDebug,
+		Fields: utcTable(), Hostname: "falco-xczjd", OmitContainerFields: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ctrCmd("sh", "/bin/sh", 34816, "-c", "clear; (bash || ash || sh)")
+	p.Container = &event.Container{ID: "ee97d9c4186f", ImageRepository: "docker.io/library/alpine", Namespace: "default", PodName: "kubecon"}
+	ev := execEvent(p)
+	ev.TS = time.Date(2023, 5, 25, 13, 44, 5, 478445995, time.UTC).UnixNano()
+	as := evalAll(e, ev)
+	if len(as) != 1 {
+		t.Fatalf("%d alerts", len(as))
+	}
+	got, err := json.Marshal(as[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := decodeExact(t, got), decodeExact(t, []byte(falcoDocsExample)); !reflect.DeepEqual(g, w) {
+		t.Errorf("got  %s\nwant %s", got, falcoDocsExample)
+	}
+}
