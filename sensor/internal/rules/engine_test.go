@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 
 	"github.com/lookout-sec/lookout/router/api"
@@ -30,4 +32,17 @@ func TestDefaultRulesetLoads(t *testing.T) {
 	t.Logf("warnings: %q", rep.Warnings)
 	ts := e.EventTypes()
 	t.Logf("types: %v", ts.Types())
+}
+
+// upstreamSHA256 is the hash of falcosecurity/rules rules/falco_rules.yaml
+// at c92ae05ff43acc8e8720c928fcfbe233eb17a9e8 (see ruleset/NOTICE.md).
+const upstreamSHA256 = "1c15d5d543635b76e31cca39d7df8bf4caf50a428613c314d92986a23bfcb617"
+
+// TestDefaultRulesetUnmodified pins the embedded file to the upstream one:
+// the engine must load it as is, never a patched copy.
+func TestDefaultRulesetUnmodified(t *testing.T) {
+	sum := sha256.Sum256(ruleset.Default)
+	if got := hex.EncodeToString(sum[:]); got != upstreamSHA256 {
+		t.Errorf("embedded falco_rules.yaml has sha256 %s, want the upstream file's %s", got, upstreamSHA256)
+	}
 }
