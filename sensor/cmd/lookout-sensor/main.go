@@ -30,7 +30,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	interrupted := ctx.Err() != nil
 	stop()
+	if err != nil && interrupted && errors.Is(err, context.Canceled) {
+		err = nil // Ctrl-C during start-up is a clean stop
+	}
 	if err != nil {
 		if !errors.Is(err, rulescmd.ErrInvalid) && !errors.Is(err, errTestFailed) {
 			fmt.Fprintln(os.Stderr, "lookout-sensor:", err)
