@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/sensor/internal/event"
@@ -186,6 +187,9 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 			info.EventTypes = append(info.EventTypes, t.String())
 		}
 		e.infos = append(e.infos, info)
+		if len(cr.UnknownTypes) > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: rule '%s': event types not captured by the sensor, never matched: %s", r.Pos, r.Name, strings.Join(cr.UnknownTypes, ", ")))
+		}
 		if r.WarnEvttypes && cr.Types == compile.AllTypes() {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: rule '%s' matches every event type (no evt.type restriction): it runs on every event, which costs CPU; add evt.type conditions or warn_evttypes: false", r.Pos, r.Name))
 		}

@@ -211,3 +211,22 @@ func TestWarnEvttypes(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestUncapturedEventTypes checks the warning for evt.type names the
+// sensor does not capture.
+func TestUncapturedEventTypes(t *testing.T) {
+	_, rep, err := loadFiles(t, `
+- rule: Writes
+  desc: d
+  condition: evt.type in (write, openat, pwrite64) and fd.name = /x
+  output: o
+  priority: INFO
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a.yaml:2:3: rule 'Writes': event types not captured by the sensor, never matched: write, pwrite64"}
+	if !slices.Equal(rep.Warnings, want) {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+}

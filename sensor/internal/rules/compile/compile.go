@@ -38,6 +38,9 @@ type Rule struct {
 	AST      parse.Node // after list substitution and macro expansion
 	Compiled string     // AST printed as Falco's condition_compiled
 	Slots    int        // scratch buffers the predicate needs (the same for every rule of a Result)
+	// UnknownTypes are evt.type names in the condition that the sensor
+	// does not capture: checks on them never match.
+	UnknownTypes []string
 }
 
 // Result is the compiled set.
@@ -229,6 +232,7 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 	}
 	cr.Pred = pred
 	cr.Types = eventTypes(ast, false)
+	cr.UnknownTypes = unknownTypes(ast, nil)
 	return cr, nil
 }
 

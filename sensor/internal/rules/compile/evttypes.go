@@ -1,6 +1,8 @@
 package compile
 
 import (
+	"slices"
+
 	"github.com/lookout-sec/lookout/sensor/internal/event"
 	"github.com/lookout-sec/lookout/sensor/internal/rules/fields"
 	"github.com/lookout-sec/lookout/sensor/internal/rules/parse"
@@ -118,4 +120,41 @@ func kindName(k fields.Kind) string {
 		return names[k]
 	}
 	return "UNKNOWN"
+}
+
+// unknownTypes lists the evt.type names in n that the sensor does not
+// know (Falco event types it does not capture), in order, without
+// duplicates.
+func unknownTypes(n parse.Node, out []string) []string {
+	switch n := n.(type) {
+	case *parse.And:
+		for _, c := range n.Children {
+			out = unknownTypes(c, out)
+		}
+	case *parse.Or:
+		for _, c := range n.Children {
+			out = unknownTypes(c, out)
+		}
+	case *parse.Not:
+		out = unknownTypes(n.X, out)
+	case *parse.Check:
+		if n.Field.Transformer != "" || n.Field.Name != "evt.type" {
+			return out
+		}
+		var names []string
+		switch v := n.Value.(type) {
+		case *parse.Value:
+			names = []string{v.Text}
+		case *parse.List:
+			for _, it := range v.Items {
+				names = append(names, it.Text)
+			}
+		}
+		for _, name := range names {
+			if _, ok := event.ParseType(name); !ok && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }
