@@ -115,18 +115,17 @@ func (f *format) parse(tbl *fields.Table, s string) error {
 		if transformers[name] && end < len(s) && s[end] == '(' {
 			in := end + 1
 			ie := scanName(s, in)
-			fld, arg, ae, err := resolveToken(tbl, s, in, ie)
+			fld, ae, err := resolveToken(tbl, s, in, ie)
 			if err != nil {
 				return err
 			}
 			if ae >= len(s) || s[ae] != ')' {
 				return &formatError{ae, fmt.Sprintf("expected ')' after the argument of %s()", name)}
 			}
-			_ = arg
 			tok.field, tok.xform = fld, name
 			i = ae + 1
 		} else {
-			fld, _, ae, err := resolveToken(tbl, s, i, end)
+			fld, ae, err := resolveToken(tbl, s, i, end)
 			if err != nil {
 				return err
 			}
@@ -144,9 +143,9 @@ func (f *format) parse(tbl *fields.Table, s string) error {
 // after it, trying shorter dotted prefixes when the whole name is unknown
 // (Falco takes the longest prefix that is a field). It returns the end of
 // the token.
-func resolveToken(tbl *fields.Table, s string, i, end int) (*fields.Field, string, int, error) {
+func resolveToken(tbl *fields.Table, s string, i, end int) (*fields.Field, int, error) {
 	if end == i {
-		return nil, "", i, &formatError{i, "expected a field name"}
+		return nil, i, &formatError{i, "expected a field name"}
 	}
 	var firstErr error
 	for e := end; e > i; {
@@ -155,13 +154,13 @@ func resolveToken(tbl *fields.Table, s string, i, end int) (*fields.Field, strin
 		if e < len(s) && s[e] == '[' {
 			close := strings.IndexByte(s[e:], ']')
 			if close < 0 {
-				return nil, "", e, &formatError{e, fmt.Sprintf("missing ']' after %q", s[i:])}
+				return nil, e, &formatError{e, fmt.Sprintf("missing ']' after %q", s[i:])}
 			}
 			arg, te = s[e+1:e+close], e+close+1
 		}
 		fld, err := tbl.Resolve(name, arg)
 		if err == nil {
-			return fld, arg, te, nil
+			return fld, te, nil
 		}
 		if firstErr == nil {
 			firstErr = err
@@ -175,7 +174,7 @@ func resolveToken(tbl *fields.Table, s string, i, end int) (*fields.Field, strin
 		}
 		e += i
 	}
-	return nil, "", i, &formatError{i, firstErr.Error()}
+	return nil, i, &formatError{i, firstErr.Error()}
 }
 
 func applyTransformer(x, s string, n int) string {
