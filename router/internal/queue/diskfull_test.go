@@ -24,6 +24,8 @@ func TestDiskFull(t *testing.T) {
 		t.Skipf("cannot mount a tmpfs (needs root; CI runs as root): %v", err)
 	}
 	defer func() { _ = syscall.Unmount(dir, 0) }()
+	var s *Store
+	defer func() { _ = s.Close() }()
 
 	s, err := Open(Options{Dir: dir, Outputs: []OutputOptions{{Name: "a"}}})
 	if err != nil {
@@ -57,7 +59,6 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen after disk full: %v", err)
 	}
-	defer s.Close()
 	items = lease(t, s, "a", 10000)
 	if len(items) != accepted {
 		t.Fatalf("after reopen %d items, %d accepted", len(items), accepted)
@@ -74,5 +75,16 @@ func TestDiskFull(t *testing.T) {
 	a.Output = big
 	if err := s.Enqueue(context.Background(), map[string][]*api.Alert{"a": {a}}); err != nil {
 		t.Fatalf("after freeing half: %v", err)
+	}
+	// The acks reached the file: a reopen holds exactly what was not acked.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(Options{Dir: dir, Outputs: []OutputOptions{{Name: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Stats("a").Len, accepted-len(items)/2+1; got != want {
+		t.Fatalf("after reopen %d items, want %d", got, want)
 	}
 }

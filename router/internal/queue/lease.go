@@ -180,8 +180,9 @@ func (s *Store) Release(name string, items ...Item) {
 	q.signal()
 }
 
-// Ack removes delivered items. The removal is committed in the background:
-// if the router dies first, the items are delivered again (at-least-once).
+// Ack removes delivered items. The removal is committed in the background
+// (and retried with later commits if the disk is full): if the router dies
+// first, the items are delivered again (at-least-once).
 func (s *Store) Ack(name string, items ...Item) error {
 	q, err := s.out(name)
 	if err != nil {
@@ -196,15 +197,7 @@ func (s *Store) Ack(name string, items ...Item) error {
 		}
 	}
 	s.mu.Unlock()
-	return s.submit(&op{apply: func(tx *bolt.Tx) error {
-		b := tx.Bucket(queueBucket(name))
-		for _, seq := range seqs {
-			if err := b.Delete(key(seq)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}})
+	return s.submit(s.deleteOp(map[string][]uint64{name: seqs}))
 }
 
 // Retry records a failed attempt on a leased item and makes it due again at

@@ -59,6 +59,9 @@ type Store struct {
 	used   int64
 	outs   map[string]*outq
 	order  []*outq
+	// unacked holds deletes of acked items whose commit failed (a full
+	// disk); each later commit retries them first.
+	unacked map[string][]uint64
 }
 
 // op is one write. prepare runs in the committer, under the store lock,
@@ -89,7 +92,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{
 		opts: opts, ops: make(chan *op, 4096), quit: make(chan struct{}), stopped: make(chan struct{}),
-		outs: map[string]*outq{},
+		outs: map[string]*outq{}, unacked: map[string][]uint64{},
 	}
 	for _, o := range opts.Outputs {
 		if _, dup := s.outs[o.Name]; dup {
@@ -183,6 +186,12 @@ func (s *Store) commitLoop() {
 				case o := <-s.ops:
 					s.commit([]*op{o})
 				default:
+					s.mu.Lock()
+					retry := len(s.unacked) > 0
+					s.mu.Unlock()
+					if retry {
+						s.commit(nil) // a last try at deletes a full disk refused
+					}
 					return
 				}
 			}
@@ -206,6 +215,11 @@ func (s *Store) commitLoop() {
 // disk refusing an enqueue) does not fail the others (acks, which free space).
 func (s *Store) commit(batch []*op) {
 	s.mu.Lock()
+	if len(s.unacked) > 0 {
+		pending := s.unacked
+		s.unacked = map[string][]uint64{}
+		batch = append([]*op{s.deleteOp(pending)}, batch...)
+	}
 	for _, o := range batch {
 		if o.prepare != nil {
 			o.prepare()
@@ -255,7 +269,7 @@ func (s *Store) finish(o *op, err error) {
 	}
 	s.mu.Unlock()
 	if err != nil && o.done == nil {
-		s.opts.Logger.Error("queue write failed", "err", err)
+		s.opts.Logger.Warn("queue write failed; retried with the next commit", "err", err)
 	}
 	if o.done != nil {
 		o.done <- err
@@ -264,3 +278,26 @@ func (s *Store) finish(o *op, err error) {
 
 func queueBucket(name string) []byte { return []byte("queue/" + name) }
 func deadBucket(name string) []byte  { return []byte("dead/" + name) }
+
+// deleteOp deletes items by output and sequence; if its commit fails, the
+// deletes go back to s.unacked for the next commit.
+func (s *Store) deleteOp(seqs map[string][]uint64) *op {
+	return &op{
+		apply: func(tx *bolt.Tx) error {
+			for name, list := range seqs {
+				b := tx.Bucket(queueBucket(name))
+				for _, seq := range list {
+					if err := b.Delete(key(seq)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+		failed: func(error) { // store lock held
+			for name, list := range seqs {
+				s.unacked[name] = append(s.unacked[name], list...)
+			}
+		},
+	}
+}
