@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lookout-sec/lookout/router/api"
 )
@@ -17,6 +19,11 @@ const reloadRule = `- rule: E2E open %[1]s
   output: e2e rule %[1]s saw %%fd.name opened by %%proc.cmdline
   priority: NOTICE
   tags: [e2e]
+- rule: E2E keep
+  desc: in every version of the file; must not miss an event across reloads
+  condition: evt.type in (open, openat, openat2) and fd.name startswith "%[2]s/keep-"
+  output: e2e keep %%fd.name
+  priority: NOTICE
 `
 
 // TestReloadOnSIGHUP runs the sensor on a custom rules file, breaks the file
@@ -59,12 +66,46 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	expect("E2E open v1", open("second.v1"))
 
+	// Reload while files matching "E2E keep" are opened without pause:
+	// every one of them must alert, before, during and after the swap.
+	stopOpens := make(chan struct{})
+	opened := make(chan int)
+	go func() {
+		n := 0
+		defer func() { opened <- n }()
+		for {
+			select {
+			case <-stopOpens:
+				return
+			default:
+			}
+			if n == 3000 {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			if err := os.WriteFile(filepath.Join(data, fmt.Sprintf("keep-%d", n)), nil, 0o600); err != nil {
+				return
+			}
+			n++
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	writeFile(t, rulesFile, fmt.Sprintf(reloadRule, "v2", data))
 	if err := sensor.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitCount(t, sensor, `msg="rules loaded"`, 2)
 	expect("E2E open v2", open("third.v2"))
+	close(stopOpens)
+	n := <-opened
+	if n < 10 {
+		t.Fatalf("only %d files opened around the reload", n)
+	}
+	for i := range n {
+		p := filepath.Join(data, fmt.Sprintf("keep-%d", i))
+		sk.waitFor(t, p, alertWait, func(a *api.Alert) bool { return a.Rule == "E2E keep" && field(a, "fd.name") == p })
+	}
+	t.Logf("%d opens around the reload, all alerted", n)
 	sensor.stop(t)
 }
 
