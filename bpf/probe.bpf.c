@@ -66,12 +66,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	long nr;
 	__u64 a[6];
 	regs_args(regs, a, &nr);
-	if (nr < 0 || nr >= IDX_EXEC) {
+	if (nr < 0 || nr >= IDX_EXCLUDE) {
 		count(CAT_SYSCALL, CTR_FILTERED);
 		return 0;
 	}
 	__u32 spec = spec_of(nr);
-	if (!(spec & SPEC_ON) || ((spec & SPEC_EXEC_HOOK) && ret == 0)) {
+	if (!(spec & SPEC_ON) || ((spec & SPEC_EXEC_HOOK) && ret == 0) || excluded()) {
 		count(CAT_SYSCALL, CTR_FILTERED);
 		return 0;
 	}
@@ -85,8 +85,16 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u32 off = 0;
 	__u32 fd = (spec >> SPEC_FD_SHIFT) & 7;
 	long unix_sk = 0;
-	if (fd)
-		unix_sk = put_fd_info(s, &off, bpf_get_current_task(), (int)pick(fd, a, ret, -1), CAT_SYSCALL);
+	if (fd) {
+		long n = (long)pick(fd, a, ret, -1);
+		if (spec & SPEC_FD_USER) {
+			int v = -1;
+			if (ret < 0 || bpf_probe_read_user(&v, sizeof(v), (const void *)n))
+				v = -1;
+			n = v;
+		}
+		unix_sk = put_fd_info(s, &off, bpf_get_current_task(), (int)n, CAT_SYSCALL);
+	}
 	for (int i = 0; i < 6; i++) {
 		s->hdr.args[i] = a[i];
 		if (spec & (1 << (SPEC_STR_SHIFT + i)))
@@ -114,7 +122,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	count(CAT_EXEC, CTR_INVOKED);
-	if (!(spec_of(IDX_EXEC) & SPEC_ON)) {
+	if (!(spec_of(IDX_EXEC) & SPEC_ON) || excluded()) {
 		count(CAT_EXEC, CTR_FILTERED);
 		return 0;
 	}
@@ -161,7 +169,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	count(CAT_FORK, CTR_INVOKED);
-	if (!(spec_of(IDX_FORK) & SPEC_ON)) {
+	if (!(spec_of(IDX_FORK) & SPEC_ON) || excluded()) {
 		count(CAT_FORK, CTR_FILTERED);
 		return 0;
 	}
@@ -181,7 +189,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	count(CAT_EXIT, CTR_INVOKED);
-	if (!(spec_of(IDX_EXIT) & SPEC_ON)) {
+	if (!(spec_of(IDX_EXIT) & SPEC_ON) || excluded()) {
 		count(CAT_EXIT, CTR_FILTERED);
 		return 0;
 	}

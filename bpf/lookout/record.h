@@ -8,6 +8,7 @@
 #define LOOKOUT_RECORD_H
 
 #define NR_MAX 512     // interest slots for syscall numbers
+#define IDX_EXCLUDE 508 // not a spec: the tgid whose events are filtered (0: none)
 #define IDX_EXEC 509   // lifecycle slots above the syscall numbers
 #define IDX_FORK 510
 #define IDX_EXIT 511
@@ -20,6 +21,7 @@
 #define SPEC_BLOB_SHIFT 11     // bits 11..13: user blob pointer: 0 none, 1..6 arg i-1
 #define SPEC_BLOBLEN_SHIFT 14  // bits 14..16: blob length: 0 max only, 1..6 arg i-1
 #define SPEC_BLOBMAX_SHIFT 17  // bits 17..24: blob max bytes
+#define SPEC_FD_USER (1 << 25) // the fd selector points to an int in user memory (pipe's fds[0])
 
 #define PART_MAX 4096
 #define DATA_MASK 0x3fff // per-CPU values must stay under 32 KiB
@@ -134,6 +136,14 @@ static __always_inline __u32 spec_of(__u32 idx)
 {
 	__u32 *v = bpf_map_lookup_elem(&interest, &idx);
 	return v ? *v : 0;
+}
+
+// excluded reports whether the current process is the one user space
+// asked to leave out (normally the sensor itself).
+static __always_inline int excluded(void)
+{
+	__u32 ex = spec_of(IDX_EXCLUDE);
+	return ex && ex == (__u32)(bpf_get_current_pid_tgid() >> 32);
 }
 
 static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_struct *t)

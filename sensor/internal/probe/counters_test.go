@@ -3,6 +3,7 @@ package probe
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,5 +147,29 @@ func TestCloseWhileRunning(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestExcludePID leaves this process out: its opens are filtered in the
+// kernel while another process's still arrive.
+func TestExcludePID(t *testing.T) {
+	pid := int64(os.Getpid())
+	dir := t.TempDir()
+	h := startProbe(t, Config{ExcludePID: int(pid), Interest: types(event.TypeOpenat, event.TypeExecve)}, func(ev *event.Event) bool {
+		return strings.Contains(strArg(ev, "name"), dir) || ev.PID == pid
+	})
+	burst(t, dir, 100)
+	// A child opens a file in dir too: cat of a missing file.
+	cmd := exec.Command("/bin/cat", dir+"/from-child")
+	cmd.Run()
+	child := int64(cmd.Process.Pid)
+	evs := h.waitFor("the child's open", func(evs []event.Event) bool {
+		_, err := find(evs, func(e *event.Event) bool { return e.PID == child && e.Type == event.TypeOpenat })
+		return err == nil
+	})
+	for _, e := range evs {
+		if e.PID == pid {
+			t.Errorf("record of the excluded process: %s", describe(&e))
+		}
 	}
 }

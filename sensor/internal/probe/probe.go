@@ -20,10 +20,11 @@ import (
 
 // Interest-map slots for the lifecycle hooks (IDX_* in bpf/probe.bpf.c).
 const (
-	nrMax   = 512
-	idxExec = 509
-	idxFork = 510
-	idxExit = 511
+	nrMax      = 512
+	idxExclude = 508
+	idxExec    = 509
+	idxFork    = 510
+	idxExit    = 511
 )
 
 // DefaultRingSize is the ring buffer size used when Config.RingSize is 0.
@@ -45,6 +46,10 @@ type Config struct {
 	// Interest is the set of event types to deliver; everything else is
 	// filtered in the kernel. Types the probe does not support are ignored.
 	Interest event.TypeSet
+	// ExcludePID, when not 0, is a process (tgid) whose events are filtered
+	// in the kernel: the sensor passes its own pid so that its /proc reads
+	// and posts to the router do not come back as events.
+	ExcludePID int
 }
 
 // Probe is a loaded and attached set of BPF programs.
@@ -122,7 +127,7 @@ func (p *Probe) SetInterest(s event.TypeSet) error {
 	vals := make([]uint32, nrMax)
 	specs := syscallSpecs()
 	for nr, t := range syscallTypes() {
-		if spec, ok := specs[t]; ok && s.Has(t) && int(nr) < idxExec {
+		if spec, ok := specs[t]; ok && s.Has(t) && int(nr) < idxExclude {
 			vals[nr] = kernelSpec(t, spec)
 		}
 	}
@@ -135,6 +140,7 @@ func (p *Probe) SetInterest(s event.TypeSet) error {
 	if s.Has(event.TypeProcexit) {
 		vals[idxExit] = 1
 	}
+	vals[idxExclude] = uint32(p.cfg.ExcludePID)
 	keys := make([]uint32, nrMax)
 	for i := range keys {
 		keys[i] = uint32(i)

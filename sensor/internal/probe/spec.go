@@ -61,6 +61,7 @@ type argSpec struct {
 type sysSpec struct {
 	args    []argSpec
 	fd      sel   // fd whose file or socket the kernel describes
+	fdUser  bool  // fd points to the fd in user memory (an int)
 	blob    sel   // user pointer to copy as the blob
 	blobLen sel   // its length (selNone: blobMax bytes)
 	blobMax uint8 // at most this many bytes
@@ -174,10 +175,10 @@ func syscallSpecs() map[event.Type]sysSpec {
 
 		event.TypeSetresuid: {args: []argSpec{res, u32("ruid", srcArg0), u32("euid", srcArg1), u32("suid", srcArg2)}},
 		event.TypeSetresgid: {args: []argSpec{res, u32("rgid", srcArg0), u32("egid", srcArg1), u32("sgid", srcArg2)}},
-		event.TypePipe: {blob: selArg0, blobMax: 8, args: []argSpec{res, fd("fd1", srcBlobI32a), fd("fd2", srcBlobI32b),
-			u("ino", srcZero)}},
-		event.TypePipe2: {blob: selArg0, blobMax: 8, args: []argSpec{res, fd("fd1", srcBlobI32a), fd("fd2", srcBlobI32b),
-			u("ino", srcZero), fl("flags", event.FlagsOpen, srcArg1)}},
+		event.TypePipe: {fd: selArg0, fdUser: true, blob: selArg0, blobMax: 8, args: []argSpec{res,
+			fd("fd1", srcBlobI32a), fd("fd2", srcBlobI32b), ino}},
+		event.TypePipe2: {fd: selArg0, fdUser: true, blob: selArg0, blobMax: 8, args: []argSpec{res,
+			fd("fd1", srcBlobI32a), fd("fd2", srcBlobI32b), ino, fl("flags", event.FlagsOpen, srcArg1)}},
 		event.TypeFcntl:  {args: []argSpec{fd("res", srcRet), fd("fd", srcArg0), fl("cmd", event.FlagsFcntl, srcArg1)}},
 		event.TypeKill:   {args: []argSpec{res, i32("pid", srcArg0), u32("sig", srcArg1)}},
 		event.TypeChroot: {args: []argSpec{res, str("path", srcStr0)}},
@@ -205,6 +206,7 @@ const (
 	specBlobShift  = 11
 	specBlobLen    = 14
 	specBlobMaxShl = 17
+	specFDUser     = 1 << 25
 )
 
 // kernelSpec is the interest-map value for a syscall.
@@ -222,6 +224,9 @@ func kernelSpec(t event.Type, s sysSpec) uint32 {
 	v |= uint32(s.blob) << specBlobShift
 	v |= uint32(s.blobLen) << specBlobLen
 	v |= uint32(s.blobMax) << specBlobMaxShl
+	if s.fdUser {
+		v |= specFDUser
+	}
 	return v
 }
 

@@ -30,10 +30,13 @@ type call struct {
 }
 
 // runCalls watches the calls' types, runs each call on its own locked OS
-// thread and checks the first record of its type from that thread.
+// thread between two marker calls (close(-2) before, close(-3) after: a
+// thread may have run other goroutines' syscalls before) and checks the
+// first record of the call's type between the markers.
 func runCalls(t *testing.T, calls []call) {
 	t.Helper()
 	var interest event.TypeSet
+	interest.Add(event.TypeClose)
 	for _, c := range calls {
 		interest.Add(c.typ)
 	}
@@ -51,24 +54,46 @@ func runCalls(t *testing.T, calls []call) {
 			defer close(done)
 			runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
 			results[i].tid = int64(unix.Gettid())
+			unix.Close(-2)
 			results[i].res, results[i].args = c.do(t)
+			unix.Close(-3)
 		}()
 		<-done
 	}
-	// A marker openat from the last thread would need openat watched; instead
-	// wait until every call's record is there.
-	evs := h.waitFor("a record for every call", func(evs []event.Event) bool {
-		for i, c := range calls {
-			if _, err := find(evs, func(e *event.Event) bool { return e.TID == results[i].tid && e.Type == c.typ }); err != nil {
+	marker := func(e *event.Event, tid, fd int64) bool {
+		return e.TID == tid && e.Type == event.TypeClose && e.Arg("fd").Int == fd
+	}
+	evs := h.waitFor("the end marker of every call", func(evs []event.Event) bool {
+		for i := range calls {
+			if _, err := find(evs, func(e *event.Event) bool { return marker(e, results[i].tid, -3) }); err != nil {
 				return false
 			}
 		}
 		return true
 	})
+	// between returns the first record of type typ from tid between its markers.
+	between := func(tid int64, typ event.Type) *event.Event {
+		in := false
+		for i := range evs {
+			e := &evs[i]
+			switch {
+			case marker(e, tid, -2):
+				in = true
+			case marker(e, tid, -3):
+				return nil
+			case in && e.TID == tid && e.Type == typ:
+				return e
+			}
+		}
+		return nil
+	}
 	for i, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
 			r := results[i]
-			ev, _ := find(evs, func(e *event.Event) bool { return e.TID == r.tid && e.Type == c.typ })
+			ev := between(r.tid, c.typ)
+			if ev == nil {
+				t.Fatalf("no %s record between the markers of thread %d", c.typ, r.tid)
+			}
 			t.Log(describe(ev))
 			if ev.Res != r.res {
 				t.Errorf("res = %d, want %d", ev.Res, r.res)
@@ -365,12 +390,14 @@ func TestMiscSyscalls(t *testing.T) {
 		{name: "pipe2", typ: event.TypePipe2,
 			do: func(t *testing.T) (int64, map[string]any) {
 				var p [2]int
+				var st unix.Stat_t
 				err := unix.Pipe2(p[:], unix.O_CLOEXEC)
 				if err == nil {
 					defer unix.Close(p[0])
 					defer unix.Close(p[1])
+					unix.Fstat(p[0], &st)
 				}
-				return errno(err), map[string]any{"fd1": int64(p[0]), "fd2": int64(p[1])}
+				return errno(err), map[string]any{"fd1": int64(p[0]), "fd2": int64(p[1]), "ino": st.Ino}
 			},
 			args:  map[string]any{"flags": uint64(unix.O_CLOEXEC)},
 			order: []string{"res", "fd1", "fd2", "ino", "flags"}},
