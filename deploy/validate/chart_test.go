@@ -101,7 +101,7 @@ func TestChartSensorPod(t *testing.T) {
 	for _, cp := range sc.Capabilities.Add {
 		added = append(added, string(cp))
 	}
-	if want := []string{"BPF", "PERFMON", "SYS_RESOURCE", "SYS_PTRACE"}; !slices.Equal(added, want) {
+	if want := []string{"BPF", "PERFMON", "SYS_RESOURCE", "SYS_PTRACE", "DAC_READ_SEARCH"}; !slices.Equal(added, want) {
 		t.Errorf("capabilities.add = %v, want %v", added, want)
 	}
 	if len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
@@ -116,6 +116,11 @@ func TestChartSensorPod(t *testing.T) {
 	} {
 		if r.got.Cmp(resource.MustParse(r.want)) != 0 {
 			t.Errorf("resources: got %s, want %s", r.got.String(), r.want)
+		}
+	}
+	for name, p := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.StrVal != "metrics" {
+			t.Errorf("%s probe = %+v, want GET /healthz on port metrics", name, p)
 		}
 	}
 	mounts := map[string]corev1.VolumeMount{}
