@@ -91,6 +91,22 @@ outputs:
 		}
 	})
 
+	t.Run("metrics endpoint", func(t *testing.T) {
+		body := scrape(t, sensor)
+		for _, want := range []string{
+			`lookout_sensor_alerts_total{priority="Warning",rule="Read sensitive file untrusted"}`,
+			`lookout_sensor_events_seen_total{category="syscall"}`,
+			`lookout_sensor_alerts_sent_total{output="router"}`,
+			`lookout_sensor_alert_queue_depth{output="router"}`,
+			`lookout_sensor_rule_eval_seconds_bucket`,
+			`process_resident_memory_bytes`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+
 	sensor.stop(t)
 	sensor.waitLog(t, `msg="output closed" output=router`)
 	if len(lat) > 0 {

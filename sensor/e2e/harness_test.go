@@ -289,3 +289,24 @@ func field(a *api.Alert, k string) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// scrape reads the sensor's /metrics at the address it logged.
+func scrape(t *testing.T, s *sensorProc) string {
+	t.Helper()
+	log := s.logText()
+	i := strings.Index(log, "msg=\"metrics endpoint\" url=")
+	if i < 0 {
+		t.Fatalf("the sensor did not log its metrics endpoint:\n%s", log)
+	}
+	url := strings.Fields(log[i+len("msg=\"metrics endpoint\" url="):])[0]
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
