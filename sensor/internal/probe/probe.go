@@ -47,7 +47,7 @@ type Config struct {
 	// filtered in the kernel. Types the probe does not support are ignored.
 	Interest event.TypeSet
 	// ExcludePID, when not 0, is a process (tgid) whose events are filtered
-	// in the kernel: the sensor passes its own pid so that its /proc reads
+	// in the kernel: the sensor can pass its own pid so that its /proc reads
 	// and posts to the router do not come back as events.
 	ExcludePID int
 }
@@ -66,10 +66,14 @@ type Probe struct {
 	closeErr     error
 }
 
-// Open checks privileges, loads the programs with the given ring size,
-// sets the interest filter and attaches the hooks.
+// Open checks privileges and kernel support, loads the programs with the
+// given ring size, sets the interest filter and attaches the hooks. Errors
+// say what is missing (a capability, BTF, a kernel too old).
 func Open(ctx context.Context, cfg Config) (*Probe, error) {
 	if err := checkCaps(); err != nil {
+		return nil, err
+	}
+	if err := checkKernel(); err != nil {
 		return nil, err
 	}
 	if cfg.RingSize == 0 {
