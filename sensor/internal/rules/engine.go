@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -50,6 +51,11 @@ type Options struct {
 	Hostname string
 	// Logger receives load warnings at Warn level; nil discards them.
 	Logger *slog.Logger
+	// LookupIP resolves the domain names compared with fd.sip.name and
+	// friends, once, during Load (Falco resolves them at load time and
+	// refreshes them; here a reload re-resolves). Nil leaves them
+	// unresolved: those checks never match. It should time out quickly.
+	LookupIP func(host string) ([]netip.Addr, error)
 	// TimeISO8601 uses %evt.time.iso8601 as the output's time prefix
 	// (Falco's time_format_iso_8601: true) instead of local HH:MM:SS.
 	TimeISO8601 bool
@@ -141,7 +147,7 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := compile.Compile(set, compile.FromTable(tbl))
+	res, err := compile.CompileWith(set, compile.FromTable(tbl), compile.Options{LookupIP: opts.LookupIP})
 	if err != nil {
 		return nil, nil, err
 	}

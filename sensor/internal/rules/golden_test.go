@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/ruleset"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/alerts")
@@ -143,7 +146,7 @@ func slug(s string) string {
 
 // TestGoldenAlerts evaluates synthetic events against the upstream rules
 // (24 of the 25 stable rules; "Contact K8S API Server From Container"
-// needs fd.sip.name, which is never available, see TestK8sAPIRuleNeverFires)
+// needs a DNS lookup, see TestK8sAPIRule)
 // (rule_matching: all): each fire event must raise its rule and its alerts
 // must equal testdata/alerts/<rule>.json; each quiet event must not raise
 // it.
@@ -151,34 +154,7 @@ func TestGoldenAlerts(t *testing.T) {
 	e := loadDefault(t, MatchAll)
 	for _, c := range append(goldenCases(), moreGoldenCases()...) {
 		t.Run(slug(c.rule), func(t *testing.T) {
-			got := evalAll(e, c.fire)
-			if !slices.Contains(ruleNames(got), c.rule) {
-				t.Fatalf("fire event raised %q, want %q among them", ruleNames(got), c.rule)
-			}
-			var buf bytes.Buffer
-			for _, a := range got {
-				b, err := json.Marshal(a)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := json.Indent(&buf, b, "", "  "); err != nil {
-					t.Fatal(err)
-				}
-				buf.WriteByte('\n')
-			}
-			path := filepath.Join("testdata", "alerts", slug(c.rule)+".json")
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if buf.String() != string(want) {
-				t.Errorf("alerts differ from %s:\ngot:\n%s\nwant:\n%s", path, buf.String(), want)
-			}
+			checkGolden(t, c.rule, evalAll(e, c.fire))
 			if q := evalAll(e, c.quiet); slices.Contains(ruleNames(q), c.rule) {
 				t.Errorf("quiet event raised %q", c.rule)
 			}
@@ -186,12 +162,63 @@ func TestGoldenAlerts(t *testing.T) {
 	}
 }
 
-// TestK8sAPIRuleNeverFires documents a known gap: fd.sip.name does not
-// resolve DNS, so the rule cannot fire.
-func TestK8sAPIRuleNeverFires(t *testing.T) {
+// checkGolden checks that rule is among the alerts and that the alerts
+// equal testdata/alerts/<rule>.json (-update rewrites it).
+func checkGolden(t *testing.T, rule string, got []*api.Alert) {
+	t.Helper()
+	if !slices.Contains(ruleNames(got), rule) {
+		t.Fatalf("fire event raised %q, want %q among them", ruleNames(got), rule)
+	}
+	var buf bytes.Buffer
+	for _, a := range got {
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Indent(&buf, b, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		buf.WriteByte('\n')
+	}
+	path := filepath.Join("testdata", "alerts", slug(rule)+".json")
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if buf.String() != string(want) {
+		t.Errorf("alerts differ from %s:\ngot:\n%s\nwant:\n%s", path, buf.String(), want)
+	}
+}
+
+// TestK8sAPIRule checks fd.sip.name: without LookupIP the rule cannot
+// fire; with it, a container connecting to the resolved address raises the
+// golden alert and one connecting elsewhere does not.
+func TestK8sAPIRule(t *testing.T) {
+	ev := func(dst string) *event.Event { return connectEvent(ctrCmd("curl", "/usr/bin/curl", 0), dst) }
 	e := loadDefault(t, MatchAll)
-	ev := connectEvent(ctrCmd("curl", "/usr/bin/curl", 0), "10.96.0.1:443")
-	if got := ruleNames(evalAll(e, ev)); len(got) != 0 {
-		t.Errorf("raised %q", got)
+	if got := ruleNames(evalAll(e, ev("10.96.0.1:443"))); len(got) != 0 {
+		t.Errorf("without LookupIP: raised %q", got)
+	}
+	var asked []string
+	lookup := func(host string) ([]netip.Addr, error) {
+		asked = append(asked, host)
+		return []netip.Addr{netip.MustParseAddr("10.96.0.1")}, nil
+	}
+	e, _, err := Load([]Source{{Name: ruleset.DefaultName, Data: ruleset.Default}},
+		Options{MinPriority: api.PriorityDebug, Matching: MatchAll, Fields: utcTable(), Hostname: "test-host", LookupIP: lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(asked, []string{"kubernetes.default.svc.cluster.local"}) {
+		t.Errorf("looked up %q", asked)
+	}
+	checkGolden(t, "Contact K8S API Server From Container", evalAll(e, ev("10.96.0.1:443")))
+	if got := ruleNames(evalAll(e, ev("10.96.0.2:443"))); len(got) != 0 {
+		t.Errorf("other address: raised %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
 	"github.com/lookout-sec/lookout/sensor/internal/rules/fields"
@@ -26,6 +27,9 @@ func (c *compiler) check(n *parse.Check) (Pred, error) {
 	}
 	if p, ok := typePred(n); ok {
 		return p, nil
+	}
+	if p, ok, err := c.dnsPred(n); ok || err != nil {
+		return p, err
 	}
 	l, err := c.field(n.Field)
 	if err != nil {
@@ -258,4 +262,63 @@ func lower(s string) string {
 		b[i] = lowerASCII(b[i])
 	}
 	return string(b)
+}
+
+// dnsFields maps the domain-name fields to the address they compare.
+var dnsFields = map[string]string{"fd.sip.name": "fd.sip", "fd.cip.name": "fd.cip", "fd.lip.name": "fd.lip", "fd.rip.name": "fd.rip"}
+
+// dnsPred compiles fd.sip.name = NAME (and in, !=, and the cip/lip/rip
+// forms) as Falco does: the names are resolved when the rules load and the
+// connection's address is compared with the resolved set.
+func (c *compiler) dnsPred(n *parse.Check) (Pred, bool, error) {
+	ipField, ok := dnsFields[n.Field.Name]
+	if !ok || n.Field.Transformer != "" || n.Field.HasArg || n.Modifier != "" {
+		return nil, false, nil
+	}
+	ne := false
+	switch n.Op {
+	case "=", "==", "in", "intersects":
+	case "!=":
+		ne = true
+	default:
+		return nil, false, nil
+	}
+	var names []string
+	switch v := n.Value.(type) {
+	case *parse.Value:
+		names = []string{v.Text}
+	case *parse.List:
+		for _, it := range v.Items {
+			names = append(names, it.Text)
+		}
+	default:
+		return nil, false, nil
+	}
+	set := map[netip.Addr]struct{}{}
+	for _, name := range names {
+		if c.opts.LookupIP == nil {
+			continue
+		}
+		addrs, err := c.opts.LookupIP(name)
+		if err != nil {
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: cannot resolve %q: %v", n.Field.Name, name, err))
+			continue
+		}
+		for _, a := range addrs {
+			set[a.Unmap()] = struct{}{}
+		}
+	}
+	l, err := c.field(&parse.Field{P: n.Field.P, Name: ipField})
+	if err != nil {
+		return nil, true, err
+	}
+	get := l.get
+	return func(ev *event.Event, s *Scratch) bool {
+		for _, v := range get(ev, s) {
+			if _, in := set[v.Addr.Unmap()]; in != ne {
+				return true
+			}
+		}
+		return false
+	}, true, nil
 }

@@ -8,6 +8,7 @@ package compile
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
@@ -72,6 +73,7 @@ type compiler struct {
 	slots    map[string]int // field text -> scratch slot, shared by all rules
 	warnings []string
 	budget   int // nodes left for the rule being expanded
+	opts     Options
 	// origin maps the checks that came from a macro to the macro's text,
 	// so errors point into the macro.
 	origin map[parse.Node]textPair
@@ -145,7 +147,21 @@ type macroInfo struct {
 // Compile compiles every rule of set (disabled ones too; the engine decides
 // what to run). The first error is returned as a *spec.Error.
 func Compile(set *spec.Set, resolve Resolver) (*Result, error) {
-	c := &compiler{set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]textPair{}, slots: map[string]int{}}
+	return CompileWith(set, resolve, Options{})
+}
+
+// Options are optional compiler settings.
+type Options struct {
+	// LookupIP resolves the domain names compared with fd.sip.name,
+	// fd.cip.name, fd.lip.name and fd.rip.name, once, when the rules are
+	// compiled (Falco resolves them at load time too). Nil, or a failed
+	// lookup, leaves the name with no address: the check never matches.
+	LookupIP func(host string) ([]netip.Addr, error)
+}
+
+// CompileWith is Compile with options.
+func CompileWith(set *spec.Set, resolve Resolver, opts Options) (*Result, error) {
+	c := &compiler{opts: opts, set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]textPair{}, slots: map[string]int{}}
 	c.lists = expandLists(set.Lists)
 	for _, m := range set.Macros {
 		mi := &macroInfo{m: m, txt: c.substitute(m.Condition.S)}
