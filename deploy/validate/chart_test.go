@@ -64,13 +64,17 @@ func TestChartRejectsBadValues(t *testing.T) {
 		want string
 	}{
 		{"no outputs", []string{"--set", "router.outputs=null"}, "router.outputs: at least one output is required"},
-		{"output without type", []string{"--set", "router.outputs[0].name=x"}, "router.outputs[0]: name and type are required"},
-		{"secretRef without key", []string{"-f", allOutputs, "--set", "router.outputs[0].secretRefs.webhook_url.key="}, "router.outputs[0].secretRefs.webhook_url: name (the Secret) and key (in the Secret) are required"},
+		{"output without type", []string{"--set-json", `router.outputs=[{"name":"x"}]`}, "at '/router/outputs/0': missing property 'type'"},
+		{"unknown output type", []string{"--set", "router.outputs[0].type=smtp"}, "at '/router/outputs/0/type': value must be one of"},
+		{"secretRef without key", []string{"-f", allOutputs, "--set", "router.outputs[0].secretRefs.webhook_url.key="}, "at '/router/outputs/0/secretRefs/webhook_url/key': minLength: got 0, want 1"},
+		{"misspelt value", []string{"--set", "sensor.minpriority=warning"}, "at '/sensor': additional properties 'minpriority' not allowed"},
+		{"unknown priority", []string{"--set", "router.outputs[0].min_priority=warn"}, "at '/router/outputs/0/min_priority': 'warn' does not match pattern"},
+		{"wrong type", []string{"--set", "router.port=http"}, "at '/router/port': got string, want integer"},
 		{"secretRef too deep", []string{"-f", allOutputs, "--set", "router.outputs[1].secretRefs.a\\.b\\.c.name=s", "--set", "router.outputs[1].secretRefs.a\\.b\\.c.key=k"}, "at most one dot"},
 		{"no rules", []string{"--set", "sensor.defaultRules=false"}, "the sensor would load no rules"},
 		{"bad rules file name", []string{"--set-string", "sensor.customRules.rules=x"}, `sensor.customRules: "rules" must be a file name ending in .yaml`},
 		{"alerts go nowhere", []string{"--set", "router.enabled=false"}, "alerts would go nowhere"},
-		{"relative runtime path", []string{"--set", "sensor.containerRuntimePaths={run/containerd}"}, "must be an absolute path"},
+		{"relative runtime path", []string{"--set", "sensor.containerRuntimePaths={run/containerd}"}, "at '/sensor/containerRuntimePaths/0': 'run/containerd' does not match pattern '^/'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
