@@ -136,7 +136,7 @@ func (t *Table) addFD() {
 		sock("fd."+s.p+"port", s.d+" port", KindPort, func(f *event.FD, dst []Value) []Value {
 			return appendPort(dst, get(f))
 		})
-		t.str("fd."+s.p+"ip.name", s.d+" domain name; unavailable (no DNS tracking)", func(_ *event.Event, dst []Value) []Value { return dst })
+		t.str("fd."+s.p+"ip.name", s.d+" domain name: in conditions, = and in compare the address with the names' addresses resolved when the rules load (rules.Options.LookupIP); unavailable as a value", func(_ *event.Event, dst []Value) []Value { return dst })
 	}
 	multiSock := func(name, desc string, k Kind, fn func(f *event.FD, dst []Value) []Value) {
 		t.add(&def{name: name, kind: k, desc: desc, multi: true, ex: fdField(func(f *event.FD, dst []Value) []Value {
