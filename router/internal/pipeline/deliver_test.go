@@ -210,3 +210,21 @@ func TestPartialBatchRetriesOnlyFailed(t *testing.T) {
 		t.Errorf("%d requests, want 6 (5, then the failed alert and the two the webhook did not send after it)", n)
 	}
 }
+
+func TestOrderPreserved(t *testing.T) {
+	cases := []struct {
+		name  string
+		batch int
+	}{{"one by one", 1}, {"batches of 7", 7}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSink(t, nil)
+			r := newRouter(t, t.TempDir(), outSpec{name: "hook", url: s.url(), policy: fastPolicy(), timeout: 5 * time.Second, conc: 1, batch: c.batch})
+			want := r.ingest(t, 0, 100)
+			got := s.wait(len(want))
+			if !slices.Equal(got, want) {
+				t.Fatalf("delivered out of order:\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}

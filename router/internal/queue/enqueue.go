@@ -4,11 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/lookout-sec/lookout/router/api"
 )
+
+// newRecord encodes record{Alert: aj, Queued: now} without re-validating
+// aj, which json.Marshal just produced.
+func newRecord(aj []byte, now int64) []byte {
+	rec := make([]byte, 0, len(aj)+40)
+	rec = append(rec, `{"alert":`...)
+	rec = append(rec, aj...)
+	rec = append(rec, `,"queued":`...)
+	rec = strconv.AppendInt(rec, now, 10)
+	return append(rec, '}')
+}
 
 type pendingOut struct {
 	q       *outq
@@ -43,10 +55,7 @@ func (s *Store) Enqueue(_ context.Context, routed map[string][]*api.Alert) error
 				}
 				aj, enc[a] = b, b
 			}
-			rec, err := json.Marshal(record{Alert: aj, Queued: now})
-			if err != nil {
-				return fmt.Errorf("encode record: %w", err)
-			}
+			rec := newRecord(aj, now)
 			p.recs = append(p.recs, rec)
 			e := &entry{size: int64(8 + len(rec)), queued: now}
 			if s.db == nil {

@@ -153,7 +153,10 @@ type loadResult struct {
 
 // load posts single alerts from o.clients clients for o.duration (or until
 // total alerts were sent when total > 0).
-func load(ctx context.Context, addr string, clients int, d time.Duration, total int64) loadResult {
+// With batch > 1 each request posts batch alerts as NDJSON to /v1/alerts
+// (the sensor's path); counts are in alerts, latencies per request.
+func load(ctx context.Context, addr string, clients int, d time.Duration, total int64, batch int) loadResult {
+	batch = max(batch, 1)
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
@@ -170,26 +173,35 @@ func load(ctx context.Context, addr string, clients int, d time.Duration, total 
 			var lat []time.Duration
 			var ok, full, other int64
 			for ctx.Err() == nil && (total > 0 || time.Now().Before(end)) {
-				i := next.Add(1)
+				i := next.Add(int64(batch)) - int64(batch) + 1
 				if total > 0 && i > total {
 					break
 				}
+				url, payload := "http://"+addr+"/", body(i)
+				if batch > 1 {
+					var b strings.Builder
+					for j := range int64(batch) {
+						b.WriteString(body(i + j))
+						b.WriteByte('\n')
+					}
+					url, payload = "http://"+addr+"/v1/alerts", b.String()
+				}
 				t0 := time.Now()
-				resp, err := client.Post("http://"+addr+"/", "application/json", strings.NewReader(body(i)))
+				resp, err := client.Post(url, "application/json", strings.NewReader(payload))
 				if err != nil {
-					other++
+					other += int64(batch)
 					continue
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				switch {
 				case resp.StatusCode/100 == 2:
-					ok++
+					ok += int64(batch)
 					lat = append(lat, time.Since(t0))
 				case resp.StatusCode == 503:
-					full++
+					full += int64(batch)
 				default:
-					other++
+					other += int64(batch)
 				}
 			}
 			mu.Lock()

@@ -5,7 +5,8 @@
 // and the router's peak RSS. It is a benchmark tool (make bench-router), not
 // a test. Scenarios:
 //
-//	intake    single-alert POSTs for -duration; one webhook output (add -durable=false for in-memory queues)
+//	intake    single-alert POSTs for -duration; one webhook output (add -durable=false for in-memory
+//	          queues, -batch N for NDJSON batches to /v1/alerts)
 //	delivery  the same while the sink answers after -sink-latency (default 10ms): delivery rate under load
 //	saturate  many clients, slow sink: peak RSS while the backlog grows
 //	hung      delivery rate of a healthy output with a hung neighbour versus alone (backlog of -backlog alerts)
@@ -30,6 +31,7 @@ type options struct {
 	concurrency int
 	backlog     int
 	repeat      int
+	batch       int
 	keep        bool
 }
 
@@ -43,6 +45,7 @@ func main() {
 	flag.DurationVar(&o.sinkLatency, "sink-latency", 0, "sink's answer delay (delivery and saturate default to 10ms)")
 	flag.IntVar(&o.concurrency, "concurrency", 4, "the webhook output's concurrency")
 	flag.IntVar(&o.backlog, "backlog", 20000, "hung scenario: alerts queued before the sinks start")
+	flag.IntVar(&o.batch, "batch", 1, "alerts per request; >1 posts NDJSON to /v1/alerts (the sensor's path)")
 	flag.IntVar(&o.repeat, "repeat", 3, "hung scenario: alternating runs of each case (the median is reported)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the router's work directory")
 	flag.Parse()

@@ -30,12 +30,12 @@ func intake(ctx context.Context, o options) error {
 		return err
 	}
 	defer r.stop(o.keep)
-	res := load(ctx, r.addr, o.clients, o.duration, 0)
+	res := load(ctx, r.addr, o.clients, o.duration, 0, o.batch)
 	deliveredDuringLoad := s.n.Load()
 	rss := r.peakRSS()
-	fmt.Printf("scenario=%s durable=%v clients=%d duration=%s sink_latency=%s output_concurrency=%d\n",
-		o.scenario, o.durable, o.clients, o.duration, o.sinkLatency, o.concurrency)
-	fmt.Printf("  intake: sent=%d ok=%d 503=%d other=%d rate=%.0f/s p50=%s p99=%s max=%s\n",
+	fmt.Printf("scenario=%s durable=%v clients=%d batch=%d duration=%s sink_latency=%s output_concurrency=%d\n",
+		o.scenario, o.durable, o.clients, max(o.batch, 1), o.duration, o.sinkLatency, o.concurrency)
+	fmt.Printf("  intake (alerts; latency per request): sent=%d ok=%d 503=%d other=%d rate=%.0f/s p50=%s p99=%s max=%s\n",
 		res.sent, res.ok, res.full, res.other, float64(res.ok)/res.elapsed.Seconds(),
 		ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)))
 	fmt.Printf("  delivery during load: %d alerts, %.0f/s\n", deliveredDuringLoad, float64(deliveredDuringLoad)/res.elapsed.Seconds())
@@ -92,7 +92,7 @@ func drainRate(ctx context.Context, o options, withHung bool) (float64, error) {
 		return 0, err
 	}
 	defer r.stop(o.keep)
-	res := load(ctx, r.addr, o.clients, 0, int64(o.backlog))
+	res := load(ctx, r.addr, o.clients, 0, int64(o.backlog), 100)
 	if res.ok != int64(o.backlog) {
 		return 0, fmt.Errorf("backlog: %d of %d accepted", res.ok, o.backlog)
 	}
