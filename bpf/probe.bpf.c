@@ -21,6 +21,20 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+// compat reports whether the current syscall is a 32-bit one (ia32 on
+// x86_64, AArch32 on arm64): its numbers and registers mean something else,
+// so it is filtered rather than misread.
+static __always_inline int compat(struct task_struct *t)
+{
+#if defined(__TARGET_ARCH_x86)
+	return t->thread_info.status & 0x0002; // TS_COMPAT
+#elif defined(__TARGET_ARCH_arm64)
+	return (t->thread_info.flags >> 22) & 1; // TIF_32BIT
+#else
+	return 0;
+#endif
+}
+
 static __always_inline void regs_args(struct pt_regs *r, __u64 a[6], long *nr)
 {
 #if defined(__TARGET_ARCH_x86)
@@ -76,6 +90,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	}
 	struct task_struct *t = bpf_get_current_task_btf();
+	if (compat(t)) {
+		count(CAT_SYSCALL, CTR_FILTERED);
+		return 0;
+	}
 	struct scratch *s = start(KIND_SYSCALL, nr, t);
 	if (!s) {
 		count(CAT_SYSCALL, CTR_DROP_FULL);
