@@ -179,8 +179,10 @@ func (p *Probe) Run(ctx context.Context, fn func(*event.Event)) error {
 				return fmt.Errorf("probe: read ring buffer: %w", err)
 			}
 			if err := p.dec.decode(rec.RawSample, &ev); err != nil {
-				p.decodeErrors.Add(1)
-				p.log.Warn("probe: dropped undecodable record", "err", err)
+				// Logged at 1, 2, 4, 8 ... so a systematic problem cannot flood the log.
+				if n := p.decodeErrors.Add(1); n&(n-1) == 0 {
+					p.log.Warn("probe: dropped undecodable record", "err", err, "total", n)
+				}
 				continue
 			}
 			fn(&ev)
