@@ -7,6 +7,7 @@ import (
 
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/sensor/internal/event"
+	"github.com/lookout-sec/lookout/sensor/internal/ruleset"
 )
 
 // benchMix is a realistic, mostly non-matching event mix: library and
@@ -150,6 +151,18 @@ func TestEvalAllocs(t *testing.T) {
 			t.Errorf("%s %s: %.0f allocs, want 0", ev.Type, ev.Proc.Name, n)
 		case shell:
 			t.Logf("%s %s: %.0f allocs", ev.Type, ev.Proc.Name, n)
+		}
+	}
+}
+
+// BenchmarkLoad measures loading and compiling the upstream stable rules
+// (the cost of a reload).
+func BenchmarkLoad(b *testing.B) {
+	tbl := utcTable()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Load([]Source{{Name: ruleset.DefaultName, Data: ruleset.Default}}, Options{MinPriority: api.PriorityDebug, Fields: tbl}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
