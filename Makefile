@@ -82,7 +82,7 @@ test-deps-sensor:
 .PHONY: bench-rules fuzz-rules
 # bench-rules: the rule engine over the full stable ruleset (events/s, events/cpu-s, allocs/event).
 bench-rules:
-	$(GO) test -run '^$$' -bench Engine -benchmem -count 3 ./sensor/internal/rules/
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./sensor/internal/rules/
 # fuzz-rules: the condition parser and the YAML loader (FUZZTIME each).
 FUZZTIME ?= 60s
 fuzz-rules:
