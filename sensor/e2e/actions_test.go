@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -39,6 +40,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	default:
+		if mode, ok := strings.CutPrefix(os.Getenv(helperEnv), "container:"); ok && len(os.Args) > 2 {
+			if err := containerHelper(mode, os.Args[2]); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
 	}
@@ -97,6 +105,9 @@ type action struct {
 	cmd func(t *testing.T, dir string) *exec.Cmd
 	// key is the output field that holds dir ("proc.cmdline" by default).
 	key string
+	// container runs the action inside a Docker-named cgroup; the alert's
+	// container.id must be that container's.
+	container bool
 	// fields are output fields that must equal these values; "$dir" is
 	// replaced by the action's directory.
 	fields map[string]string

@@ -40,10 +40,21 @@ outputs:
 	sensor := startSensor(t, sensorBin, "--config", cfg, "--router", routerURL)
 
 	var lat []time.Duration
-	for _, ac := range actions() {
+	all := actions()
+	for _, ac := range containerActions() {
+		ac.container = true
+		all = append(all, ac)
+	}
+	for _, ac := range all {
 		t.Run(strings.ReplaceAll(ac.rule, " ", "_"), func(t *testing.T) {
 			dir := t.TempDir()
 			cmd := ac.cmd(t, dir)
+			var ctrID string
+			if ac.container {
+				var cg string
+				cg, ctrID = fakeContainer(t)
+				cmd = inContainer(cmd, cg)
+			}
 			var stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = io.Discard, &stderr // never log /etc/shadow
 			if err := cmd.Run(); err != nil {
@@ -57,6 +68,9 @@ outputs:
 				return a.Rule == ac.rule && strings.Contains(field(a, key), dir)
 			})
 			a := r.a
+			if ac.container && field(a, "container.id") != ctrID[:12] {
+				t.Errorf("container.id = %q, want %q", field(a, "container.id"), ctrID[:12])
+			}
 			if a.Priority != ac.priority {
 				t.Errorf("priority %s, want %s", a.Priority, ac.priority)
 			}
