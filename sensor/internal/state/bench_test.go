@@ -232,3 +232,69 @@ func TestApplyAllocs(t *testing.T) {
 		t.Errorf("mix: %v allocs per cycle, budget 40", perCycle)
 	}
 }
+
+// FuzzApply drives Apply with arbitrary event sequences built from the
+// input: types, ids, results and arguments in the probe's shapes. Apply must
+// not panic, the counters must match the table, and ancestor chains must end.
+func FuzzApply(f *testing.F) {
+	f.Add([]byte{1, 2, 0, 0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	f.Add([]byte("\x38\x01\x02\x00\x01\x3f\x02\x01\x00\x00\x05\x02\x02\x03\x04"))
+	types := []event.Type{event.TypeClone, event.TypeExecve, event.TypeProcexit, event.TypeOpenat, event.TypeOpen,
+		event.TypeClose, event.TypeDup2, event.TypeChdir, event.TypeFchdir, event.TypeSocket, event.TypeConnect,
+		event.TypeAccept4, event.TypeBind, event.TypeListen, event.TypeSetuid, event.TypeFcntl, event.TypePipe2,
+		event.TypeMemfdCreate}
+	names := []string{"a", "../b", "/etc/../c", "", ".", "/", "x/./y/../z"}
+	base := newTestTables(f, Options{}).opts // a host root and an empty procfs, made once
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tb, err := New(Options{ProcRoot: base.ProcRoot, HostRoot: base.HostRoot, MaxProcesses: 16, MaxFDsPerProcess: 8, ExitGrace: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ts int64
+		for len(data) >= 5 {
+			op, tid, pid, res, arg := data[0], int64(data[1]%12), int64(data[2]%12), int64(int8(data[3])), data[4]
+			data = data[5:]
+			if pid == 0 {
+				pid = tid
+			}
+			ts += int64(arg) * 100
+			ev := &event.Event{Type: types[int(op)%len(types)], TS: ts, TID: tid, PID: pid, Res: res}
+			n := int64(arg % 10)
+			name := names[int(arg)%len(names)]
+			ev.Args = []event.Arg{
+				{Name: "fd", Kind: event.ArgFD, Int: n}, {Name: "oldfd", Kind: event.ArgFD, Int: n / 2},
+				{Name: "dirfd", Kind: event.ArgFD, Int: []int64{atFDCWD, n}[arg%2]},
+				{Name: "name", Kind: event.ArgString, Str: name}, {Name: "path", Kind: event.ArgString, Str: name},
+				{Name: "ptid", Kind: event.ArgInt, Int: int64(arg % 12)},
+				{Name: "flags", Kind: event.ArgFlags, Uint: uint64(arg&1) * cloneThread},
+				{Name: "vpid", Kind: event.ArgInt, Int: int64(arg % 3)},
+				{Name: "reaper_tid", Kind: event.ArgInt, Int: int64(arg % 5)},
+				{Name: "domain", Kind: event.ArgFlags, Uint: uint64(arg % 11)},
+				{Name: "tuple", Kind: event.ArgTuple, Tuple: event.Tuple{Family: event.Family(arg % 4), Path: name}},
+				{Name: "fd1", Kind: event.ArgFD, Int: n}, {Name: "fd2", Kind: event.ArgFD, Int: n + 1},
+				{Name: "exe", Kind: event.ArgString, Str: name}, {Name: "args", Kind: event.ArgBytes, Bytes: []byte(name)},
+				{Name: "uid", Kind: event.ArgUint, Uint: uint64(arg)}, {Name: "cmd", Kind: event.ArgInt, Int: int64(arg % 2)},
+			}
+			tb.Apply(ev)
+		}
+		s := tb.Stats()
+		if s.Threads != len(tb.threads) || s.Exited < 0 {
+			t.Fatalf("stats %+v with %d threads", s, len(tb.threads))
+		}
+		exited := 0
+		for _, th := range tb.threads {
+			if th.exited {
+				exited++
+			}
+			n := 0
+			for a := th.p.Parent; a != nil; a = a.Parent {
+				if n++; n > 1000 {
+					t.Fatal("ancestor chain does not end")
+				}
+			}
+		}
+		if exited != s.Exited {
+			t.Fatalf("Stats.Exited %d, table has %d exited", s.Exited, exited)
+		}
+	})
+}

@@ -283,7 +283,7 @@ func (t *Tables) markExited(th *thread, ts, reaper int64) {
 		}
 		ct.p.PPID = reaper
 		ct.p.Parent = nil
-		if rt != nil {
+		if rt != nil && !descends(rt.p, ct.p) {
 			ct.p.Parent = rt.p
 			if rt.children == nil {
 				rt.children = map[int64]struct{}{}

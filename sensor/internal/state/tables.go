@@ -270,14 +270,25 @@ func (t *Tables) link(th *thread) {
 		return
 	}
 	parent := t.threads[th.p.PPID]
-	if parent == nil {
-		return
+	if parent == nil || descends(parent.p, th.p) {
+		return // unknown, or a loop (only possible with inconsistent input)
 	}
 	th.p.Parent = parent.p
 	if parent.children == nil {
 		parent.children = map[int64]struct{}{}
 	}
 	parent.children[th.p.TID] = struct{}{}
+}
+
+// descends reports whether p is anc or one of its descendants, walking p's
+// Parent chain (bounded).
+func descends(p, anc *event.Process) bool {
+	for a, i := p, 0; a != nil && i < 1024; a, i = a.Parent, i+1 {
+		if a == anc {
+			return true
+		}
+	}
+	return false
 }
 
 // evictOne removes the oldest exited entry, or else an arbitrary live one.
