@@ -230,3 +230,36 @@ func TestUncapturedEventTypes(t *testing.T) {
 		t.Errorf("warnings %q", rep.Warnings)
 	}
 }
+
+// TestSpecErrors pins the messages of the remaining loader error paths.
+func TestSpecErrors(t *testing.T) {
+	rule := "- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n"
+	tests := []struct{ yaml, want string }{
+		{okRule + "- rule: R\n  condition: and x\n  append: true\n  override:\n    condition: append\n",
+			"a.yaml:10:3: Keys 'override' and 'append: true' cannot be used together. Add an 'append' entry (e.g. 'condition: append') under 'override' instead.\n      override:\n      ^"},
+		{okRule + "- rule: R\n  condition: and proc.name = x\n  output: o2\n  override:\n    condition: append\n",
+			"a.yaml:9:3: Unexpected key 'output': no corresponding entry under 'override' is defined.\n      output: o2\n      ^"},
+		{okRule + "- rule: R\n  condition: and proc.name = x\n  override:\n    condition: prepend\n",
+			"a.yaml:10:16: Invalid override operation for key 'condition': 'prepend' (must be 'append' or 'replace')\n        condition: prepend\n                   ^"},
+		{rule + "  enabled: maybe\n", "a.yaml:6:12: Value for key 'enabled' must be a boolean, got 'maybe'\n      enabled: maybe\n               ^"},
+		{rule + "  tags: shell\n", "a.yaml:6:9: Value for key 'tags' must be a list of strings\n      tags: shell\n            ^"},
+		{rule + "  exceptions: {name: x}\n", "a.yaml:6:15: Rule exceptions must be a sequence\n      exceptions: {name: x}\n                  ^"},
+		{rule + "  exceptions:\n    - name: e\n      fields: proc.name\n      comps: startswith\n",
+			"a.yaml:9:14: Exception 'e': single-field comps must be a list operator (in, pmatch, intersects or '<op> oneof|anyof|allof'), got 'startswith'\n          comps: startswith\n                 ^"},
+		{rule + "  exceptions:\n    - name: e\n      fields: [proc.name, proc.pname]\n      values:\n        - [a]\n",
+			"a.yaml:10:11: Exception 'e': Fields and values lists must have equal length\n            - [a]\n              ^"},
+		{okRule + "- rule: R\n  exceptions:\n    - name: e\n      fields: [proc.name]\n  override:\n    exceptions: append\n- rule: R\n  exceptions:\n    - name: e\n      fields: [proc.pname]\n  override:\n    exceptions: append\n",
+			"a.yaml:15:7: Can not append exception fields or comps to existing exception 'e', only values\n        - name: e\n          ^"},
+		{"- macro: m\n  condition: or x\n  append: true\n", "a.yaml:1:3: Macro 'm' has 'append' key but no macro by that name already exists\n    - macro: m\n      ^"},
+		{"- just a string\n", "a.yaml:1:3: unexpected element type; each element should be a yaml associative array\n    - just a string\n      ^"},
+		{"- rule: X\n  enabled: false\n", "a.yaml:1:3: Rule 'X' has 'enabled' key but no rule by that name already exists\n    - rule: X\n      ^"},
+		{"- list: l\n  items: {a: b}\n", "a.yaml:2:10: Value for key 'items' must be a list of strings\n      items: {a: b}\n             ^"},
+		{"- required_plugin_versions:\n  - name: k8saudit\n", "a.yaml:2:5: Item has no mapping for key 'version'\n      - name: k8saudit\n        ^"},
+	}
+	for _, tc := range tests {
+		_, _, err := loadFiles(t, tc.yaml)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("got\n%v\nwant\n%s", err, tc.want)
+		}
+	}
+}
