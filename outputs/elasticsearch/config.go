@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/lookout-sec/lookout/outputs"
 )
@@ -35,6 +36,10 @@ type Config struct {
 	// IndexTemplate installs an index template with keyword mappings for
 	// the index pattern before the first bulk request.
 	IndexTemplate bool `mapstructure:"index_template"`
+	// KeywordFields are output fields (e.g. "proc.name") mapped explicitly
+	// as keyword in the index template, for servers that do not apply its
+	// dynamic template (ZincSearch) or to pin a field's type.
+	KeywordFields []string `mapstructure:"keyword_fields"`
 	// FlushDocuments and FlushBytes bound one bulk request: a larger batch
 	// is split into several requests.
 	FlushDocuments int `mapstructure:"flush_documents"`
@@ -103,6 +108,16 @@ func (c Config) Validate() error {
 	}
 	if c.Password != "" && c.Username == "" {
 		return errors.New("elasticsearch.username: is required with elasticsearch.password")
+	}
+	for i, f := range c.KeywordFields {
+		if f == "" || strings.HasPrefix(f, ".") || strings.HasSuffix(f, ".") || strings.Contains(f, "..") {
+			return fmt.Errorf("elasticsearch.keyword_fields[%d]: %q is not a field name such as proc.name", i, f)
+		}
+		for _, g := range c.KeywordFields {
+			if strings.HasPrefix(g, f+".") {
+				return fmt.Errorf("elasticsearch.keyword_fields[%d]: %q cannot be a keyword and the parent of %q", i, f, g)
+			}
+		}
 	}
 	if c.APIKey != "" && (c.Username != "" || c.Password != "") {
 		return errors.New("elasticsearch: set api_key or username/password, not both")

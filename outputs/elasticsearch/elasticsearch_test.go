@@ -187,3 +187,26 @@ func TestValidate(t *testing.T) {
 		t.Errorf("printed config leaks a secret: %s", s)
 	}
 }
+
+func TestKeywordFields(t *testing.T) {
+	o, err := New(Config{KeywordFields: []string{"proc.name", "proc.aname[2]", "fd.name", "container.image.repository"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(o.Template()["template"].(map[string]any)["mappings"].(map[string]any)["properties"].(map[string]any)["output_fields"])
+	want := `{"properties":{"container":{"properties":{"image":{"properties":{"repository":{"type":"keyword"}}}}},` +
+		`"fd":{"properties":{"name":{"type":"keyword"}}},"proc":{"properties":{"aname[2]":{"type":"keyword"},"name":{"type":"keyword"}}}}}`
+	if string(b) != want {
+		t.Errorf("output_fields mapping:\n got %s\nwant %s", b, want)
+	}
+	for name, fields := range map[string][]string{
+		"empty":          {""},
+		"leading dot":    {".proc"},
+		"double dot":     {"proc..name"},
+		"parent and kid": {"k8s.ns", "k8s.ns.name"},
+	} {
+		if _, err := New(Config{KeywordFields: fields}, Options{}); err == nil || !strings.Contains(err.Error(), "elasticsearch.keyword_fields[0]") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}

@@ -171,6 +171,9 @@ func zincAlerts() []*api.Alert {
 		a := outputtest.Alert()
 		a.UUID, a.Rule, a.Hostname, a.Time = id, rule, host, tm
 		a.OutputFields["proc.pid"] = json.Number(strconv.Itoa(pid))
+		if pid%2 == 0 {
+			a.OutputFields["fd.name"] = "/etc/passwd"
+		}
 		return a
 	}
 	day := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 123456789, time.UTC) }
@@ -195,6 +198,7 @@ func testZincIndexAndSearch(t *testing.T, base string) {
 	o, err := New(Config{
 		Addresses: []string{base}, Username: zincUser, Password: zincPassword,
 		Index: "falco", IndexSuffix: SuffixDaily, IndexTemplate: true,
+		KeywordFields: []string{"fd.name", "user.name"},
 	}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +219,7 @@ func testZincIndexAndSearch(t *testing.T, base string) {
 		{"by time range", "falco-*", map[string]any{"range": map[string]any{"time": map[string]any{
 			"gte": "2026-11-20T12:00:00Z", "lt": "2026-11-22T00:00:00Z"}}}, []string{"a2", "a3"}},
 		{"dated index from the alert's time", "falco-2026.11.20", map[string]any{"match_all": map[string]any{}}, []string{"a1", "a2"}},
+		{"keyword output field", "falco-*", map[string]any{"term": map[string]any{"output_fields.fd.name": "/etc/passwd"}}, []string{"a2", "a4"}},
 		{"numeric output field", "falco-*", map[string]any{"range": map[string]any{"output_fields.proc.pid": map[string]any{
 			"gte": 103, "lte": 200}}}, []string{"a3", "a4"}},
 	}
