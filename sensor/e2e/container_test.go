@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,8 +71,32 @@ func fakeContainer(t *testing.T) (dir, id string) {
 func inContainer(cmd *exec.Cmd, cg string) *exec.Cmd {
 	args := append([]string{"-c", `echo $$ > "$0/cgroup.procs" && exec "$@"`, cg, cmd.Path}, cmd.Args[1:]...)
 	w := exec.Command("/bin/sh", args...)
-	w.Env, w.Dir = cmd.Env, cmd.Dir
+	w.Env, w.Dir, w.Stdin, w.SysProcAttr = cmd.Env, cmd.Dir, cmd.Stdin, cmd.SysProcAttr
 	return w
+}
+
+// openPTY returns a new pseudo-terminal's slave side; both sides are closed
+// when the test ends.
+func openPTY(t *testing.T) *os.File {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("skipping: no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlock pty: %v", err)
+	}
+	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("pty number: %v", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open pty slave: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // containerHelper performs one container action in the helper process.
@@ -128,6 +153,26 @@ func containerActions() []action {
 			fields: map[string]string{"evt.type": "dup3", "fd.type": "ipv4", "fd.l4proto": "tcp", "user.name": "root"}},
 		{rule: "Linux Kernel Module Injection Detected", priority: api.PriorityWarning, cmd: helper("kmod"),
 			fields: map[string]string{"evt.type": "finit_module", "user.name": "root"}},
+		{rule: "Terminal shell in container", priority: api.PriorityNotice,
+			cmd: func(t *testing.T, dir string) *exec.Cmd {
+				// A shell with a terminal, started by the container's
+				// entrypoint (runc): what `docker exec -it` produces.
+				runc := copyFile(t, "/bin/sh", dir, "runc")
+				cmd := exec.Command(runc, "-c", "sh -c 'true "+dir+"'; true")
+				cmd.Stdin = openPTY(t)
+				cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+				return cmd
+			},
+			fields: map[string]string{"proc.name": "sh", "proc.pname": "runc", "user.name": "root"}},
+		{rule: "Netcat Remote Code Execution in Container", priority: api.PriorityWarning,
+			cmd: func(t *testing.T, dir string) *exec.Cmd {
+				// A program named nc started with -e, as a reverse shell is;
+				// the rule looks at the name and the arguments only, so a copy
+				// of /bin/true stands in for netcat (not installed here).
+				nc := copyFile(t, "/bin/true", dir, "nc")
+				return exec.Command(nc, "-e", "/bin/sh", dir, "4444")
+			},
+			fields: map[string]string{"proc.name": "nc", "user.name": "root"}},
 		{rule: "Detect release_agent File Container Escapes", priority: api.PriorityCritical, cmd: helper("release_agent"),
 			fields: map[string]string{"fd.name": "$dir/release_agent", "user.name": "root"}},
 	}
