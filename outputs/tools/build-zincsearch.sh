@@ -41,6 +41,10 @@ cd "$work/src"
 mkdir -p web/dist
 printf '<!doctype html><title>ZincSearch</title><p>UI not built (test build).</p>\n' >web/dist/index.html
 sed -i 's#"github.com/pyroscope-io/client/pyroscope"#pyroscope "github.com/grafana/pyroscope-go"#' cmd/zincsearch/main.go
+if ! grep -q '"github.com/grafana/pyroscope-go"' cmd/zincsearch/main.go; then
+	echo "zincsearch: cmd/zincsearch/main.go no longer imports pyroscope-io/client; update this script" >&2
+	exit 1
+fi
 "$go" get github.com/grafana/pyroscope-go@v1.4.3 github.com/grafana/pyroscope-go/godeltaprof@v0.1.12
 "$go" build -trimpath -o "$dest/zincsearch.tmp" ./cmd/zincsearch
 mv "$dest/zincsearch.tmp" "$dest/zincsearch"
