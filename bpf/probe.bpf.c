@@ -80,7 +80,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	long nr;
 	__u64 a[6];
 	regs_args(regs, a, &nr);
-	if (nr < 0 || nr >= IDX_EXCLUDE) {
+	if (nr < 0 || nr >= IDX_ONLY) {
 		count(CAT_SYSCALL, CTR_FILTERED);
 		return 0;
 	}

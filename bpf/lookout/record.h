@@ -8,6 +8,7 @@
 #define LOOKOUT_RECORD_H
 
 #define NR_MAX 512     // interest slots for syscall numbers
+#define IDX_ONLY 507    // not a spec: the only tgid whose events pass (0: all)
 #define IDX_EXCLUDE 508 // not a spec: the tgid whose events are filtered (0: none)
 #define IDX_EXEC 509   // lifecycle slots above the syscall numbers
 #define IDX_FORK 510
@@ -138,12 +139,14 @@ static __always_inline __u32 spec_of(__u32 idx)
 	return v ? *v : 0;
 }
 
-// excluded reports whether the current process is the one user space
-// asked to leave out (normally the sensor itself).
+// excluded reports whether user space asked to leave the current process
+// out: it is the excluded one (normally the sensor itself), or not the only
+// one watched (tests, watching one process).
 static __always_inline int excluded(void)
 {
-	__u32 ex = spec_of(IDX_EXCLUDE);
-	return ex && ex == (__u32)(bpf_get_current_pid_tgid() >> 32);
+	__u32 ex = spec_of(IDX_EXCLUDE), only = spec_of(IDX_ONLY);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	return (ex && ex == tgid) || (only && only != tgid);
 }
 
 static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_struct *t)

@@ -21,6 +21,7 @@ import (
 // Interest-map slots for the lifecycle hooks (IDX_* in bpf/probe.bpf.c).
 const (
 	nrMax      = 512
+	idxOnly    = 507
 	idxExclude = 508
 	idxExec    = 509
 	idxFork    = 510
@@ -50,6 +51,10 @@ type Config struct {
 	// in the kernel: the sensor can pass its own pid so that its /proc reads
 	// and posts to the router do not come back as events.
 	ExcludePID int
+	// OnlyPID, when not 0, is the only process (tgid) whose events pass the
+	// kernel filter: for watching one process, and for tests that must not
+	// see the rest of the machine.
+	OnlyPID int
 }
 
 // Probe is a loaded and attached set of BPF programs.
@@ -131,7 +136,7 @@ func (p *Probe) SetInterest(s event.TypeSet) error {
 	vals := make([]uint32, nrMax)
 	specs := syscallSpecs()
 	for nr, t := range syscallTypes() {
-		if spec, ok := specs[t]; ok && s.Has(t) && int(nr) < idxExclude {
+		if spec, ok := specs[t]; ok && s.Has(t) && int(nr) < idxOnly {
 			vals[nr] = kernelSpec(t, spec)
 		}
 	}
@@ -145,6 +150,7 @@ func (p *Probe) SetInterest(s event.TypeSet) error {
 		vals[idxExit] = 1
 	}
 	vals[idxExclude] = uint32(p.cfg.ExcludePID)
+	vals[idxOnly] = uint32(p.cfg.OnlyPID)
 	keys := make([]uint32, nrMax)
 	for i := range keys {
 		keys[i] = uint32(i)

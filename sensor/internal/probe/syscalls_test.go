@@ -241,14 +241,13 @@ func TestFileSyscalls(t *testing.T) {
 
 func TestPtrace(t *testing.T) {
 	requireKernel(t)
-	var child *os.Process
 	calls := []call{{name: "ptrace attach", typ: event.TypePtrace,
 		do: func(t *testing.T) (int64, map[string]any) {
 			p, err := os.StartProcess("/bin/sleep", []string{"sleep", "60"}, &os.ProcAttr{})
 			if err != nil {
 				t.Fatalf("start sleep: %v", err)
 			}
-			child = p
+			t.Cleanup(func() { p.Kill(); p.Wait() })
 			err = unix.PtraceAttach(p.Pid)
 			if err == nil {
 				var ws unix.WaitStatus
@@ -260,8 +259,6 @@ func TestPtrace(t *testing.T) {
 		args:  map[string]any{"request": uint64(unix.PTRACE_ATTACH)},
 		order: []string{"res", "addr", "data", "request", "pid"}}}
 	runCalls(t, calls)
-	child.Kill()
-	child.Wait()
 }
 
 func TestSocketSyscalls(t *testing.T) {
