@@ -22,10 +22,11 @@ import (
 // itself, so the router must be stopped (bbolt holds an exclusive lock).
 func deadletterCommand() *cobra.Command {
 	var (
-		file   string
-		output string
-		asJSON bool
-		all    bool
+		file      string
+		output    string
+		asJSON    bool
+		all       bool
+		cfgListen string
 	)
 	cmd := &cobra.Command{
 		Use:   "deadletter",
@@ -34,6 +35,8 @@ func deadletterCommand() *cobra.Command {
 than 408/425/429) or a spent retry budget (retry.max_attempts, retry.max_age).
 These commands open the queue file under queue.dir directly; bbolt allows one
 process at a time, so stop the router first (they fail saying so otherwise).
+While the router runs, use its admin API instead (admin.tokens; see
+docs/router-delivery.md).
 Replayed alerts go to the end of their output's queue with a fresh retry budget
 and are delivered at the router's next start.`,
 	}
@@ -48,6 +51,7 @@ and are delivered at the router's next start.`,
 		if err != nil {
 			return nil, nil, err
 		}
+		cfgListen = cfg.Listen
 		if cfg.Queue.Dir == "" {
 			return nil, nil, errors.New("queue.dir is empty: the queue is in memory, there are no dead letters on disk")
 		}
@@ -64,7 +68,9 @@ and are delivered at the router's next start.`,
 		}
 		s, err := queue.Open(queue.Options{Dir: cfg.Queue.Dir, Outputs: qo, Logger: slog.New(slog.DiscardHandler)})
 		if errors.Is(err, queue.ErrLocked) {
-			return nil, nil, fmt.Errorf("%w\nstop lookout-router first: dead-letter commands need the queue file to themselves", err)
+			return nil, nil, fmt.Errorf("%w\nstop lookout-router first: dead-letter commands need the queue file to themselves;\n"+
+				"or, with admin.tokens configured, use the running router's admin API: "+
+				"curl -H 'Authorization: Bearer TOKEN' http://%s/admin/deadletters", err, cfgListen)
 		}
 		return s, names, err
 	}

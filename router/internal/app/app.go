@@ -121,9 +121,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	for i, t := range cfg.Tokens {
 		tokens[i] = string(t)
 	}
+	var adminTokens, names []string
+	for _, t := range cfg.AdminTokens {
+		adminTokens = append(adminTokens, string(t))
+	}
+	for _, q := range qopts {
+		names = append(names, q.Name)
+	}
 	handler := server.New(server.Options{
 		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: pipeline.NewFanout(routes, store, m),
 		Metrics: m, Gatherer: reg, Logger: log, Hostname: host,
+		AdminTokens: adminTokens, DeadLetters: store, Outputs: names,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

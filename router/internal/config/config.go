@@ -1,6 +1,7 @@
 // Package config loads the router's YAML configuration with viper:
 // LOOKOUT_-prefixed environment variables override file values
-// (LOOKOUT_LISTEN, LOOKOUT_AUTH_TOKENS="a b", LOOKOUT_BODY_LIMIT), unknown
+// (LOOKOUT_LISTEN, LOOKOUT_AUTH_TOKENS="a b", LOOKOUT_ADMIN_TOKENS,
+// LOOKOUT_BODY_LIMIT, LOOKOUT_QUEUE_DIR, LOOKOUT_QUEUE_MAX_BYTES), unknown
 // keys and bad values fail naming the key path and what was expected, and
 // secrets redact themselves when printed.
 package config
@@ -32,6 +33,7 @@ func (Secret) GoString() string { return `"[redacted]"` }
 type Config struct {
 	Listen          string        // address to listen on, default 127.0.0.1:2801
 	Tokens          []Secret      // bearer tokens; empty disables auth
+	AdminTokens     []Secret      // bearer tokens for /admin; empty disables the admin API
 	BodyLimit       int64         // maximum request body in bytes, default 1 MiB
 	ShutdownTimeout time.Duration // how long shutdown may take, default 10s
 	Queue           Queue
@@ -67,11 +69,11 @@ func (c Config) String() string {
 	if dir == "" {
 		dir = `"" (in memory, not durable)`
 	}
-	return fmt.Sprintf("listen=%s tokens=%d×[redacted] body_limit=%d queue.dir=%s queue.max_bytes=%d outputs=%v",
-		c.Listen, len(c.Tokens), c.BodyLimit, dir, c.Queue.MaxBytes, names)
+	return fmt.Sprintf("listen=%s tokens=%d×[redacted] admin_tokens=%d×[redacted] body_limit=%d queue.dir=%s queue.max_bytes=%d outputs=%v",
+		c.Listen, len(c.Tokens), len(c.AdminTokens), c.BodyLimit, dir, c.Queue.MaxBytes, names)
 }
 
-var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "outputs": true}
+var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true}
 
 var outputKeys = map[string]bool{
 	"name": true, "type": true, "min_priority": true, "filters": true,
@@ -92,7 +94,7 @@ func Load(file string, reg registry.Registry) (*Config, error) {
 	v.SetDefault("shutdown_timeout", "10s")
 	v.SetDefault("queue.dir", DefaultQueueDir)
 	v.SetDefault("queue.max_bytes", DefaultQueueMaxBytes)
-	for _, k := range []string{"auth.tokens"} {
+	for _, k := range []string{"auth.tokens", "admin.tokens"} {
 		_ = v.BindEnv(k)
 	}
 	if err := v.ReadInConfig(); err != nil {
@@ -119,6 +121,19 @@ func parse(v *viper.Viper, reg registry.Registry) (*Config, error) {
 		}
 	}
 	c := &Config{Listen: v.GetString("listen")}
+	if admin, ok := v.Get("admin").(map[string]any); ok {
+		for k := range admin {
+			if k != "tokens" {
+				return nil, fmt.Errorf("admin.%s: unknown key (allowed: tokens)", k)
+			}
+		}
+	}
+	for _, t := range v.GetStringSlice("admin.tokens") {
+		if t == "" {
+			return nil, errors.New("admin.tokens: an empty token is not allowed")
+		}
+		c.AdminTokens = append(c.AdminTokens, Secret(t))
+	}
 	for _, t := range v.GetStringSlice("auth.tokens") {
 		if t == "" {
 			return nil, errors.New("auth.tokens: an empty token is not allowed")

@@ -7,6 +7,7 @@
 //	GET  /healthz    liveness ("ok")
 //	GET  /ping       "pong" (Falcosidekick compatibility)
 //	GET  /metrics    Prometheus metrics
+//	/admin/...       dead letters: list, replay, purge (admin.go; only with admin tokens)
 //
 // Bad input gets 400 naming the field and problem, a missing or wrong bearer
 // token 401, a body past the limit 413, a wrong method 405 and any other path
@@ -52,8 +53,13 @@ type Options struct {
 	Metrics   *metrics.Metrics
 	Gatherer  prometheus.Gatherer
 	Logger    *slog.Logger
-	Hostname  string           // used in test alerts
-	Now       func() time.Time // clock; default time.Now
+	Hostname  string // used in test alerts
+	// AdminTokens enable the /admin dead-letter API (admin.go) when set;
+	// DeadLetters and Outputs serve it.
+	AdminTokens []string
+	DeadLetters DeadLetters
+	Outputs     []string
+	Now         func() time.Time // clock; default time.Now
 }
 
 type server struct {
@@ -84,19 +90,27 @@ func New(opts Options) http.Handler {
 		r.Post(api.PathBatch, s.batch)
 		r.Post("/test", s.test)
 	})
+	if len(opts.AdminTokens) > 0 && opts.DeadLetters != nil {
+		r.Route("/admin", s.admin)
+	}
 	return r
 }
 
 func (s *server) auth(next http.Handler) http.Handler {
+	if len(s.hashes) == 0 {
+		return next
+	}
+	return s.bearer(s.hashes, next)
+}
+
+// bearer lets a request through only with one of the tokens hashed in
+// hashes (compared in constant time).
+func (s *server) bearer(hashes [][32]byte, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(s.hashes) == 0 {
-			next.ServeHTTP(w, r)
-			return
-		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		got := sha256.Sum256([]byte(tok))
 		match := 0
-		for _, h := range s.hashes {
+		for _, h := range hashes {
 			match |= subtle.ConstantTimeCompare(got[:], h[:])
 		}
 		if !ok || match != 1 {
