@@ -108,6 +108,9 @@ type action struct {
 	// container runs the action inside a Docker-named cgroup; the alert's
 	// container.id must be that container's.
 	container bool
+	// needsSuccess skips the case when the action itself fails (a
+	// facility the machine lacks, such as overlayfs).
+	needsSuccess bool
 	// fields are output fields that must equal these values; "$dir" is
 	// replaced by the action's directory.
 	fields map[string]string

@@ -173,6 +173,21 @@ func containerActions() []action {
 				return exec.Command(nc, "-e", "/bin/sh", dir, "4444")
 			},
 			fields: map[string]string{"proc.name": "nc", "user.name": "root"}},
+		{rule: "Drop and execute new binary in container", priority: api.PriorityCritical,
+			cmd: func(t *testing.T, dir string) *exec.Cmd {
+				// An overlay root as a container has, in a private mount
+				// namespace: a binary copied in after start lands in the
+				// upper layer and is executed from there.
+				for _, d := range []string{"lower", "upper", "work", "merged"} {
+					if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				script := fmt.Sprintf(`mount -t overlay overlay -o lowerdir=%[1]s/lower,upperdir=%[1]s/upper,workdir=%[1]s/work %[1]s/merged &&
+cp /bin/true %[1]s/merged/dropped && %[1]s/merged/dropped %[1]s`, dir)
+				return exec.Command("unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script)
+			},
+			needsSuccess: true, fields: map[string]string{"proc.name": "dropped", "user.name": "root"}},
 		{rule: "Detect release_agent File Container Escapes", priority: api.PriorityCritical, cmd: helper("release_agent"),
 			fields: map[string]string{"fd.name": "$dir/release_agent", "user.name": "root"}},
 	}
