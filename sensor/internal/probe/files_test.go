@@ -21,7 +21,7 @@ func TestOpenat(t *testing.T) {
 	if err := os.WriteFile(abs, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h := startProbe(t, Config{Interest: types(event.TypeOpenat, event.TypeOpen)}, func(ev *event.Event) bool {
+	h := startProbe(t, Config{OnlyPID: int(pid), Interest: types(event.TypeOpenat, event.TypeOpen)}, func(ev *event.Event) bool {
 		a := ev.Arg("name")
 		return ev.PID == pid && a != nil && strings.Contains(a.Str, marker)
 	})

@@ -41,7 +41,7 @@ func runCalls(t *testing.T, calls []call) {
 		interest.Add(c.typ)
 	}
 	pid := int64(os.Getpid())
-	h := startProbe(t, Config{Interest: interest}, func(ev *event.Event) bool { return ev.PID == pid })
+	h := startProbe(t, Config{OnlyPID: int(pid), Interest: interest}, func(ev *event.Event) bool { return ev.PID == pid })
 	type result struct {
 		tid  int64
 		res  int64
