@@ -32,6 +32,21 @@ func TestMain(m *testing.M) {
 		os.Exit(helperPtrace())
 	case "memfd":
 		os.Exit(helperMemfd())
+	case "ssh":
+		// An outbound TCP connection attempt to port 4444 of a
+		// documentation address (RFC 5737): non-blocking, so EINPROGRESS.
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		err = unix.Connect(fd, &unix.SockaddrInet4{Port: 4444, Addr: [4]byte{198, 51, 100, 1}})
+		unix.Close(fd)
+		if err != nil && err != unix.EINPROGRESS {
+			fmt.Fprintln(os.Stderr, "connect 198.51.100.1:4444:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	case "traceme":
 		// PTRACE_TRACEME, as anti-debugging code does; then exit.
 		if _, _, errno := syscall.RawSyscall(syscall.SYS_PTRACE, syscall.PTRACE_TRACEME, 0, 0); errno != 0 {
@@ -203,6 +218,14 @@ func actions() []action {
 		{rule: "PTRACE anti-debug attempt", priority: api.PriorityNotice,
 			cmd:    func(t *testing.T, dir string) *exec.Cmd { return self(t, "traceme", dir) },
 			fields: map[string]string{"evt.type": "ptrace", "user.name": "root"}},
+		{rule: "Disallowed SSH Connection Non Standard Port", priority: api.PriorityNotice,
+			cmd: func(t *testing.T, dir string) *exec.Cmd {
+				cmd := self(t, "ssh", dir)
+				cmd.Args[0] = filepath.Join(dir, "ssh") // proc.exe (argv[0]) ends with ssh
+				return cmd
+			},
+			needsSuccess: true,
+			fields:       map[string]string{"evt.type": "connect", "fd.rport": "4444", "fd.l4proto": "tcp", "user.name": "root"}},
 		{rule: "Read sensitive file trusted after startup", priority: api.PriorityWarning,
 			cmd: func(t *testing.T, dir string) *exec.Cmd {
 				// A server process (named httpd) reads /etc/shadow itself
