@@ -73,6 +73,35 @@ static __always_inline __u64 pick(__u32 sel, __u64 a[6], long ret, __u64 def)
 	return def;
 }
 
+// msghdr reads a struct user_msghdr at ptr: its address (msg_name) becomes
+// part PART_STR, the total iovec length replaces args[5], and the first
+// iovec is returned for the data blob.
+static __always_inline void msghdr(struct scratch *s, __u32 *off, __u64 ptr, __u64 *data, __u64 *len)
+{
+	struct {
+		__u64 name;
+		__u32 namelen, pad;
+		__u64 iov, iovlen;
+	} mh = {};
+	struct {
+		__u64 base, len;
+	} iov[4] = {};
+	s->hdr.args[5] = 0;
+	if (!ptr || bpf_probe_read_user(&mh, sizeof(mh), (const void *)ptr))
+		return;
+	put_user_blob(s, off, PART_STR, mh.name, mh.namelen, 128, CAT_SYSCALL);
+	__u64 n = mh.iovlen < 4 ? mh.iovlen : 4;
+	if (n && !bpf_probe_read_user(iov, n * sizeof(iov[0]) & 0x7f, (const void *)mh.iov)) {
+		__u64 total = 0;
+		for (int i = 0; i < 4; i++)
+			if (i < n)
+				total += iov[i].len;
+		s->hdr.args[5] = total;
+		*data = iov[0].base;
+		*len = iov[0].len;
+	}
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -118,10 +147,19 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (spec & (1 << (SPEC_STR_SHIFT + i)))
 			put_user_str(s, &off, PART_STR + i, a[i], CAT_SYSCALL);
 	}
+	__u32 blob = (spec >> SPEC_BLOB_SHIFT) & 7;
+	__u64 msg_data = 0, msg_len = 0;
+	if (blob && (spec & SPEC_MSGHDR))
+		msghdr(s, &off, pick(blob, a, ret, 0), &msg_data, &msg_len);
 	if (unix_sk && !s->hdr.len[PART_UNIX])
 		put_unix_path(s, &off, PART_UNIX, unix_sk, CAT_SYSCALL);
-	__u32 blob = (spec >> SPEC_BLOB_SHIFT) & 7;
-	if (blob) {
+	if (blob && (spec & SPEC_MSGHDR)) {
+		__u64 max = (spec >> SPEC_BLOBMAX_SHIFT) & 0xff;
+		__u64 n = msg_len;
+		if ((spec >> SPEC_BLOBLEN_SHIFT) & 7) // received: only what arrived
+			n = ret < 0 ? 0 : (n < (__u64)ret ? n : (__u64)ret);
+		put_user_blob(s, &off, PART_BLOB, msg_data, n, max, CAT_SYSCALL);
+	} else if (blob) {
 		__u64 max = (spec >> SPEC_BLOBMAX_SHIFT) & 0xff;
 		__u32 lensel = (spec >> SPEC_BLOBLEN_SHIFT) & 7;
 		__u64 n = pick(lensel, a, ret, max);

@@ -23,6 +23,7 @@
 #define SPEC_BLOBLEN_SHIFT 14  // bits 14..16: blob length: 0 max only, 1..6 arg i-1
 #define SPEC_BLOBMAX_SHIFT 17  // bits 17..24: blob max bytes
 #define SPEC_FD_USER (1 << 25) // the fd selector points to an int in user memory (pipe's fds[0])
+#define SPEC_MSGHDR (1 << 26)  // the blob selector points to a struct user_msghdr (sendmsg/recvmsg)
 
 #define PART_MAX 4096
 #define DATA_MASK 0x3fff // per-CPU values must stay under 32 KiB

@@ -126,7 +126,10 @@ func (d *decoder) arg(a argSpec) event.Arg {
 		out.Tuple = parseSockaddr(d.parts[partBlob])
 		return out
 	case a.src == srcTuple, a.src == srcTupleAcc:
-		out.Tuple = d.tuple(a.src == srcTupleAcc)
+		out.Tuple = d.tuple(a.src == srcTupleAcc, d.parts[partBlob])
+		return out
+	case a.src == srcTupleMsg:
+		out.Tuple = d.tuple(false, d.parts[partStr])
 		return out
 	case a.src == srcDev:
 		if d.hasFD {

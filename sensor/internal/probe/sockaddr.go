@@ -65,11 +65,12 @@ func addrOf(fam uint16, b [16]uint8, port uint16) netip.AddrPort {
 }
 
 // tuple is the described fd's socket: local->remote, or remote->local for
-// accepted sockets (Falco puts the client first). A connect whose socket
-// has no peer (it failed) takes the remote address from the user sockaddr.
-func (d *decoder) tuple(accepted bool) event.Tuple {
+// accepted sockets (Falco puts the client first). A socket without a peer
+// (a failed connect, an unconnected datagram socket) takes the remote
+// address from the user's sockaddr sa.
+func (d *decoder) tuple(accepted bool, sa []byte) event.Tuple {
 	if !d.hasFD || d.fd.Kind != 2 {
-		if t := parseSockaddr(d.parts[partBlob]); t.Family != event.FamilyUnknown {
+		if t := parseSockaddr(sa); t.Family != event.FamilyUnknown {
 			return t
 		}
 		return event.Tuple{}
@@ -78,7 +79,7 @@ func (d *decoder) tuple(accepted bool) event.Tuple {
 	local := addrOf(f.Family, f.Saddr, f.Sport)
 	remote := addrOf(f.Family, f.Daddr, f.Dport)
 	if f.Dport == 0 && !accepted {
-		if t := parseSockaddr(d.parts[partBlob]); t.Dst.IsValid() {
+		if t := parseSockaddr(sa); t.Dst.IsValid() {
 			remote = t.Dst
 		}
 	}
@@ -88,7 +89,7 @@ func (d *decoder) tuple(accepted bool) event.Tuple {
 	}
 	if t.Family == event.FamilyUnix {
 		t.Path = string(d.parts[partUnix])
-		if u := parseSockaddr(d.parts[partBlob]); t.Path == "" && u.Family == event.FamilyUnix {
+		if u := parseSockaddr(sa); t.Path == "" && u.Family == event.FamilyUnix {
 			t.Path = u.Path
 		}
 	}

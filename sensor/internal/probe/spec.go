@@ -23,6 +23,7 @@ const (
 	srcAddr      // the user blob parsed as a struct sockaddr (SOCKADDR)
 	srcTuple     // the described fd's socket as local->remote (SOCKTUPLE)
 	srcTupleAcc  // the described fd's socket as remote->local (accept)
+	srcTupleMsg  // like srcTuple, the peer from the msghdr's msg_name if unconnected
 	srcDev       // the described fd's file system device
 	srcIno       // the described fd's inode number
 	srcHowFlags  // openat2: struct open_how flags
@@ -62,6 +63,7 @@ type sysSpec struct {
 	args    []argSpec
 	fd      sel   // fd whose file or socket the kernel describes
 	fdUser  bool  // fd points to the fd in user memory (an int)
+	msghdr  bool  // blob points to a struct user_msghdr: data from its first iovec, msg_name in part 1, iovec total in args[5]
 	blob    sel   // user pointer to copy as the blob
 	blobLen sel   // its length (selNone: blobMax bytes)
 	blobMax uint8 // at most this many bytes
@@ -128,8 +130,9 @@ func syscallSpecs() map[event.Type]sysSpec {
 			{name: "flags", kind: event.ArgFlags, flags: event.FlagsOpen, src: srcArg1, mask: sockFlags}}},
 		event.TypeSendto: {fd: selArg0, blob: selArg1, blobLen: selArg2, blobMax: snapLen,
 			args: []argSpec{res, {name: "data", kind: event.ArgBytes, src: srcBlob}, fd("fd", srcArg0), u32("size", srcArg2), tuple}},
-		event.TypeSendmsg: {fd: selArg0,
-			args: []argSpec{res, {name: "data", kind: event.ArgBytes, src: srcZero}, fd("fd", srcArg0), u32("size", srcZero), tuple}},
+		event.TypeSendmsg: {fd: selArg0, blob: selArg1, msghdr: true, blobMax: snapLen,
+			args: []argSpec{res, {name: "data", kind: event.ArgBytes, src: srcBlob}, fd("fd", srcArg0), u32("size", srcArg5),
+				{name: "tuple", kind: event.ArgTuple, src: srcTupleMsg}}},
 
 		event.TypePtrace: {args: []argSpec{res, u("addr", srcArg2), u("data", srcArg3),
 			fl("request", event.FlagsPtraceRequest, srcArg0), i32("pid", srcArg1)}},
@@ -192,8 +195,10 @@ func syscallSpecs() map[event.Type]sysSpec {
 			fl("flags", event.FlagsMmapFlags, srcArg3), fd("fd", srcArg4), u("offset", srcArg5)}},
 		event.TypeRecvfrom: {fd: selArg0, blob: selArg1, blobLen: selRet, blobMax: snapLen, args: []argSpec{res,
 			{name: "data", kind: event.ArgBytes, src: srcBlob}, tuple, fd("fd", srcArg0), u32("size", srcArg2)}},
-		event.TypeRecvmsg: {fd: selArg0, args: []argSpec{res, u32("size", srcZero), {name: "data", kind: event.ArgBytes, src: srcZero},
-			tuple, {name: "msgcontrol", kind: event.ArgBytes, src: srcZero}, fd("fd", srcArg0)}},
+		event.TypeRecvmsg: {fd: selArg0, blob: selArg1, msghdr: true, blobLen: selRet, blobMax: snapLen, args: []argSpec{res,
+			u32("size", srcArg5), {name: "data", kind: event.ArgBytes, src: srcBlob},
+			{name: "tuple", kind: event.ArgTuple, src: srcTupleMsg}, {name: "msgcontrol", kind: event.ArgBytes, src: srcZero},
+			fd("fd", srcArg0)}},
 	}
 }
 
@@ -207,6 +212,7 @@ const (
 	specBlobLen    = 14
 	specBlobMaxShl = 17
 	specFDUser     = 1 << 25
+	specMsghdr     = 1 << 26
 )
 
 // kernelSpec is the interest-map value for a syscall.
@@ -226,6 +232,9 @@ func kernelSpec(t event.Type, s sysSpec) uint32 {
 	v |= uint32(s.blobMax) << specBlobMaxShl
 	if s.fdUser {
 		v |= specFDUser
+	}
+	if s.msghdr {
+		v |= specMsghdr
 	}
 	return v
 }

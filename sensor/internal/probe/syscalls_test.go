@@ -382,6 +382,24 @@ func TestMiscSyscalls(t *testing.T) {
 	}
 	defer unix.Close(cli)
 	var acc int
+	// Two unconnected UDP sockets on 127.0.0.1 for sendmsg/recvmsg.
+	lo := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	udpRecv, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(udpRecv)
+	if err := unix.Bind(udpRecv, &unix.SockaddrInet4{Addr: lo.As4()}); err != nil {
+		t.Fatal(err)
+	}
+	rsa, _ := unix.Getsockname(udpRecv)
+	rport := uint16(rsa.(*unix.SockaddrInet4).Port)
+	udpSend, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(udpSend)
+	var sport uint16
 	self := int64(os.Getpid())
 	calls := []call{
 		{name: "pipe2", typ: event.TypePipe2,
@@ -453,6 +471,25 @@ func TestMiscSyscalls(t *testing.T) {
 				return fdres(fd, err), map[string]any{"fd": fdres(fd, err)}
 			},
 			args: map[string]any{"tuple": event.Tuple{Family: event.FamilyUnix, Path: sock}}},
+		{name: "sendmsg udp", typ: event.TypeSendmsg,
+			do: func(t *testing.T) (int64, map[string]any) {
+				n, err := unix.SendmsgN(udpSend, []byte("hello udp"), nil, &unix.SockaddrInet4{Addr: lo.As4(), Port: int(rport)}, 0)
+				sa, _ := unix.Getsockname(udpSend)
+				sport = uint16(sa.(*unix.SockaddrInet4).Port)
+				return fdres(n, err), map[string]any{"tuple": event.Tuple{Family: event.FamilyInet, L4Proto: event.L4UDP,
+					Src: netip.AddrPortFrom(netip.IPv4Unspecified(), sport), Dst: netip.AddrPortFrom(lo, rport)}}
+			},
+			args:  map[string]any{"fd": int64(udpSend), "data": "hello udp", "size": uint64(9)},
+			order: []string{"res", "data", "fd", "size", "tuple"}},
+		{name: "recvmsg udp", typ: event.TypeRecvmsg,
+			do: func(t *testing.T) (int64, map[string]any) {
+				buf := make([]byte, 64)
+				n, _, _, _, err := unix.Recvmsg(udpRecv, buf, nil, 0)
+				return fdres(n, err), map[string]any{"tuple": event.Tuple{Family: event.FamilyInet, L4Proto: event.L4UDP,
+					Src: netip.AddrPortFrom(lo, rport), Dst: netip.AddrPortFrom(lo, sport)}}
+			},
+			args:  map[string]any{"fd": int64(udpRecv), "data": "hello udp", "size": uint64(64)},
+			order: []string{"res", "size", "data", "tuple", "msgcontrol", "fd"}},
 		{name: "mprotect", typ: event.TypeMprotect,
 			do: func(t *testing.T) (int64, map[string]any) {
 				b, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON)
