@@ -317,3 +317,65 @@ func TestExecCgroup(t *testing.T) {
 		}
 	}
 }
+
+// TestExecOverlayLayers runs one binary from the lower and one from the
+// upper layer of an overlay mount: EXE_LOWER_LAYER and EXE_UPPER_LAYER.
+func TestExecOverlayLayers(t *testing.T) {
+	requireKernel(t)
+	src, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Skipf("skipped: %v", err)
+	}
+	root := t.TempDir()
+	lower, upper, work, merged := root+"/lower", root+"/upper", root+"/work", root+"/merged"
+	for _, d := range []string{lower, upper, work, merged} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(lower+"/lowertrue", src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(upper+"/uppertrue", src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
+	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
+		t.Skipf("skipped: cannot mount overlayfs: %v", err)
+	}
+	defer unix.Unmount(merged, unix.MNT_DETACH)
+	self := int64(os.Getpid())
+	h := startProbe(t, Config{Interest: types(event.TypeExecve)}, func(ev *event.Event) bool {
+		a := ev.Arg("ptid")
+		return a != nil && a.Int == self
+	})
+	const upperFlag, lowerFlag = 2, 8 // EXE_UPPER_LAYER, EXE_LOWER_LAYER
+	tests := []struct {
+		name      string
+		want, not uint64
+	}{
+		{"lowertrue", lowerFlag, upperFlag},
+		{"uppertrue", upperFlag, lowerFlag},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(merged + "/" + tt.name)
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			pid := int64(cmd.Process.Pid)
+			evs := h.waitFor("the exec", func(evs []event.Event) bool {
+				_, err := find(evs, func(e *event.Event) bool { return e.PID == pid })
+				return err == nil
+			})
+			ex, _ := find(evs, func(e *event.Event) bool { return e.PID == pid })
+			flags := argOf(t, ex, "flags").Uint
+			if flags&tt.want == 0 || flags&tt.not != 0 {
+				t.Errorf("flags = %#x, want %#x set and %#x clear (%s)", flags, tt.want, tt.not, describe(ex))
+			}
+			if got := argOf(t, ex, "trusted_exepath").Str; got != merged+"/"+tt.name {
+				t.Errorf("trusted_exepath = %q, want %q", got, merged+"/"+tt.name)
+			}
+		})
+	}
+}
