@@ -255,6 +255,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		return 0;
 	}
 	s->hdr.res = p->exit_code;
+	s->hdr.reaper = reaper_of(p);
 	submit(s, 0, CAT_EXIT);
 	return 0;
 }

@@ -56,6 +56,7 @@ struct event_hdr {
 	__u32 vtid, vpid, pgid, vpgid;
 	__u32 tty;       // controlling tty, user-space dev_t encoding
 	__u32 exe_flags; // EXE_* as Falco
+	__u32 reaper;    // exit: the tid that adopts the children (0: unknown)
 	__u16 kind, nr, cpu, flags;
 	__u16 len[NPARTS];
 	char comm[16];

@@ -76,6 +76,40 @@ static __always_inline void fill_task(struct event_hdr *h, struct task_struct *t
 	}
 }
 
+// reaper_of returns the tid that adopts the children of exiting task p:
+// a live thread of its group (the leader, if it is not p), else the init
+// of its pid namespace; 0 when unknown. Child subreapers (prctl) are not
+// looked for.
+static __always_inline __u32 reaper_of(struct task_struct *p)
+{
+	struct signal_struct *sig = 0;
+	struct task_struct *leader = 0, *init = 0;
+	struct pid *tp = 0;
+	struct pid_namespace *ns = 0;
+	int live = 0, tid = 0;
+	unsigned int level = 0;
+	RD(sig, p->signal);
+	if (sig)
+		RD(live, sig->live.counter);
+	if (live > 0) {
+		RD(leader, p->group_leader);
+		if (leader && leader != p)
+			RD(tid, leader->pid);
+		return tid;
+	}
+	RD(tp, p->thread_pid);
+	if (!tp)
+		return 0;
+	RD(level, tp->level);
+	RD(ns, tp->numbers[level & 31].ns);
+	if (ns)
+		RD(init, ns->child_reaper);
+	if (!init || init == p)
+		return 0;
+	RD(tid, init->pid);
+	return tid;
+}
+
 // exe_flags computes EXE_* for the executable file exe described by fi.
 static __always_inline __u32 exe_flags(struct task_struct *t, struct file *exe, struct fd_info *fi)
 {

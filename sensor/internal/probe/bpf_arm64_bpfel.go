@@ -35,12 +35,14 @@ type bpfEventHdr struct {
 	Vpgid    uint32
 	Tty      uint32
 	ExeFlags uint32
+	Reaper   uint32
 	Kind     uint16
 	Nr       uint16
 	Cpu      uint16
 	Flags    uint16
 	Len      [8]uint16
 	Comm     [16]int8
+	_        [4]byte
 }
 
 type bpfFdInfo struct {

@@ -95,7 +95,8 @@ func (d *decoder) decodeFork(ev *event.Event) {
 	)
 }
 
-// decodeExit fills procexit from the kernel's exit code.
+// decodeExit fills procexit from the kernel's exit code. reaper_tid is the
+// thread that adopts the children (0 when unknown).
 func (d *decoder) decodeExit(ev *event.Event) {
 	code := d.hdr.Res
 	ev.Type = event.TypeProcexit
@@ -109,5 +110,6 @@ func (d *decoder) decodeExit(ev *event.Event) {
 		event.Arg{Name: "ret", Kind: event.ArgInt, Int: (code >> 8) & 0xff},
 		event.Arg{Name: "sig", Kind: event.ArgInt, Int: code & 0x7f},
 		event.Arg{Name: "core", Kind: event.ArgUint, Uint: core},
+		event.Arg{Name: "reaper_tid", Kind: event.ArgInt, Int: int64(d.hdr.Reaper)},
 	)
 }

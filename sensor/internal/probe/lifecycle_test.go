@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -171,6 +172,11 @@ func TestExecForkExit(t *testing.T) {
 	}
 	if _, err := find(evs, func(e *event.Event) bool { return e.Type == event.TypeProcexit && e.PID == child }); err != nil {
 		t.Errorf("no exit record of the child")
+	}
+	// The shell's children would go to the init of its pid namespace: pid 1
+	// (tests run in the host's pid namespace, or see their namespace's init as 1).
+	if got := argOf(t, exit, "reaper_tid").Int; got != 1 {
+		t.Errorf("reaper_tid = %d, want 1", got)
 	}
 }
 
@@ -377,5 +383,26 @@ func TestExecOverlayLayers(t *testing.T) {
 				t.Errorf("trusted_exepath = %q, want %q", got, merged+"/"+tt.name)
 			}
 		})
+	}
+}
+
+// TestThreadExitReaper ends one thread of this process: its exit record
+// names the group leader as the reaper of its children.
+func TestThreadExitReaper(t *testing.T) {
+	pid := int64(os.Getpid())
+	h := startProbe(t, Config{OnlyPID: int(pid), Interest: types(event.TypeProcexit)}, func(ev *event.Event) bool { return true })
+	tids := make(chan int64, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		tids <- int64(unix.Gettid())
+	}()
+	tid := <-tids
+	evs := h.waitFor("the thread's exit", func(evs []event.Event) bool {
+		_, err := find(evs, func(e *event.Event) bool { return e.TID == tid })
+		return err == nil
+	})
+	ex, _ := find(evs, func(e *event.Event) bool { return e.TID == tid })
+	if ex.PID != pid || argOf(t, ex, "reaper_tid").Int != pid {
+		t.Errorf("thread exit %s: want pid and reaper_tid %d", describe(ex), pid)
 	}
 }
