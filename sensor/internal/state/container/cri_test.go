@@ -2,33 +2,88 @@ package container
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// fakeCRI is a CRI endpoint on a unix socket speaking gRPC over HTTP/2
-// without TLS, as containerd and cri-o do, answering ContainerStatus from a
-// table of encoded responses.
+// fakeCRI is a real gRPC CRI RuntimeService on a unix socket, as containerd
+// and cri-o serve it, answering ContainerStatus from a table; every other
+// method is UNIMPLEMENTED.
 type fakeCRI struct {
-	socket   string
+	runtimeapi.UnimplementedRuntimeServiceServer
+
+	socket string
+	srv    *grpc.Server
+
 	mu       sync.Mutex
-	statuses map[string][]byte // container id -> ContainerStatusResponse
-	verbose  bool              // the last request asked for verbose info
+	statuses map[string]*runtimeapi.ContainerStatusResponse
+	verbose  bool // the last request asked for verbose info
+	hold     bool // ContainerStatus waits until the caller gives up
 }
 
-func (f *fakeCRI) set(id string, resp []byte) {
+// socketPath returns a path for a unix socket in a fresh temporary
+// directory, short enough for the 108-byte limit on sun_path.
+func socketPath(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "cri.sock")
+	if len(p) < 100 {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "cri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "cri.sock")
+}
+
+// newFakeCRI starts a fake CRI endpoint on a new socket; it stops when the
+// test ends.
+func newFakeCRI(t *testing.T) *fakeCRI {
+	t.Helper()
+	f := &fakeCRI{socket: socketPath(t), statuses: map[string]*runtimeapi.ContainerStatusResponse{}}
+	f.start(t)
+	return f
+}
+
+// start serves on f.socket (again, after stop).
+func (f *fakeCRI) start(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("unix", f.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	runtimeapi.RegisterRuntimeServiceServer(srv, f)
+	go srv.Serve(ln)
+	f.srv = srv
+	t.Cleanup(srv.Stop)
+}
+
+// stop closes the listener (removing the socket) and every connection.
+func (f *fakeCRI) stop() { f.srv.Stop() }
+
+func (f *fakeCRI) set(id string, resp *runtimeapi.ContainerStatusResponse) {
 	f.mu.Lock()
 	f.statuses[id] = resp
+	f.mu.Unlock()
+}
+
+func (f *fakeCRI) setHold(hold bool) {
+	f.mu.Lock()
+	f.hold = hold
 	f.mu.Unlock()
 }
 
@@ -38,120 +93,77 @@ func (f *fakeCRI) askedVerbose() bool {
 	return f.verbose
 }
 
-func newFakeCRI(t *testing.T) *fakeCRI {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "cri")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	f := &fakeCRI{socket: filepath.Join(dir, "containerd.sock"), statuses: map[string][]byte{}}
-	ln, err := net.Listen("unix", f.socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(f.serve), Protocols: new(http.Protocols)}
-	srv.Protocols.SetUnencryptedHTTP2(true) // HTTP/2 only, with prior knowledge
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return f
-}
-
-func (f *fakeCRI) serve(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor != 2 || r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/grpc" {
-		http.Error(w, "not gRPC", http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/grpc")
-	if r.URL.Path != criStatusPath {
-		w.Header().Set("Grpc-Status", "12") // UNIMPLEMENTED, trailers-only
-		w.Header().Set("Grpc-Message", "unknown method "+r.URL.Path)
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	var id string
+// ContainerStatus answers from the table: NOT_FOUND, worded as containerd
+// does, for an unknown id.
+func (f *fakeCRI) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(body) >= 5 {
-		walkProto(body[5:], func(n, wt int, v uint64, d []byte) error {
-			if n == 1 && wt == 2 {
-				id = string(d)
-			}
-			if n == 2 && wt == 0 {
-				f.verbose = v == 1
-			}
-			return nil
-		})
+	f.verbose = req.GetVerbose()
+	resp, ok := f.statuses[req.GetContainerId()]
+	hold := f.hold
+	f.mu.Unlock()
+	if hold {
+		<-ctx.Done() // the client's deadline, sent as grpc-timeout, or its cancel
+		return nil, status.FromContextError(ctx.Err()).Err()
 	}
-	resp, ok := f.statuses[id]
 	if !ok {
-		w.Header().Set("Grpc-Status", "5") // NOT_FOUND, trailers-only
-		w.Header().Set("Grpc-Message", "container \""+id+"\" in namespace \"k8s.io\": not found")
-		w.WriteHeader(http.StatusOK)
-		return
+		return nil, status.Errorf(codes.NotFound, "an error occurred when try to find container %q: not found", req.GetContainerId())
 	}
-	w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
-	w.WriteHeader(http.StatusOK)
-	frame := make([]byte, 5, 5+len(resp))
-	binary.BigEndian.PutUint32(frame[1:], uint32(len(resp)))
-	w.Write(append(frame, resp...))
-	w.Header().Set("Grpc-Status", "0")
-	w.Header().Set("Grpc-Message", "")
+	return resp, nil
 }
 
-// Protobuf encoding helpers for the fake's responses (field numbers from
-// k8s.io/cri-api runtime/v1/api.proto).
-func pbMsg(b []byte, num int, msg []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(num)<<3|2)
-	b = binary.AppendUvarint(b, uint64(len(msg)))
-	return append(b, msg...)
-}
-
-func pbVarint(b []byte, num int, v uint64) []byte {
-	b = binary.AppendUvarint(b, uint64(num)<<3)
-	return binary.AppendUvarint(b, v)
-}
-
-func pbMap(b []byte, num int, kv map[string]string) []byte {
-	for k, v := range kv {
-		b = pbMsg(b, num, appendProtoString(appendProtoString(nil, 1, k), 2, v))
+// criResp builds a ContainerStatusResponse with info["info"] set when info
+// is not empty.
+func criResp(st *runtimeapi.ContainerStatus, info string) *runtimeapi.ContainerStatusResponse {
+	r := &runtimeapi.ContainerStatusResponse{Status: st}
+	if info != "" {
+		r.Info = map[string]string{"info": info}
 	}
-	return b
+	return r
 }
 
 func TestCRIFetch(t *testing.T) {
 	f := newFakeCRI(t)
 	const hexID = "3f4e2d1c0b9a8f7e6d5c4b3a29180716f5e4d3c2b1a09f8e7d6c5b4a39281706"
-	containerdInfo := `{"sandboxID":"9a8b","pid":4242,"config":{"metadata":{"name":"web"},"linux":{"security_context":{"privileged":true}}},"runtimeSpec":{"linux":{}}}`
-	var st []byte
-	st = appendProtoString(st, 1, hexID)
-	st = pbMsg(st, 2, appendProtoString(pbVarint(nil, 2, 0), 1, "web")) // metadata {attempt, name}
-	st = pbVarint(st, 3, 1)                                             // state RUNNING
-	st = pbVarint(st, 4, 1763626542123456789)                           // created_at
-	st = pbMsg(st, 8, appendProtoString(nil, 1, "docker.io/library/nginx:1.25.3"))
-	st = appendProtoString(st, 9, "docker.io/library/nginx@sha256:4444")
-	st = pbMap(st, 12, map[string]string{"io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop",
-		"io.kubernetes.pod.uid": "uid-1", "io.kubernetes.container.name": "web"})
-	st = pbMap(st, 13, map[string]string{"io.kubernetes.container.hash": "abc"})
-	st = append(st, 0x2d, 1, 2, 3, 4) // a fixed32 field (wire type 5) is skipped
-	f.set(hexID, pbMap(pbMsg(nil, 1, st), 2, map[string]string{"info": containerdInfo}))
+	// containerd: privileged in the container config's security context.
+	f.set(hexID, criResp(&runtimeapi.ContainerStatus{
+		Id:        hexID,
+		Metadata:  &runtimeapi.ContainerMetadata{Name: "web"},
+		State:     runtimeapi.ContainerState_CONTAINER_RUNNING,
+		CreatedAt: 1763626542123456789,
+		Image:     &runtimeapi.ImageSpec{Image: "docker.io/library/nginx:1.25.3"},
+		ImageRef:  "docker.io/library/nginx@sha256:4444",
+		Labels: map[string]string{"io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop",
+			"io.kubernetes.pod.uid": "uid-1", "io.kubernetes.container.name": "web"},
+		Annotations: map[string]string{"io.kubernetes.container.hash": "abc"},
+	}, `{"sandboxID":"9a8b","pid":4242,"config":{"metadata":{"name":"web"},"linux":{"security_context":{"privileged":true}}},"runtimeSpec":{"linux":{}}}`))
 
 	// cri-o: image given by id, the name only in image_ref; privileged at the top of info.
 	crioID := strings.Repeat("a", 64)
-	var st2 []byte
-	st2 = pbMsg(st2, 2, appendProtoString(nil, 1, "sidecar"))
-	st2 = pbMsg(st2, 8, appendProtoString(nil, 1, "sha256:"+strings.Repeat("b", 64)))
-	st2 = appendProtoString(st2, 9, "quay.io/team/proxy@sha256:5555")
-	f.set(crioID, pbMap(pbMsg(nil, 1, st2), 2, map[string]string{"info": `{"privileged":false}`}))
+	f.set(crioID, criResp(&runtimeapi.ContainerStatus{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "sidecar"},
+		Image:    &runtimeapi.ImageSpec{Image: "sha256:" + strings.Repeat("b", 64)},
+		ImageRef: "quay.io/team/proxy@sha256:5555",
+	}, `{"privileged":false}`))
 
-	// No verbose info: privileged unknown.
+	// Privileged only under runtimeSpec, as Falco also reads it.
+	specID := strings.Repeat("1", 64)
+	f.set(specID, criResp(&runtimeapi.ContainerStatus{Image: &runtimeapi.ImageSpec{Image: "alpine:3.20"}},
+		`{"runtimeSpec":{"linux":{"security_context":{"privileged":true}}}}`))
+
+	// No verbose info, or info that is not JSON: privileged unknown.
 	bareID := strings.Repeat("c", 64)
-	f.set(bareID, pbMsg(nil, 1, pbMsg(nil, 8, appendProtoString(nil, 1, "busybox"))))
+	f.set(bareID, criResp(&runtimeapi.ContainerStatus{Image: &runtimeapi.ImageSpec{Image: "busybox"}}, ""))
+	badInfoID := strings.Repeat("2", 64)
+	f.set(badInfoID, criResp(&runtimeapi.ContainerStatus{Image: &runtimeapi.ImageSpec{Image: "busybox"}}, "{not json"))
+
+	// An empty status: everything unknown, no panic on the nil messages.
+	emptyID := strings.Repeat("3", 64)
+	f.set(emptyID, &runtimeapi.ContainerStatusResponse{})
 
 	c := NewCRI(f.socket)
 	defer c.Close()
 	yes, no := true, false
+	busybox := Metadata{Image: "busybox", ImageRepository: "busybox", ImageTag: "latest"}
 	tests := []struct {
 		name    string
 		id      string
@@ -159,12 +171,16 @@ func TestCRIFetch(t *testing.T) {
 		wantErr string
 		notFnd  bool
 	}{
-		{name: "containerd pod container", id: hexID, want: Metadata{Name: "web", Image: "docker.io/library/nginx:1.25.3",
+		{name: "containerd pod container, privileged", id: hexID, want: Metadata{Name: "web", Image: "docker.io/library/nginx:1.25.3",
 			ImageRepository: "docker.io/library/nginx", ImageTag: "1.25.3", ImageDigest: "sha256:4444", Privileged: &yes,
 			CreatedTS: 1763626542123456789, PodName: "web-1", PodUID: "uid-1", Namespace: "shop"}},
-		{name: "cri-o, image from image_ref", id: crioID, want: Metadata{Name: "sidecar", Image: "quay.io/team/proxy",
+		{name: "cri-o, image from image_ref, not privileged", id: crioID, want: Metadata{Name: "sidecar", Image: "quay.io/team/proxy",
 			ImageRepository: "quay.io/team/proxy", ImageTag: "latest", ImageDigest: "sha256:5555", Privileged: &no}},
-		{name: "no verbose info", id: bareID, want: Metadata{Image: "busybox", ImageRepository: "busybox", ImageTag: "latest"}},
+		{name: "privileged from runtimeSpec", id: specID, want: Metadata{Image: "alpine:3.20", ImageRepository: "alpine",
+			ImageTag: "3.20", Privileged: &yes}},
+		{name: "no verbose info, privileged unknown", id: bareID, want: busybox},
+		{name: "info not JSON, privileged unknown", id: badInfoID, want: busybox},
+		{name: "empty status", id: emptyID, want: Metadata{}},
 		{name: "unknown container", id: strings.Repeat("d", 64), wantErr: "not found", notFnd: true},
 		{name: "not an id", id: "x", wantErr: "not 64 hex"},
 	}
@@ -188,7 +204,7 @@ func TestCRIFetch(t *testing.T) {
 			if !metaEqual(m, tt.want) {
 				t.Errorf("metadata =\n%+v (privileged %v)\nwant\n%+v (privileged %v)", m, deref(m.Privileged), tt.want, deref(tt.want.Privileged))
 			}
-			if tt.id == hexID && labels["io.kubernetes.container.name"] != "web" {
+			if tt.id == hexID && (len(labels) != 4 || labels["io.kubernetes.container.name"] != "web") {
 				t.Errorf("labels = %v", labels)
 			}
 		})
@@ -213,43 +229,88 @@ func deref(p *bool) any {
 	return *p
 }
 
-func TestCRIErrors(t *testing.T) {
+// TestCRIServerDown: a runtime that is not listening is a retryable error
+// naming the socket (never "not found"), and the same client reconnects
+// once the runtime is back.
+func TestCRIServerDown(t *testing.T) {
 	f := newFakeCRI(t)
+	id := ID{FullID: strings.Repeat("f", 64), Runtime: RuntimeContainerd}
+	f.set(id.FullID, criResp(&runtimeapi.ContainerStatus{Metadata: &runtimeapi.ContainerMetadata{Name: "back"}}, ""))
 	c := NewCRI(f.socket)
 	defer c.Close()
-	if _, err := c.unary(context.Background(), "/runtime.v1.RuntimeService/Nope", nil); err == nil || !strings.Contains(err.Error(), "gRPC status 12") {
-		t.Fatalf("unimplemented method: err = %v", err)
+	if _, err := c.Fetch(context.Background(), id); err != nil {
+		t.Fatalf("runtime up: %v", err)
 	}
-	const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	f.set(id, []byte{0x0a, 0x05, 0x01}) // status field claims 5 bytes, has 1
-	if _, err := c.Fetch(context.Background(), ID{FullID: id}); err == nil || !strings.Contains(err.Error(), "bad length") {
-		t.Fatalf("truncated message: err = %v", err)
+
+	f.stop()
+	_, err := c.Fetch(context.Background(), id)
+	if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), f.socket) || status.Code(err) != codes.Unavailable {
+		t.Fatalf("runtime down: err = %v, want UNAVAILABLE naming %s, not ErrNotFound", err, f.socket)
 	}
-	os.Remove(f.socket)
-	if _, err := NewCRI(f.socket).Fetch(context.Background(), ID{FullID: id}); err == nil || !strings.Contains(err.Error(), f.socket) {
+
+	f.start(t)
+	deadline := time.Now().Add(30 * time.Second) // hang guard only: grpc-go redials within its 5 s backoff
+	for {
+		m, err := c.Fetch(context.Background(), id)
+		if err == nil {
+			if m.Name != "back" {
+				t.Fatalf("after restart: name = %q", m.Name)
+			}
+			break
+		}
+		if errors.Is(err, ErrNotFound) || time.Now().After(deadline) {
+			t.Fatalf("after restart: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestCRINoSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "absent.sock")
+	c := NewCRI(sock)
+	defer c.Close()
+	_, err := c.Fetch(context.Background(), ID{FullID: strings.Repeat("0", 64)})
+	if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), sock) {
 		t.Fatalf("no socket: err = %v", err)
 	}
 }
 
-func FuzzParseStatusResponse(f *testing.F) {
-	f.Add(pbMsg(nil, 1, pbMsg(appendProtoString(nil, 9, "a@sha256:1"), 2, appendProtoString(nil, 1, "n"))))
-	f.Add([]byte{0x0a, 0x05, 0x01})
-	f.Add(pbMap(nil, 2, map[string]string{"info": `{"privileged":true}`}))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		st, err := parseStatusResponse(b)
-		if err == nil {
-			infoPrivileged(st.info["info"])
-		}
-	})
+// TestCRISlowServer: the caller's deadline ends a call the runtime does not
+// answer; the error is the context's (retryable), not "not found".
+func TestCRISlowServer(t *testing.T) {
+	f := newFakeCRI(t)
+	f.setHold(true)
+	c := NewCRI(f.socket)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Fetch(ctx, ID{FullID: strings.Repeat("9", 64)})
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), f.socket) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded naming %s", err, f.socket)
+	}
 }
 
+func TestCRIClosed(t *testing.T) {
+	f := newFakeCRI(t)
+	c := NewCRI(f.socket)
+	c.Close()
+	c.Close() // twice is harmless
+	if _, err := c.Fetch(context.Background(), ID{FullID: strings.Repeat("8", 64)}); err == nil || errors.Is(err, ErrNotFound) {
+		t.Fatalf("fetch after Close: err = %v", err)
+	}
+}
+
+// TestResolverCRI runs the resolver on a containerd socket: found, not
+// found (ErrNotFound, which state never retries), and a runtime slower than
+// the resolver's timeout (an error state retries).
 func TestResolverCRI(t *testing.T) {
 	f := newFakeCRI(t)
-	id := strings.Repeat("e", 64)
-	f.set(id, pbMsg(nil, 1, pbMsg(nil, 2, appendProtoString(nil, 1, "app"))))
+	found := strings.Repeat("e", 64)
+	f.set(found, criResp(&runtimeapi.ContainerStatus{Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+		Labels: map[string]string{"io.kubernetes.pod.namespace": "ns"}}, `{"privileged":true}`))
 	none := filepath.Join(t.TempDir(), "none.sock")
 	r := NewResolver(ResolverOptions{DockerSocket: none, PodmanSocket: none, ContainerdSocket: f.socket, CRIOSocket: none,
-		Logger: slog.New(slog.DiscardHandler)})
+		Timeout: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if !r.Serves(RuntimeContainerd) || r.Serves(RuntimeCRIO) || r.Serves(RuntimeDocker) {
 		t.Fatal("the containerd socket did not select the CRI client alone")
 	}
@@ -260,15 +321,35 @@ func TestResolverCRI(t *testing.T) {
 		cancel()
 		<-done
 	}()
-	if !r.Request(ID{FullID: id, Runtime: RuntimeContainerd}) {
-		t.Fatal("request refused")
-	}
-	select {
-	case res := <-r.Results():
-		if res.Err != nil || res.Meta.Name != "app" {
-			t.Fatalf("result = %+v", res)
+	get := func(id string) Result {
+		t.Helper()
+		if !r.Request(ID{FullID: id, Runtime: RuntimeContainerd}) {
+			t.Fatal("request refused")
 		}
-	case <-time.After(10 * time.Second): // hang guard only
-		t.Fatal("no result from the resolver")
+		select {
+		case res := <-r.Results():
+			if res.ID.FullID != id {
+				t.Fatalf("result for %s, want %s", res.ID.FullID, id)
+			}
+			return res
+		case <-time.After(10 * time.Second): // hang guard only
+			t.Fatal("no result from the resolver")
+		}
+		return Result{}
+	}
+
+	res := get(found)
+	if res.Err != nil || res.Meta.Name != "app" || res.Meta.Namespace != "ns" || res.Meta.Privileged == nil || !*res.Meta.Privileged {
+		t.Fatalf("found: result = %+v", res)
+	}
+	if res := get(strings.Repeat("d", 64)); !errors.Is(res.Err, ErrNotFound) {
+		t.Fatalf("unknown container: err = %v, want ErrNotFound", res.Err)
+	}
+	f.setHold(true)
+	if res := get(found); res.Err == nil || errors.Is(res.Err, ErrNotFound) || !errors.Is(res.Err, context.DeadlineExceeded) {
+		t.Fatalf("slow runtime: err = %v, want a deadline error, not ErrNotFound", res.Err)
+	}
+	if st := r.Stats(); st.Fetched != 1 || st.Failed != 2 {
+		t.Fatalf("stats = %+v", st)
 	}
 }
