@@ -47,9 +47,11 @@ func TestDockerfiles(t *testing.T) {
 			cmd := exec.Command(goBin, "list", "-deps", "-e", "-f", "{{if .Error}}{{.ImportPath}}: {{.Error}}{{end}}{{if .CgoFiles}}{{.ImportPath}}: uses cgo{{end}}", m[2])
 			cmd.Dir = repoRoot
 			cmd.Env = append(os.Environ(), "GOWORK=", "CGO_ENABLED=0")
-			b, err := cmd.CombinedOutput()
+			var stderr strings.Builder
+			cmd.Stderr = &stderr // "go: downloading ..." lines are not problems
+			b, err := cmd.Output()
 			if err != nil || len(strings.TrimSpace(string(b))) > 0 {
-				t.Fatalf("CGO_ENABLED=0 go list -deps %s: %v\n%s", m[2], err, b)
+				t.Fatalf("CGO_ENABLED=0 go list -deps %s: %v\n%s%s", m[2], err, b, stderr.String())
 			}
 		})
 	}
