@@ -32,8 +32,9 @@ func TestChartRenders(t *testing.T) {
 		{name: "every output", args: []string{"-f", allOutputs}, want: []string{
 			"ServiceAccount/lk-lookout-router", "ServiceAccount/lk-lookout-sensor",
 			"ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor", "ConfigMap/lk-lookout-sensor-rules",
-			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-router",
-			"DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router", "ServiceMonitor/lk-lookout-router",
+			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-router", "Service/lk-lookout-sensor-metrics",
+			"DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router",
+			"ServiceMonitor/lk-lookout-router", "ServiceMonitor/lk-lookout-sensor",
 		}},
 		{name: "sensor only, to stdout", args: []string{"--set", "router.enabled=false", "--set", "sensor.stdout=true"}},
 		{name: "sensor only, external router", args: []string{"--set", "router.enabled=false", "--set", "sensor.extraConfig.outputs.router.url=http://router.example:2801"}},
@@ -42,7 +43,7 @@ func TestChartRenders(t *testing.T) {
 		{name: "privileged sensor", args: []string{"--set", "sensor.privileged=true"}},
 		{name: "sys_admin sensor", args: []string{"--set", "sensor.sysAdmin=true", "--set", "sensor.metrics.port=0"}},
 		{name: "custom rules only", args: []string{"--set", "sensor.defaultRules=false", "--set-string", "sensor.customRules.mine\\.yaml=- list: x\n  items: []"}},
-		{name: "long release name", args: []string{"--set", "fullnameOverride=" + strings.Repeat("a", 70)}},
+		{name: "long release name", args: []string{"-f", allOutputs, "--set", "fullnameOverride=" + strings.Repeat("a", 70)}},
 		{name: "docker socket", args: []string{"--set", "sensor.containerRuntimePaths={/var/run/docker.sock}"}},
 	}
 	for _, tt := range tests {

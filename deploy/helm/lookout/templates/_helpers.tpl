@@ -20,7 +20,7 @@
 {{/* Object names of the parts; 63 characters at most (Service names are DNS labels). */}}
 {{- define "lookout.sensor.fullname" -}}{{ include "lookout.fullname" . | trunc 56 | trimSuffix "-" }}-sensor{{- end -}}
 {{- define "lookout.router.fullname" -}}{{ include "lookout.fullname" . | trunc 56 | trimSuffix "-" }}-router{{- end -}}
-{{- define "lookout.router.headless" -}}{{ include "lookout.fullname" . | trunc 47 | trimSuffix "-" }}-router-headless{{- end -}}
+{{- define "lookout.sensor.metricsService" -}}{{ include "lookout.fullname" . | trunc 48 | trimSuffix "-" }}-sensor-metrics{{- end -}}
 
 {{- define "lookout.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
