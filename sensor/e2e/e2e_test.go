@@ -33,6 +33,7 @@ func TestStableRules(t *testing.T) {
 	routerURL := startRouter(t, routerBin, work, sk.srv.URL)
 	cfg := writeFile(t, filepath.Join(work, "sensor.yaml"), `
 metrics: {listen: "127.0.0.1:0"}
+ring_size: 67108864
 outputs:
   router:
     batch_interval: 10ms
@@ -47,29 +48,43 @@ outputs:
 	}
 	for _, ac := range all {
 		t.Run(strings.ReplaceAll(ac.rule, " ", "_"), func(t *testing.T) {
-			dir := t.TempDir()
-			cmd := ac.cmd(t, dir)
-			var ctrID string
-			if ac.container {
-				var cg string
-				cg, ctrID = fakeContainer(t)
-				cmd = inContainer(cmd, cg)
-			}
-			var stderr strings.Builder
-			cmd.Stdout, cmd.Stderr = io.Discard, &stderr // never log /etc/shadow
-			if err := cmd.Run(); err != nil {
-				if ac.needsSuccess {
-					t.Skipf("skipping: the action %v failed on this machine: %v (%s)", cmd.Args, err, strings.TrimSpace(stderr.String()))
-				}
-				t.Logf("action %v: %v (%s); rules fire on failed calls too", cmd.Args, err, strings.TrimSpace(stderr.String()))
-			}
 			key := ac.key
 			if key == "" {
 				key = "proc.cmdline"
 			}
-			r := sk.waitFor(t, ac.rule, alertWait, func(a *api.Alert) bool {
-				return a.Rule == ac.rule && strings.Contains(field(a, key), dir)
-			})
+			var r received
+			var dir, ctrID string
+			for attempt := 0; ; attempt++ {
+				dir = t.TempDir()
+				cmd := ac.cmd(t, dir)
+				if ac.container {
+					var cg string
+					cg, ctrID = fakeContainer(t)
+					cmd = inContainer(cmd, cg)
+				}
+				var stderr strings.Builder
+				cmd.Stdout, cmd.Stderr = io.Discard, &stderr // never log /etc/shadow
+				if err := cmd.Run(); err != nil {
+					if ac.needsSuccess {
+						t.Skipf("skipping: the action %v failed on this machine: %v (%s)", cmd.Args, err, strings.TrimSpace(stderr.String()))
+					}
+					t.Logf("action %v: %v (%s); rules fire on failed calls too", cmd.Args, err, strings.TrimSpace(stderr.String()))
+				}
+				var ok bool
+				r, ok = sk.tryWait(alertWait, func(a *api.Alert) bool {
+					return a.Rule == ac.rule && strings.Contains(field(a, key), dir)
+				})
+				if ok {
+					break
+				}
+				// Only lost kernel events (an overloaded machine) excuse a
+				// missing alert, and only once.
+				if drops := kernelDrops(t, sensor); attempt == 0 && drops > 0 {
+					t.Logf("no alert, and the sensor reports %v events lost in the kernel: repeating the action once", drops)
+					continue
+				}
+				t.Fatalf("no alert for %s reached the sink within %s; the sink has %s", ac.rule, alertWait, sk.summary())
+			}
 			a := r.a
 			if ac.container && field(a, "container.id") != ctrID[:12] {
 				t.Errorf("container.id = %q, want %q", field(a, "container.id"), ctrID[:12])

@@ -66,28 +66,42 @@ func (s *sink) all() []received {
 	return append([]received(nil), s.got...)
 }
 
-// waitFor returns the first alert that satisfies match, waiting up to
-// limit for it to arrive.
-func (s *sink) waitFor(t *testing.T, what string, limit time.Duration, match func(*api.Alert) bool) received {
-	t.Helper()
+// tryWait returns the first alert that satisfies match, waiting up to
+// limit for it to arrive; ok is false when none did.
+func (s *sink) tryWait(limit time.Duration, match func(*api.Alert) bool) (r received, ok bool) {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
 		for _, r := range s.all() {
 			if match(r.a) {
-				return r
+				return r, true
 			}
 		}
 		select {
 		case <-s.more:
 		case <-deadline.C:
-			var rules []string
-			for _, r := range s.all() {
-				rules = append(rules, fmt.Sprintf("%s (%v)", r.a.Rule, r.a.OutputFields["proc.cmdline"]))
-			}
-			t.Fatalf("no alert for %s reached the sink within %s; the sink has %d alerts: %s", what, limit, len(rules), strings.Join(rules, "; "))
+			return received{}, false
 		}
 	}
+}
+
+// summary lists what the sink holds, for failure messages.
+func (s *sink) summary() string {
+	var rules []string
+	for _, r := range s.all() {
+		rules = append(rules, fmt.Sprintf("%s (%v)", r.a.Rule, r.a.OutputFields["proc.cmdline"]))
+	}
+	return fmt.Sprintf("%d alerts: %s", len(rules), strings.Join(rules, "; "))
+}
+
+// waitFor is tryWait that fails the test when no alert arrives.
+func (s *sink) waitFor(t *testing.T, what string, limit time.Duration, match func(*api.Alert) bool) received {
+	t.Helper()
+	r, ok := s.tryWait(limit, match)
+	if !ok {
+		t.Fatalf("no alert for %s reached the sink within %s; the sink has %s", what, limit, s.summary())
+	}
+	return r
 }
 
 // binaries are built once per test run into binDir (removed by TestMain).
@@ -309,4 +323,19 @@ func scrape(t *testing.T, s *sensorProc) string {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return string(b)
+}
+
+// kernelDrops returns the events the sensor reports lost in the kernel.
+func kernelDrops(t *testing.T, s *sensorProc) float64 {
+	t.Helper()
+	var n float64
+	for l := range strings.SplitSeq(scrape(t, s), "\n") {
+		if strings.HasPrefix(l, "lookout_sensor_events_dropped_total{") {
+			var v float64
+			if _, err := fmt.Sscan(l[strings.LastIndexByte(l, ' ')+1:], &v); err == nil {
+				n += v
+			}
+		}
+	}
+	return n
 }
