@@ -60,21 +60,24 @@ func findLine(s, substr string) (string, bool) {
 
 // TestRouterOutageNoLoss starts the sensor while its router is down: the
 // alert raised meanwhile is retried and reaches the sink once the router
-// starts.
+// starts. The router requires a bearer token and the sensor gzips.
 func TestRouterOutageNoLoss(t *testing.T) {
 	needRoot(t)
 	routerBin, sensorBin := build(t)
 	work := t.TempDir()
 	addr := freeAddr(t)
-	cfg := writeFile(t, filepath.Join(work, "sensor.yaml"), "metrics: {listen: \"\"}\noutputs: {router: {batch_interval: 10ms, retry_for: 5m}}\n")
-	s := startSensor(t, sensorBin, "--config", cfg, "--router", "http://"+addr)
+	cfg := writeFile(t, filepath.Join(work, "sensor.yaml"), "metrics: {listen: \"\"}\noutputs: {router: {batch_interval: 10ms, retry_for: 5m, gzip: true}}\n")
+	s := startSensor(t, sensorBin, "--config", cfg, "--router", "http://"+addr, "--router-token", "e2e-s3cret")
 	dir := t.TempDir()
 	_ = command("cat", "/etc/shadow", "$dir/outage")(t, dir).Run()
 	s.waitLog(t, "emit: delivery failed; retrying")
 	sk := newSink(t)
-	startRouterAt(t, routerBin, work, sk.srv.URL, addr)
+	startRouterAt(t, routerBin, work, sk.srv.URL, addr, "auth: {tokens: [e2e-s3cret]}")
 	sk.waitFor(t, "the alert raised while the router was down", 2*time.Minute, func(a *api.Alert) bool {
 		return a.Rule == "Read sensitive file untrusted" && strings.Contains(field(a, "proc.cmdline"), dir)
 	})
 	s.stop(t)
+	if strings.Contains(s.logText(), "e2e-s3cret") {
+		t.Errorf("the router token appears in the sensor's log")
+	}
 }

@@ -164,14 +164,16 @@ func writeFile(t testing.TB, path, body string) string {
 // for /healthz.
 func startRouter(t *testing.T, bin, dir, sinkURL string) string {
 	t.Helper()
-	return startRouterAt(t, bin, dir, sinkURL, freeAddr(t))
+	return startRouterAt(t, bin, dir, sinkURL, freeAddr(t), "")
 }
 
-// startRouterAt is startRouter on a given address.
-func startRouterAt(t *testing.T, bin, dir, sinkURL, addr string) string {
+// startRouterAt is startRouter on a given address, with extra top-level
+// YAML (e.g. auth) in its config.
+func startRouterAt(t *testing.T, bin, dir, sinkURL, addr, extra string) string {
 	t.Helper()
 	cfg := writeFile(t, filepath.Join(dir, "router.yaml"), fmt.Sprintf(`listen: %s
 queue: {dir: %s}
+`+extra+`
 outputs:
   - name: sink
     type: webhook
