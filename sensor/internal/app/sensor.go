@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +38,7 @@ func StateNeeds() event.TypeSet {
 		event.TypeDup, event.TypeDup2, event.TypeDup3, event.TypeChdir, event.TypeFchdir,
 		event.TypeSocket, event.TypeConnect, event.TypeAccept, event.TypeAccept4, event.TypeBind,
 		event.TypeListen, event.TypeSetuid, event.TypeSetgid, event.TypeSetresuid, event.TypeSetresgid,
+		event.TypeFcntl, event.TypePipe, event.TypePipe2, event.TypeMemfdCreate,
 	} {
 		s.Add(t)
 	}
@@ -110,7 +113,16 @@ func LoadRules(cfg config.Config, log *slog.Logger) (*rules.Engine, *rules.Repor
 		m = rules.MatchAll
 	}
 	return rules.Load(srcs, rules.Options{MinPriority: cfg.MinPriority, Matching: m, Hostname: cfg.Hostname, Logger: log,
-		TimeISO8601: cfg.TimeISO8601, OmitContainerFields: !cfg.SuggestedOutput})
+		TimeISO8601: cfg.TimeISO8601, OmitContainerFields: !cfg.SuggestedOutput, LookupIP: lookupIP})
+}
+
+// lookupIP resolves the names rules compare with fd.sip.name and friends
+// (e.g. the Kubernetes API server's), once per load, bounded so that a host
+// without DNS for them only logs a warning and starts.
+func lookupIP(host string) ([]netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
 // New loads the rules, opens the probe (failing with the missing
