@@ -10,7 +10,7 @@ ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 COPY . .
 RUN --mount=type=cache,target=/root/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -ldflags="-s -w" -o /out/lookout-sensor ./sensor/cmd/lookout-sensor
+    go build -trimpath -tags grpcnotrace -ldflags="-s -w" -o /out/lookout-sensor ./sensor/cmd/lookout-sensor
 
 FROM gcr.io/distroless/static-debian12
 COPY --from=build /out/lookout-sensor /usr/local/bin/lookout-sensor
