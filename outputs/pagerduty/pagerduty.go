@@ -14,6 +14,7 @@ import (
 
 	pd "github.com/PagerDuty/go-pagerduty"
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/internal/httprec"
 	"github.com/lookout-sec/lookout/router/api"
 )
 
@@ -48,7 +49,7 @@ func New(cfg Config, opts Options) (*Output, error) {
 	}
 	// The auth token is for the REST API; events carry the routing key.
 	o.client = pd.NewClient("", pd.WithV2EventsAPIEndpoint(strings.TrimRight(cfg.Endpoint, "/")))
-	o.client.HTTPClient = wrapClient(opts.HTTPClient)
+	o.client.HTTPClient = httprec.WrapClient(opts.HTTPClient)
 	if len(cfg.Rules) > 0 {
 		o.rules = map[string]bool{}
 		for _, r := range cfg.Rules {
@@ -68,9 +69,9 @@ func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 			o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty: rule not in allow-list, not paging", slog.String("rule", a.Rule))
 			continue
 		}
-		rec := &response{}
-		_, err := o.client.ManageEventWithContext(context.WithValue(ctx, responseKey{}, rec), o.Event(a))
-		if err = classify(ctx, rec, err); err == nil {
+		rctx, rec := httprec.WithResponse(ctx)
+		_, err := o.client.ManageEventWithContext(rctx, o.Event(a))
+		if err = httprec.Classify(ctx, "pagerduty", rec, err, nil); err == nil {
 			continue
 		}
 		o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty event failed", slog.String("rule", a.Rule), slog.String("error", err.Error()))

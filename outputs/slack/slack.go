@@ -13,6 +13,7 @@ import (
 	"text/template"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/internal/httprec"
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/slack-go/slack"
 )
@@ -41,7 +42,7 @@ func New(cfg Config, opts Options) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	o := &Output{cfg: cfg, log: opts.Logger, http: wrapClient(opts.HTTPClient)}
+	o := &Output{cfg: cfg, log: opts.Logger, http: httprec.WrapClient(opts.HTTPClient)}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
@@ -81,8 +82,7 @@ func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 }
 
 func (o *Output) post(ctx context.Context, a *api.Alert) error {
-	rec := &response{}
-	rctx := context.WithValue(ctx, responseKey{}, rec)
+	rctx, rec := httprec.WithResponse(ctx)
 	var text string
 	var atts []slack.Attachment
 	if o.tmpl != nil {
