@@ -171,10 +171,8 @@ func (s *Sensor) logReport(rep *rules.Report) {
 	for _, f := range rep.Files {
 		files = append(files, f.Name)
 	}
-	s.log.Info("rules loaded", "files", files, "rules", rep.Rules, "active", rep.Active, "skipped", len(rep.Skipped))
-	for _, w := range rep.Warnings {
-		s.log.Warn("rules: " + w)
-	}
+	// rules.Load has already logged each warning through Options.Logger.
+	s.log.Info("rules loaded", "files", files, "rules", rep.Rules, "active", rep.Active, "skipped", len(rep.Skipped), "warnings", len(rep.Warnings))
 }
 
 // Engine returns the engine in use.

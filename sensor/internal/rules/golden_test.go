@@ -3,7 +3,9 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -220,5 +222,46 @@ func TestK8sAPIRule(t *testing.T) {
 	checkGolden(t, "Contact K8S API Server From Container", evalAll(e, ev("10.96.0.1:443")))
 	if got := ruleNames(evalAll(e, ev("10.96.0.2:443"))); len(got) != 0 {
 		t.Errorf("other address: raised %q", got)
+	}
+}
+
+// TestLookupIPOncePerName checks that a host named by several rules is
+// resolved once per load, and that a failed lookup gives one warning.
+func TestLookupIPOncePerName(t *testing.T) {
+	src := []byte(`
+- macro: to_api
+  condition: fd.sip.name = "api.example"
+- rule: A
+  desc: a
+  condition: evt.type = connect and to_api
+  output: a
+  priority: WARNING
+- rule: B
+  desc: b
+  condition: evt.type = connect and fd.sip.name in ("api.example", other.example)
+  output: b
+  priority: WARNING
+`)
+	calls := map[string]int{}
+	lookup := func(host string) ([]netip.Addr, error) {
+		calls[host]++
+		return nil, errors.New("no such host")
+	}
+	_, rep, err := Load([]Source{{Name: "lookup.yaml", Data: src}},
+		Options{MinPriority: api.PriorityDebug, Fields: utcTable(), LookupIP: lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"api.example": 1, "other.example": 1}; !maps.Equal(calls, want) {
+		t.Errorf("lookups = %v, want %v", calls, want)
+	}
+	n := 0
+	for _, w := range rep.Warnings {
+		if strings.Contains(w, `cannot resolve "api.example"`) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d warnings for api.example, want 1: %q", n, rep.Warnings)
 	}
 }

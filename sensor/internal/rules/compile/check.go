@@ -45,15 +45,7 @@ func (c *compiler) check(n *parse.Check) (Pred, error) {
 	if rf, ok := n.Value.(*parse.Field); ok {
 		return c.valCheck(n, l, rf)
 	}
-	var items []string
-	switch v := n.Value.(type) {
-	case *parse.Value:
-		items = []string{v.Text}
-	case *parse.List:
-		for _, it := range v.Items {
-			items = append(items, it.Text)
-		}
-	}
+	items, _ := literals(n.Value)
 	scalarOp := n.Op
 	if n.Op == "in" || n.Op == "intersects" {
 		scalarOp = "="
@@ -101,15 +93,8 @@ func typePred(n *parse.Check) (Pred, bool) {
 	if n.Field.Transformer != "" || n.Field.Name != "evt.type" || n.Field.HasArg || n.Modifier != "" {
 		return nil, false
 	}
-	var names []string
-	switch v := n.Value.(type) {
-	case *parse.Value:
-		names = []string{v.Text}
-	case *parse.List:
-		for _, it := range v.Items {
-			names = append(names, it.Text)
-		}
-	default:
+	names, ok := literals(n.Value)
+	if !ok {
 		return nil, false
 	}
 	var set event.TypeSet
@@ -283,15 +268,8 @@ func (c *compiler) dnsPred(n *parse.Check) (Pred, bool, error) {
 	default:
 		return nil, false, nil
 	}
-	var names []string
-	switch v := n.Value.(type) {
-	case *parse.Value:
-		names = []string{v.Text}
-	case *parse.List:
-		for _, it := range v.Items {
-			names = append(names, it.Text)
-		}
-	default:
+	names, ok := literals(n.Value)
+	if !ok {
 		return nil, false, nil
 	}
 	set := map[netip.Addr]struct{}{}
@@ -299,12 +277,7 @@ func (c *compiler) dnsPred(n *parse.Check) (Pred, bool, error) {
 		if c.opts.LookupIP == nil {
 			continue
 		}
-		addrs, err := c.opts.LookupIP(name)
-		if err != nil {
-			c.warnings = append(c.warnings, fmt.Sprintf("%s: cannot resolve %q: %v", n.Field.Name, name, err))
-			continue
-		}
-		for _, a := range addrs {
+		for _, a := range c.lookupIP(n.Field.Name, name) {
 			set[a.Unmap()] = struct{}{}
 		}
 	}
@@ -321,4 +294,40 @@ func (c *compiler) dnsPred(n *parse.Check) (Pred, bool, error) {
 		}
 		return false
 	}, true, nil
+}
+
+// lookupIP resolves name once per compilation (several rules and macros
+// name the same host, and each lookup may wait on DNS); a failure is
+// warned about once and leaves the name without addresses.
+func (c *compiler) lookupIP(field, name string) []netip.Addr {
+	if addrs, done := c.resolved[name]; done {
+		return addrs
+	}
+	addrs, err := c.opts.LookupIP(name)
+	if err != nil {
+		c.warnings = append(c.warnings, fmt.Sprintf("%s: cannot resolve %q: %v", field, name, err))
+		addrs = nil
+	}
+	if c.resolved == nil {
+		c.resolved = map[string][]netip.Addr{}
+	}
+	c.resolved[name] = addrs
+	return addrs
+}
+
+// literals returns the texts of a check's literal operand: one for a
+// *parse.Value, each item for a *parse.List. ok is false for any other
+// operand (a field, val(), or none).
+func literals(v parse.Node) (texts []string, ok bool) {
+	switch v := v.(type) {
+	case *parse.Value:
+		return []string{v.Text}, true
+	case *parse.List:
+		texts = make([]string, 0, len(v.Items))
+		for _, it := range v.Items {
+			texts = append(texts, it.Text)
+		}
+		return texts, true
+	}
+	return nil, false
 }

@@ -74,6 +74,7 @@ type compiler struct {
 	warnings []string
 	budget   int // nodes left for the rule being expanded
 	opts     Options
+	resolved map[string][]netip.Addr // LookupIP results by name, for this compilation
 	// origin maps the checks that came from a macro to the macro's text,
 	// so errors point into the macro.
 	origin map[parse.Node]textPair

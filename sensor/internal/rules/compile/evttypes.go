@@ -84,15 +84,8 @@ func eventTypes(n parse.Node, neg bool) event.TypeSet {
 			default:
 				return AllTypes()
 			}
-			var names []string
-			switch v := n.Value.(type) {
-			case *parse.Value:
-				names = []string{v.Text}
-			case *parse.List:
-				for _, it := range v.Items {
-					names = append(names, it.Text)
-				}
-			default:
+			names, ok := literals(n.Value)
+			if !ok {
 				return AllTypes()
 			}
 			for _, name := range names {
@@ -141,15 +134,7 @@ func unknownTypes(n parse.Node, out []string) []string {
 		if n.Field.Transformer != "" || n.Field.Name != "evt.type" {
 			return out
 		}
-		var names []string
-		switch v := n.Value.(type) {
-		case *parse.Value:
-			names = []string{v.Text}
-		case *parse.List:
-			for _, it := range v.Items {
-				names = append(names, it.Text)
-			}
-		}
+		names, _ := literals(n.Value)
 		for _, name := range names {
 			if _, ok := event.ParseType(name); !ok && !slices.Contains(out, name) {
 				out = append(out, name)
