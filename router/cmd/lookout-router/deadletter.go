@@ -112,27 +112,32 @@ and are delivered at the router's next start.`,
 		}
 		return ids, nil
 	}
+	// each applies op (Replay or Purge) to the given ids of every selected
+	// output and prints "<output>: <n> <verb>".
+	each := func(cmd *cobra.Command, args []string, verb string, op func(*queue.Store, string, []uint64) (int, error)) error {
+		ids, err := idsOf(args)
+		if err != nil {
+			return err
+		}
+		s, names, err := open()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		for _, n := range names {
+			c, err := op(s, n, ids)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d %s\n", n, c, verb)
+		}
+		return nil
+	}
 	replay := &cobra.Command{
 		Use:   "replay [ID...]",
 		Short: "Move dead letters (all, or the given ids of --output) back to their output's queue",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := idsOf(args)
-			if err != nil {
-				return err
-			}
-			s, names, err := open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			for _, n := range names {
-				c, err := s.Replay(n, ids)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d re-queued\n", n, c)
-			}
-			return nil
+			return each(cmd, args, "re-queued", (*queue.Store).Replay)
 		},
 	}
 	purge := &cobra.Command{
@@ -142,23 +147,7 @@ and are delivered at the router's next start.`,
 			if len(args) == 0 && !all {
 				return errors.New("give the ids to delete (with --output) or --all")
 			}
-			ids, err := idsOf(args)
-			if err != nil {
-				return err
-			}
-			s, names, err := open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			for _, n := range names {
-				c, err := s.Purge(n, ids)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d purged\n", n, c)
-			}
-			return nil
+			return each(cmd, args, "purged", (*queue.Store).Purge)
 		},
 	}
 	purge.Flags().BoolVar(&all, "all", false, "delete every dead letter (of --output, or of every output)")

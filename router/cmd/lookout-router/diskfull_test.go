@@ -40,25 +40,9 @@ outputs:
 	t.Cleanup(func() { _ = router.Process.Kill(); _ = router.Wait() })
 
 	pad := strings.Repeat("x", 4000)
-	var acked []string
-	var full *http.Response
-	for i := 0; i < 2000 && full == nil; i++ {
-		id, body := alertBody(i)
-		body = strings.Replace(body, `"output":"alert`, `"output":"`+pad+` alert`, 1)
-		resp, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		switch resp.StatusCode {
-		case 200:
-			acked = append(acked, id)
-		case 503:
-			full = resp
-		default:
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-	}
+	acked, full := postUntilFull(t, addr, 2000, func(body string) string {
+		return strings.Replace(body, `"output":"alert`, `"output":"`+pad+` alert`, 1)
+	})
 	if full == nil || full.Header.Get("Retry-After") == "" || len(acked) == 0 {
 		t.Fatalf("no 503 with Retry-After after %d accepted alerts on a 512k disk", len(acked))
 	}

@@ -106,24 +106,7 @@ outputs:
     webhook: {url: "http://%s/hook"}
 `, addr, filepath.Join(dir, "queue"), sinkAddr))
 	startRouter(t, cfg, addr)
-	var acked []string
-	var full *http.Response
-	for i := 0; i < 1000 && full == nil; i++ {
-		id, body := alertBody(i)
-		resp, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		switch resp.StatusCode {
-		case 200:
-			acked = append(acked, id)
-		case 503:
-			full = resp
-		default:
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-	}
+	acked, full := postUntilFull(t, addr, 1000, nil)
 	if full == nil || full.Header.Get("Retry-After") == "" || len(acked) == 0 {
 		t.Fatalf("no 503 with Retry-After after %d accepted alerts", len(acked))
 	}
@@ -238,4 +221,31 @@ func scrape(t *testing.T, addr string) string {
 	var b bytes.Buffer
 	_, _ = b.ReadFrom(resp.Body)
 	return b.String()
+}
+
+// postUntilFull posts alertBody(i) (rewritten by edit when not nil) one at a
+// time until the router answers 503 or max alerts were sent; it returns
+// the ids acked with 200 and the 503 response (nil if none came).
+func postUntilFull(t *testing.T, addr string, max int, edit func(string) string) (acked []string, full *http.Response) {
+	t.Helper()
+	for i := 0; i < max && full == nil; i++ {
+		id, body := alertBody(i)
+		if edit != nil {
+			body = edit(body)
+		}
+		resp, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case 200:
+			acked = append(acked, id)
+		case 503:
+			full = resp
+		default:
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	return acked, full
 }
