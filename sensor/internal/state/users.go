@@ -104,32 +104,24 @@ func (db *userDB) groupAt(gid uint32, now int64) *event.Group {
 // parsePasswd parses passwd(5) lines "name:x:uid:gid:gecos:home:shell". The
 // first entry for a uid wins, as getpwuid does.
 func parsePasswd(data []byte) map[uint32]*event.User {
-	out := map[uint32]*event.User{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		f := strings.Split(line, ":")
-		if len(f) < 7 {
-			continue
-		}
-		uid, err := strconv.ParseUint(f[2], 10, 32)
-		if err != nil {
-			continue
-		}
-		if _, dup := out[uint32(uid)]; dup {
-			continue
-		}
-		out[uint32(uid)] = &event.User{UID: uint32(uid), Name: f[0], HomeDir: f[5], Shell: f[6]}
-	}
-	return out
+	return parseIDFile(data, 7, func(uid uint32, f []string) *event.User {
+		return &event.User{UID: uid, Name: f[0], HomeDir: f[5], Shell: f[6]}
+	})
 }
 
-// parseGroup parses group(5) lines "name:x:gid:members".
+// parseGroup parses group(5) lines "name:x:gid:members". The first entry
+// for a gid wins, as getgrgid does.
 func parseGroup(data []byte) map[uint32]*event.Group {
-	out := map[uint32]*event.Group{}
+	return parseIDFile(data, 3, func(gid uint32, f []string) *event.Group {
+		return &event.Group{GID: gid, Name: f[0]}
+	})
+}
+
+// parseIDFile parses the colon-separated lines of passwd(5) and group(5),
+// whose third field is the numeric id, skipping comments, short lines and
+// bad ids, and keeping the first entry for each id.
+func parseIDFile[T any](data []byte, minFields int, entry func(id uint32, f []string) T) map[uint32]T {
+	out := map[uint32]T{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line := sc.Text()
@@ -137,17 +129,17 @@ func parseGroup(data []byte) map[uint32]*event.Group {
 			continue
 		}
 		f := strings.Split(line, ":")
-		if len(f) < 3 {
+		if len(f) < minFields {
 			continue
 		}
-		gid, err := strconv.ParseUint(f[2], 10, 32)
+		id, err := strconv.ParseUint(f[2], 10, 32)
 		if err != nil {
 			continue
 		}
-		if _, dup := out[uint32(gid)]; dup {
+		if _, dup := out[uint32(id)]; dup {
 			continue
 		}
-		out[uint32(gid)] = &event.Group{GID: uint32(gid), Name: f[0]}
+		out[uint32(id)] = entry(uint32(id), f)
 	}
 	return out
 }
