@@ -106,3 +106,25 @@ type PartialError struct {
 func (e *PartialError) Error() string {
 	return fmt.Sprintf("%d alerts of the batch failed", len(e.Failed))
 }
+
+// SendEach delivers alerts one at a time, in order, with send, and stops at
+// the first failure: when nothing was delivered it returns that error,
+// otherwise a *PartialError marking that alert and every later one as
+// failed with it (so the router retries exactly those, in order).
+func SendEach(alerts []*api.Alert, send func(*api.Alert) error) error {
+	for i, a := range alerts {
+		err := send(a)
+		if err == nil {
+			continue
+		}
+		if i == 0 {
+			return err
+		}
+		pe := &PartialError{Failed: make(map[int]error, len(alerts)-i)}
+		for j := i; j < len(alerts); j++ {
+			pe.Failed[j] = err
+		}
+		return pe
+	}
+	return nil
+}

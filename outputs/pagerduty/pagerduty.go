@@ -64,27 +64,18 @@ func New(cfg Config, opts Options) (*Output, error) {
 // returns that error, otherwise a *outputs.PartialError naming the
 // undelivered alerts.
 func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
-	for i, a := range alerts {
+	return outputs.SendEach(alerts, func(a *api.Alert) error {
 		if o.rules != nil && !o.rules[a.Rule] {
 			o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty: rule not in allow-list, not paging", slog.String("rule", a.Rule))
-			continue
+			return nil
 		}
 		rctx, rec := httprec.WithResponse(ctx)
 		_, err := o.client.ManageEventWithContext(rctx, o.Event(a))
-		if err = httprec.Classify(ctx, "pagerduty", rec, err, nil); err == nil {
-			continue
+		if err = httprec.Classify(ctx, "pagerduty", rec, err, nil); err != nil {
+			o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty event failed", slog.String("rule", a.Rule), slog.String("error", err.Error()))
 		}
-		o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty event failed", slog.String("rule", a.Rule), slog.String("error", err.Error()))
-		if i == 0 {
-			return err
-		}
-		pe := &outputs.PartialError{Failed: map[int]error{}}
-		for j := i; j < len(alerts); j++ {
-			pe.Failed[j] = err
-		}
-		return pe
-	}
-	return nil
+		return err
+	})
 }
 
 // Event builds the trigger event for one alert.

@@ -63,22 +63,13 @@ func New(cfg Config, opts Options) (*Output, error) {
 // if nothing was delivered it returns that error, otherwise a
 // *outputs.PartialError naming the undelivered alerts.
 func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
-	for i, a := range alerts {
+	return outputs.SendEach(alerts, func(a *api.Alert) error {
 		err := o.post(ctx, a)
-		if err == nil {
-			continue
+		if err != nil {
+			o.log.LogAttrs(ctx, slog.LevelDebug, "slack post failed", slog.String("rule", a.Rule), slog.String("error", err.Error()))
 		}
-		o.log.LogAttrs(ctx, slog.LevelDebug, "slack post failed", slog.String("rule", a.Rule), slog.String("error", err.Error()))
-		if i == 0 {
-			return err
-		}
-		pe := &outputs.PartialError{Failed: map[int]error{}}
-		for j := i; j < len(alerts); j++ {
-			pe.Failed[j] = err
-		}
-		return pe
-	}
-	return nil
+		return err
+	})
 }
 
 func (o *Output) post(ctx context.Context, a *api.Alert) error {

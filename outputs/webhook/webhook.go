@@ -80,21 +80,10 @@ func New(cfg Config) (*Output, error) {
 }
 
 // Send posts each alert in order and stops at the first failure, returning a
-// *outputs.PartialError when some alerts were already delivered.
+// *outputs.PartialError when some alerts were already delivered
+// (outputs.SendEach).
 func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
-	for i, a := range alerts {
-		if err := o.post(ctx, a); err != nil {
-			if i == 0 && len(alerts) == 1 {
-				return err
-			}
-			failed := make(map[int]error, len(alerts)-i)
-			for j := i; j < len(alerts); j++ {
-				failed[j] = err
-			}
-			return &outputs.PartialError{Failed: failed}
-		}
-	}
-	return nil
+	return outputs.SendEach(alerts, func(a *api.Alert) error { return o.post(ctx, a) })
 }
 
 func (o *Output) post(ctx context.Context, a *api.Alert) error {
