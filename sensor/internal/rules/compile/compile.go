@@ -289,25 +289,17 @@ func (c *compiler) expand(n parse.Node, vis, depth int) (parse.Node, error) {
 	}
 	switch n := n.(type) {
 	case *parse.And:
-		out := &parse.And{P: n.P, Children: make([]parse.Node, len(n.Children))}
-		for i, ch := range n.Children {
-			x, err := c.expand(ch, vis, depth)
-			if err != nil {
-				return nil, err
-			}
-			out.Children[i] = x
+		ch, err := c.expandAll(n.Children, vis, depth)
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
+		return &parse.And{P: n.P, Children: ch}, nil
 	case *parse.Or:
-		out := &parse.Or{P: n.P, Children: make([]parse.Node, len(n.Children))}
-		for i, ch := range n.Children {
-			x, err := c.expand(ch, vis, depth)
-			if err != nil {
-				return nil, err
-			}
-			out.Children[i] = x
+		ch, err := c.expandAll(n.Children, vis, depth)
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
+		return &parse.Or{P: n.P, Children: ch}, nil
 	case *parse.Not:
 		x, err := c.expand(n.X, vis, depth)
 		if err != nil {
@@ -415,4 +407,17 @@ func resolveList(cnd string, l *spec.List) string {
 		start = start + 1 + next
 	}
 	return cnd
+}
+
+// expandAll expands each child of an and/or.
+func (c *compiler) expandAll(children []parse.Node, vis, depth int) ([]parse.Node, error) {
+	out := make([]parse.Node, len(children))
+	for i, ch := range children {
+		x, err := c.expand(ch, vis, depth)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = x
+	}
+	return out, nil
 }
