@@ -26,6 +26,10 @@ type Alert struct {
 	Tags         []string       `json:"tags"`
 	Time         time.Time      `json:"time"`
 	UUID         string         `json:"uuid,omitempty"`
+	// Lookout is the router's noise-control annotation (what finding the
+	// alert belongs to, and why it was held back from which outputs). It is
+	// set by the router, never by the sensor, and omitted when empty.
+	Lookout *Annotation `json:"lookout,omitempty"`
 }
 
 // wireAlert is the JSON shape; its field order is Falco's (sorted keys).
@@ -39,6 +43,7 @@ type wireAlert struct {
 	Tags         []string       `json:"tags"`
 	Time         string         `json:"time"`
 	UUID         string         `json:"uuid,omitempty"`
+	Lookout      *Annotation    `json:"lookout,omitempty"`
 }
 
 // MarshalJSON writes the alert in Falco's shape: keys in Falco's order, time
@@ -47,7 +52,7 @@ func (a Alert) MarshalJSON() ([]byte, error) {
 	w := wireAlert{
 		Hostname: a.Hostname, Output: a.Output, OutputFields: a.OutputFields,
 		Priority: a.Priority, Rule: a.Rule, Source: a.Source, Tags: a.Tags,
-		Time: a.Time.UTC().Format(TimeLayout), UUID: a.UUID,
+		Time: a.Time.UTC().Format(TimeLayout), UUID: a.UUID, Lookout: a.Lookout,
 	}
 	if w.Tags == nil {
 		w.Tags = []string{}
@@ -78,12 +83,13 @@ func (a *Alert) UnmarshalJSON(b []byte) error {
 		Tags         []string         `json:"tags"`
 		Time         *string          `json:"time"`
 		UUID         *string          `json:"uuid"`
+		Lookout      *Annotation      `json:"lookout"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&raw); err != nil {
 		return wrapJSONError(err)
 	}
-	out := Alert{Tags: raw.Tags}
+	out := Alert{Tags: raw.Tags, Lookout: raw.Lookout}
 	if raw.Hostname != nil {
 		out.Hostname = *raw.Hostname
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/lookout-sec/lookout/outputs/registry"
 	"github.com/lookout-sec/lookout/router/internal/config"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
+	"github.com/lookout-sec/lookout/router/internal/noise"
 	"github.com/lookout-sec/lookout/router/internal/pipeline"
 	"github.com/lookout-sec/lookout/router/internal/queue"
 	"github.com/lookout-sec/lookout/router/internal/server"
@@ -73,7 +74,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		outs = append(outs, out)
 		qopts = append(qopts, queue.OutputOptions{Name: oc.Name, DropOldest: oc.Delivery.DropOldest})
 		routes = append(routes, pipeline.Route{Name: oc.Name, Filter: pipeline.Filter{
-			MinPriority: oc.MinPriority, Rules: oc.Rules, Tags: oc.Tags, Sources: oc.Sources,
+			MinPriority: oc.MinPriority, Rules: oc.Rules, Tags: oc.Tags, Sources: oc.Sources, Fields: oc.Fields,
 		}})
 		d := oc.Delivery
 		workers = append(workers, &pipeline.Worker{
@@ -116,6 +117,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 
+	stage, err := noise.New(NoiseConfig(cfg), NoiseStore{store}, noise.Options{
+		Logger: log, OnDecide: func(o, d string, n int) { m.Noise.WithLabelValues(o, d).Add(float64(n)) },
+	})
+	if err != nil {
+		return fmt.Errorf("noise stage: %w", err)
+	}
+	flusher := &pipeline.Flusher{Stage: stage, Store: store, Metrics: m, Logger: log, Interval: cfg.Noise.FlushInterval}
+
 	host, _ := os.Hostname()
 	tokens := make([]string, len(cfg.Tokens))
 	for i, t := range cfg.Tokens {
@@ -129,9 +138,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		names = append(names, q.Name)
 	}
 	handler := server.New(server.Options{
-		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: pipeline.NewFanout(routes, store, m),
+		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: pipeline.NewFanout(routes, store, m, stage),
 		Metrics: m, Gatherer: reg, Logger: log, Hostname: host,
-		AdminTokens: adminTokens, DeadLetters: store, Outputs: names,
+		AdminTokens: adminTokens, DeadLetters: store, Outputs: names, Noise: stage,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -150,6 +159,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	for _, w := range workers {
 		wg.Go(func() { w.Run(lctx, sendCtx) })
 	}
+	wg.Go(func() { flusher.Run(lctx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -9,7 +9,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/lookout-sec/lookout/outputs/registry"
 	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/router/internal/match"
 )
 
 // Secret is a string that never prints its value.
@@ -37,6 +37,7 @@ type Config struct {
 	BodyLimit       int64         // maximum request body in bytes, default 1 MiB
 	ShutdownTimeout time.Duration // how long shutdown may take, default 10s
 	Queue           Queue
+	Noise           Noise
 	Outputs         []Output
 }
 
@@ -48,12 +49,24 @@ type Output struct {
 	Rules       Match
 	Tags        Match
 	Sources     Match
+	Fields      FieldMatch
 	Raw         map[string]any // the block under the key named like Type
 	Delivery    Delivery
+	Noise       NoisePolicy
 }
 
-// Match is an include/exclude pair of path.Match patterns (e.g. "Terminal*").
-// An empty include list includes everything; exclude wins over include.
+// FieldMatch selects alerts by matchers (router/internal/match) on any
+// field: an alert passes when Include is empty or any entry holds (an
+// entry is a list of matchers that must all hold), and is dropped when
+// any Exclude entry holds.
+type FieldMatch struct {
+	Include []match.All
+	Exclude []match.All
+}
+
+// Match is an include/exclude pair of Falco globs (e.g. "Terminal*"; '*'
+// crosses '/'). An empty include list includes everything; exclude wins
+// over include.
 type Match struct {
 	Include []string
 	Exclude []string
@@ -73,11 +86,12 @@ func (c Config) String() string {
 		c.Listen, len(c.Tokens), len(c.AdminTokens), c.BodyLimit, dir, c.Queue.MaxBytes, names)
 }
 
-var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true}
+var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true, "noise": true}
 
 var outputKeys = map[string]bool{
 	"name": true, "type": true, "min_priority": true, "filters": true,
 	"retry": true, "concurrency": true, "timeout": true, "batch_size": true, "overflow": true,
+	"record": true, "notify": true, "repeat_interval": true, "group_by": true, "group_wait": true, "group_interval": true,
 }
 
 // Load reads file, applies LOOKOUT_ environment overrides and validates the
@@ -149,6 +163,9 @@ func parse(v *viper.Viper, reg registry.Registry) (*Config, error) {
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(v.GetString("shutdown_timeout")); err != nil || c.ShutdownTimeout <= 0 {
 		return nil, fmt.Errorf("shutdown_timeout: %q is not a positive duration such as 10s", v.GetString("shutdown_timeout"))
+	}
+	if c.Noise, err = parseNoise(v.Get("noise")); err != nil {
+		return nil, err
 	}
 	raw, ok := v.Get("outputs").([]any)
 	if !ok || len(raw) == 0 {
@@ -225,6 +242,9 @@ func parseOutput(r any, reg registry.Registry) (Output, error) {
 	if o.Delivery, err = parseDelivery(m); err != nil {
 		return o, err
 	}
+	if o.Noise, err = parseNoisePolicy(m, o.Type); err != nil {
+		return o, err
+	}
 	if b, ok := m[o.Type]; ok && b != nil {
 		if o.Raw, ok = b.(map[string]any); !ok {
 			return o, fmt.Errorf("%s: must be a mapping", o.Type)
@@ -240,9 +260,15 @@ func parseFilters(f any, o *Output) error {
 	}
 	targets := map[string]*Match{"rules": &o.Rules, "tags": &o.Tags, "sources": &o.Sources}
 	for _, k := range sortedKeys(fm) {
+		if k == "fields" {
+			if err := parseFieldMatch(fm[k], &o.Fields); err != nil {
+				return fmt.Errorf("fields.%w", err)
+			}
+			continue
+		}
 		t, ok := targets[k]
 		if !ok {
-			return fmt.Errorf("%s: unknown key (allowed: rules, tags, sources)", k)
+			return fmt.Errorf("%s: unknown key (allowed: rules, tags, sources, fields)", k)
 		}
 		mm, ok := fm[k].(map[string]any)
 		if !ok {
@@ -267,9 +293,6 @@ func parseFilters(f any, o *Output) error {
 				if !ok {
 					return fmt.Errorf("%s.%s[%d]: must be a string", k, ik, j)
 				}
-				if _, err := path.Match(s, ""); err != nil {
-					return fmt.Errorf("%s.%s[%d]: bad pattern %q: %w", k, ik, j, s, err)
-				}
 				*dst = append(*dst, s)
 			}
 		}
@@ -287,3 +310,50 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func keyList(m map[string]bool) string { return strings.Join(sortedKeys(m), ", ") }
+
+// parseFieldMatch reads filters.fields: {include: [...], exclude: [...]},
+// each entry a matcher string or a list of them (all must hold).
+func parseFieldMatch(f any, dst *FieldMatch) error {
+	fm, ok := f.(map[string]any)
+	if !ok {
+		return errors.New("<fields>: must be a mapping with include and/or exclude")
+	}
+	for _, k := range sortedKeys(fm) {
+		var list *[]match.All
+		switch k {
+		case "include":
+			list = &dst.Include
+		case "exclude":
+			list = &dst.Exclude
+		default:
+			return fmt.Errorf("%s: unknown key (allowed: include, exclude)", k)
+		}
+		entries, ok := fm[k].([]any)
+		if !ok {
+			return fmt.Errorf("%s: must be a list of matchers such as 'k8s.ns.name glob \"dev-*\"'", k)
+		}
+		for j, e := range entries {
+			var strs []string
+			switch x := e.(type) {
+			case string:
+				strs = []string{x}
+			case []any:
+				for _, y := range x {
+					s, ok := y.(string)
+					if !ok {
+						return fmt.Errorf("%s[%d]: a matcher must be a string", k, j)
+					}
+					strs = append(strs, s)
+				}
+			default:
+				return fmt.Errorf("%s[%d]: must be a matcher string or a list of them", k, j)
+			}
+			all, err := match.ParseAll(strs)
+			if err != nil {
+				return fmt.Errorf("%s[%d]: %w", k, j, err)
+			}
+			*list = append(*list, all)
+		}
+	}
+	return nil
+}

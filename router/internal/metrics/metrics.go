@@ -22,6 +22,10 @@ type Metrics struct {
 	Ingest        *prometheus.HistogramVec // seconds to handle an ingest request, by endpoint
 	IngestAlerts  *prometheus.CounterVec   // alerts received, by endpoint
 	IngestRejects *prometheus.CounterVec   // requests refused, by status code
+	Noise         *prometheus.CounterVec   // noise-stage decisions, by output and decision
+	Digests       *prometheus.CounterVec   // group notifications (digests or lone alerts) queued, by output
+	Findings      *prometheus.GaugeVec     // findings kept, by status
+	Silences      *prometheus.GaugeVec     // silences, by state
 }
 
 // New creates the collectors and registers them on reg.
@@ -42,14 +46,19 @@ func New(reg prometheus.Registerer) *Metrics {
 		Ingest:        prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lookout_router_ingest_seconds", Help: "Seconds to handle an ingest request, durable commit included.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"endpoint"}),
 		IngestAlerts:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_ingest_alerts_total", Help: "Alerts received."}, []string{"endpoint"}),
 		IngestRejects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_ingest_rejected_total", Help: "Ingest requests refused, by status code."}, []string{"code"}),
+		Noise: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookout_router_noise_decisions_total",
+			Help: "Noise-control decisions per output: notified, recorded, or held back (silenced, expected, learning, repeat, grouped)."}, []string{"output", "decision"}),
+		Digests: counter("lookout_router_noise_group_notifications_total", "Group notifications (digests, or the alert itself when alone in its group) queued for an output."),
 	}
-	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects)
+	m.Findings = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lookout_router_noise_findings", Help: "Findings kept by the noise stage, by status (new, expected, resolved)."}, []string{"status"})
+	m.Silences = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lookout_router_noise_silences", Help: "Silences, by state (active, pending, expired)."}, []string{"state"})
+	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects, m.Noise, m.Digests, m.Findings, m.Silences)
 	return m
 }
 
 // Init makes output's series visible at zero.
 func (m *Metrics) Init(output string) {
-	for _, c := range []*prometheus.CounterVec{m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped} {
+	for _, c := range []*prometheus.CounterVec{m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Digests} {
 		c.WithLabelValues(output)
 	}
 }

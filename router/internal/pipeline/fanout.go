@@ -6,6 +6,7 @@ import (
 
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
+	"github.com/lookout-sec/lookout/router/internal/noise"
 	"github.com/lookout-sec/lookout/router/internal/queue"
 )
 
@@ -15,17 +16,20 @@ type Route struct {
 	Filter Filter
 }
 
-// Fanout filters alerts per route and stores what passes. It is the ingest
-// side of the pipeline.
+// Fanout filters alerts per route, passes them through the noise stage
+// and stores what each output gets, with the noise stage's state, in one
+// commit. It is the ingest side of the pipeline.
 type Fanout struct {
 	routes  []Route
 	store   *queue.Store
 	metrics *metrics.Metrics
+	noise   *noise.Stage // nil: every alert that passes the filters is delivered
 }
 
-// NewFanout returns a fan-out stage over routes, storing into store.
-func NewFanout(routes []Route, store *queue.Store, m *metrics.Metrics) *Fanout {
-	return &Fanout{routes: routes, store: store, metrics: m}
+// NewFanout returns a fan-out stage over routes, storing into store; with
+// stage set, alerts go through noise control first.
+func NewFanout(routes []Route, store *queue.Store, m *metrics.Metrics, stage *noise.Stage) *Fanout {
+	return &Fanout{routes: routes, store: store, metrics: m, noise: stage}
 }
 
 // Ingest stores each alert for every route whose filter allows it, or for
@@ -49,6 +53,16 @@ func (f *Fanout) Ingest(ctx context.Context, alerts []*api.Alert, bypassFilters 
 		}
 	}
 	if len(routed) == 0 {
+		return nil
+	}
+	if f.noise != nil && !bypassFilters {
+		out, ch := f.noise.Decide(routed)
+		if err := f.store.EnqueueWith(ctx, out, func(w queue.Writer) error { return ch.Apply(w) }); err != nil {
+			return fmt.Errorf("store alerts: %w", err)
+		}
+		for name, as := range out {
+			f.metrics.Accepted.WithLabelValues(name).Add(float64(len(as)))
+		}
 		return nil
 	}
 	if err := f.store.Enqueue(ctx, routed); err != nil {

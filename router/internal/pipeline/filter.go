@@ -1,21 +1,22 @@
 package pipeline
 
 import (
-	"path"
-
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/router/internal/config"
+	"github.com/lookout-sec/lookout/router/internal/match"
 )
 
 // Filter decides whether an alert goes to an output: its priority must meet
-// MinPriority, and its rule, source and tags must pass the include/exclude
-// patterns (path.Match syntax). For tags, include passes when any tag
-// matches and exclude drops when any tag matches.
+// MinPriority, its rule, source and tags must pass the include/exclude
+// patterns (Falco globs: '*' crosses '/'), and its fields the include and
+// exclude matchers. For tags, include passes when any tag matches and
+// exclude drops when any tag matches.
 type Filter struct {
 	MinPriority api.Priority
 	Rules       config.Match
 	Tags        config.Match
 	Sources     config.Match
+	Fields      config.FieldMatch
 }
 
 // Allow reports whether a passes the filter.
@@ -23,7 +24,23 @@ func (f Filter) Allow(a *api.Alert) bool {
 	if !a.Priority.AtLeast(f.MinPriority) {
 		return false
 	}
-	return allowOne(f.Rules, a.Rule) && allowOne(f.Sources, a.Source) && allowAny(f.Tags, a.Tags)
+	if !allowOne(f.Rules, a.Rule) || !allowOne(f.Sources, a.Source) || !allowAny(f.Tags, a.Tags) {
+		return false
+	}
+	for _, m := range f.Fields.Exclude {
+		if m.Matches(a) {
+			return false
+		}
+	}
+	if len(f.Fields.Include) == 0 {
+		return true
+	}
+	for _, m := range f.Fields.Include {
+		if m.Matches(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func allowOne(m config.Match, s string) bool {
@@ -52,7 +69,7 @@ func allowAny(m config.Match, tags []string) bool {
 
 func matchAny(patterns []string, s string) bool {
 	for _, p := range patterns {
-		if ok, _ := path.Match(p, s); ok {
+		if match.GlobMatch(p, s) {
 			return true
 		}
 	}

@@ -153,7 +153,7 @@ func newRouter(t *testing.T, dir string, specs ...outSpec) *router {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &router{store: st, fan: NewFanout(routes, st, m), reg: reg}
+	r := &router{store: st, fan: NewFanout(routes, st, m, nil), reg: reg}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	for _, s := range specs {

@@ -33,7 +33,11 @@ type pendingOut struct {
 // alert routed to several outputs is encoded once. It fails with ErrFull
 // when the alerts do not fit (after drop-oldest outputs gave up what they
 // could) or the disk is full, and with ErrClosed after Close.
-func (s *Store) Enqueue(_ context.Context, routed map[string][]*api.Alert) error {
+func (s *Store) Enqueue(ctx context.Context, routed map[string][]*api.Alert) error {
+	return s.enqueue(ctx, routed, nil)
+}
+
+func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra func(Writer) error) error {
 	now := s.opts.Now().UnixNano()
 	enc := map[*api.Alert][]byte{}
 	var (
@@ -72,7 +76,15 @@ func (s *Store) Enqueue(_ context.Context, routed map[string][]*api.Alert) error
 		}
 	}
 	if len(outs) == 0 {
+		if extra != nil {
+			return s.Update(extra)
+		}
 		return nil
+	}
+	if extra != nil && s.db == nil {
+		if err := extra(&s.kv); err != nil {
+			return err
+		}
 	}
 
 	s.mu.Lock()
@@ -99,6 +111,11 @@ func (s *Store) Enqueue(_ context.Context, routed map[string][]*api.Alert) error
 			}
 		},
 		apply: func(tx *bolt.Tx) error {
+			if extra != nil {
+				if err := extra(boltWriter{tx}); err != nil {
+					return err
+				}
+			}
 			for _, d := range dropped {
 				if err := tx.Bucket(queueBucket(d.q.name)).Delete(key(d.seq)); err != nil {
 					return err

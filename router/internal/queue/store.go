@@ -62,6 +62,7 @@ type Store struct {
 	// unacked holds deletes of acked items whose commit failed (a full
 	// disk); each later commit retries them first.
 	unacked map[string][]uint64
+	kv      memKV // other stages' records in memory mode
 }
 
 // op is one write. prepare runs in the committer, under the store lock,

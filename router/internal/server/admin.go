@@ -34,6 +34,9 @@ func (s *server) admin(r chi.Router) {
 	r.Get("/deadletters", s.listDead)
 	r.Post("/deadletters/replay", s.replayDead)
 	r.Post("/deadletters/purge", s.purgeDead)
+	if s.opts.Noise != nil {
+		s.noiseRoutes(r)
+	}
 }
 
 // adminScope returns the outputs a request addresses and the ids it names.

@@ -37,6 +37,7 @@ import (
 
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
+	"github.com/lookout-sec/lookout/router/internal/noise"
 	"github.com/lookout-sec/lookout/router/internal/queue"
 )
 
@@ -59,7 +60,10 @@ type Options struct {
 	AdminTokens []string
 	DeadLetters DeadLetters
 	Outputs     []string
-	Now         func() time.Time // clock; default time.Now
+	// Noise serves the findings, silences and learning API (noise.go)
+	// under /admin; nil leaves it out.
+	Noise *noise.Stage
+	Now   func() time.Time // clock; default time.Now
 }
 
 type server struct {

@@ -30,7 +30,7 @@ func TestStatusCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	fan := pipeline.NewFanout([]pipeline.Route{{Name: "q", Filter: pipeline.Filter{MinPriority: api.PriorityDebug}}}, q, m)
+	fan := pipeline.NewFanout([]pipeline.Route{{Name: "q", Filter: pipeline.Filter{MinPriority: api.PriorityDebug}}}, q, m, nil)
 	srv := httptest.NewServer(New(Options{Tokens: []string{"s3cret"}, BodyLimit: 200, Ingester: fan, Metrics: m, Gatherer: reg, Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	cases := []struct {
@@ -94,7 +94,7 @@ func TestAdminDeadLetters(t *testing.T) {
 	if err := st.DeadLetter("q", items[0], errors.New("status 400: nope"), true); err != nil {
 		t.Fatal(err)
 	}
-	fan := pipeline.NewFanout([]pipeline.Route{{Name: "q", Filter: pipeline.Filter{MinPriority: api.PriorityDebug}}}, st, m)
+	fan := pipeline.NewFanout([]pipeline.Route{{Name: "q", Filter: pipeline.Filter{MinPriority: api.PriorityDebug}}}, st, m, nil)
 	srv := httptest.NewServer(New(Options{Tokens: []string{"ingest"}, AdminTokens: []string{"adm"}, DeadLetters: st, Outputs: []string{"q"},
 		BodyLimit: 1 << 20, Ingester: fan, Metrics: m, Gatherer: reg, Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()

@@ -1,0 +1,484 @@
+package noise
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/lookout-sec/lookout/router/api"
+)
+
+// Store is where the stage keeps its state: the router's queue file
+// (bbolt), written in the same transaction as the alerts it routes, so a
+// 2xx means the decision is as durable as the alert. Another store (a
+// shared SQL database) can provide the same: Load once at start, Writer
+// inside the transaction that stores the routed alerts.
+type Store interface {
+	// Load calls fn for every record of bucket.
+	Load(bucket string, fn func(key string, val []byte) error) error
+	// Get returns one record (nil when absent).
+	Get(bucket, key string) ([]byte, error)
+	// Update runs fn in a durable transaction of its own.
+	Update(fn func(w Writer) error) error
+}
+
+// Writer writes records inside a transaction.
+type Writer interface {
+	Put(bucket, key string, val []byte) error
+	Delete(bucket, key string) error
+}
+
+// Buckets.
+const (
+	bucketFindings = "noise/findings"
+	bucketSamples  = "noise/samples"
+	bucketSilences = "noise/silences"
+	bucketWindows  = "noise/windows"
+	bucketGroups   = "noise/groups"
+	bucketMeta     = "noise/meta"
+)
+
+// Buckets lists every bucket the stage uses (the store creates them).
+var Buckets = []string{bucketFindings, bucketSamples, bucketSilences, bucketWindows, bucketGroups, bucketMeta}
+
+// Stage is the router's noise control: it fingerprints each alert into a
+// finding, applies silences, statuses, baselines and grouping per output,
+// annotates the alert, and says per output whether it goes to the queue.
+// It never drops anything for record outputs.
+type Stage struct {
+	cfg      Config
+	st       Store // nil: in memory
+	fp       Fingerprinter
+	policies map[string]*Policy
+	log      *slog.Logger
+	now      func() time.Time
+	onDecide func(output, decision string, n int)
+
+	mu       sync.Mutex
+	findings map[string]*Finding
+	silences map[string]*Silence
+	windows  map[string]*Window
+	groups   map[string]*group
+}
+
+// Options configures New.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time // default time.Now
+	// OnDecide counts decisions per output (metrics); called with the
+	// stage's lock held.
+	OnDecide func(output, decision string, n int)
+}
+
+// New loads the stage's state from st (nil: in memory only) and applies
+// cfg: config silences replace the ones stored from an earlier config, and
+// a baseline window starts if LearnFor is set and none ever started.
+func New(cfg Config, st Store, opts Options) (*Stage, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OnDecide == nil {
+		opts.OnDecide = func(string, string, int) {}
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.MaxFindings <= 0 {
+		cfg.MaxFindings = DefaultMaxFindings
+	}
+	s := &Stage{
+		cfg: cfg, st: st, fp: Fingerprinter{Rules: cfg.Fingerprints}, policies: map[string]*Policy{},
+		log: opts.Logger, now: opts.Now, onDecide: opts.OnDecide,
+		findings: map[string]*Finding{}, silences: map[string]*Silence{}, windows: map[string]*Window{}, groups: map[string]*group{},
+	}
+	for i := range cfg.Policies {
+		p := &cfg.Policies[i]
+		if p.GroupBy != nil {
+			if p.GroupWait <= 0 {
+				p.GroupWait = DefaultGroupWait
+			}
+			if p.GroupInterval <= 0 {
+				p.GroupInterval = DefaultGroupInterval
+			}
+		}
+		s.policies[p.Name] = p
+	}
+	if st != nil {
+		if err := s.load(st); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.applyConfig(st); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stage) load(st Store) error {
+	loadInto := func(bucket string, fn func(k string, v []byte) error) error {
+		if err := st.Load(bucket, fn); err != nil {
+			return fmt.Errorf("noise state %s: %w", bucket, err)
+		}
+		return nil
+	}
+	err := loadInto(bucketFindings, func(k string, v []byte) error {
+		var f Finding
+		if err := json.Unmarshal(v, &f); err != nil {
+			s.log.Warn("noise state: unreadable finding skipped", "id", k, "err", err)
+			return nil
+		}
+		s.findings[f.ID] = &f
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = loadInto(bucketSilences, func(k string, v []byte) error {
+		var x Silence
+		if err := json.Unmarshal(v, &x); err != nil {
+			s.log.Warn("noise state: unreadable silence skipped", "id", k, "err", err)
+			return nil
+		}
+		s.silences[x.ID] = &x
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = loadInto(bucketWindows, func(k string, v []byte) error {
+		var x Window
+		if err := json.Unmarshal(v, &x); err != nil {
+			s.log.Warn("noise state: unreadable learning window skipped", "id", k, "err", err)
+			return nil
+		}
+		s.windows[x.ID] = &x
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return loadInto(bucketGroups, func(k string, v []byte) error {
+		var g group
+		if err := json.Unmarshal(v, &g); err != nil {
+			s.log.Warn("noise state: unreadable group skipped", "key", k, "err", err)
+			return nil
+		}
+		if s.policies[g.Output] != nil {
+			s.groups[g.Key] = &g
+		}
+		return nil
+	})
+}
+
+// applyConfig installs the config silences and the first baseline window.
+func (s *Stage) applyConfig(st Store) error {
+	ch := &Changes{}
+	want := map[string]bool{}
+	for i := range s.cfg.Silences {
+		x := s.cfg.Silences[i]
+		x.Origin = "config"
+		if old := s.silences[x.ID]; old != nil {
+			x.HeldBack = old.HeldBack
+		}
+		want[x.ID] = true
+		s.silences[x.ID] = &x
+		ch.silence(&x)
+	}
+	for id, x := range s.silences {
+		if x.Origin == "config" && !want[id] {
+			delete(s.silences, id)
+			ch.del(bucketSilences, id)
+		}
+	}
+	if s.cfg.LearnFor > 0 {
+		if _, ok := s.windows["baseline"]; !ok {
+			now := s.now()
+			w := &Window{ID: "baseline", StartsAt: now, EndsAt: now.Add(s.cfg.LearnFor), By: "config (noise.baseline.learn_for)"}
+			s.windows[w.ID] = w
+			ch.window(w)
+			s.log.Info("learning a baseline: new findings notify nobody until it ends", "until", w.EndsAt.Format(time.RFC3339))
+		}
+	}
+	if st == nil || ch.empty() {
+		return nil
+	}
+	return st.Update(ch.seal().Apply)
+}
+
+// Changes are the stage's records to write with the alerts they decided.
+// Objects are encoded by seal, under the stage's lock, once per batch.
+type Changes struct {
+	objs map[[2]string]any
+	puts map[[2]string][]byte
+	dels map[[2]string]bool
+}
+
+func (c *Changes) empty() bool { return c == nil || len(c.objs)+len(c.puts)+len(c.dels) == 0 }
+
+// Empty reports whether there is nothing to write.
+func (c *Changes) Empty() bool { return c.empty() }
+
+func (c *Changes) put(bucket, key string, v any) {
+	if c.objs == nil {
+		c.objs = map[[2]string]any{}
+	}
+	c.objs[[2]string{bucket, key}] = v
+	delete(c.dels, [2]string{bucket, key})
+}
+
+func (c *Changes) putRaw(bucket, key string, b []byte) {
+	if c.puts == nil {
+		c.puts = map[[2]string][]byte{}
+	}
+	c.puts[[2]string{bucket, key}] = b
+}
+
+func (c *Changes) del(bucket, key string) {
+	if c.dels == nil {
+		c.dels = map[[2]string]bool{}
+	}
+	c.dels[[2]string{bucket, key}] = true
+	delete(c.objs, [2]string{bucket, key})
+	delete(c.puts, [2]string{bucket, key})
+}
+
+// seal encodes the objects; the caller holds the stage's lock.
+func (c *Changes) seal() *Changes {
+	for k, v := range c.objs {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(fmt.Sprintf("noise: encode %s/%s: %v", k[0], k[1], err)) // our own types always encode
+		}
+		c.putRaw(k[0], k[1], b)
+	}
+	c.objs = nil
+	return c
+}
+
+func (c *Changes) finding(f *Finding) { c.put(bucketFindings, f.ID, f) }
+func (c *Changes) silence(x *Silence) { c.put(bucketSilences, x.ID, x) }
+func (c *Changes) window(w *Window)   { c.put(bucketWindows, w.ID, w) }
+func (c *Changes) group(g *group)     { c.put(bucketGroups, g.Key, g) }
+
+// Apply writes the changes (in a deterministic order).
+func (c *Changes) Apply(w Writer) error {
+	if c == nil {
+		return nil
+	}
+	keys := make([][2]string, 0, len(c.puts))
+	for k := range c.puts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1]
+	})
+	for _, k := range keys {
+		if err := w.Put(k[0], k[1], c.puts[k]); err != nil {
+			return err
+		}
+	}
+	for k := range c.dels {
+		if err := w.Delete(k[0], k[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Decide runs the stage over one ingest request. routed holds, per output,
+// the alerts its filters let through; the result holds what goes into each
+// output's queue now (annotated), and the changes to commit with them.
+// Alerts folded into a group come out later, from Flush.
+func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert, *Changes) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	ch := &Changes{}
+	// Each alert once, in its first output's order.
+	type per struct {
+		f        *Finding
+		silences []*Silence
+		learning *Window
+		ann      *api.Annotation
+		prev     string
+		counted  bool // the silences' held-back counts include it
+	}
+	seen := map[*api.Alert]*per{}
+	names := make([]string, 0, len(routed))
+	for n := range routed {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make(map[string][]*api.Alert, len(routed))
+	for _, name := range names {
+		pol := s.policies[name]
+		if pol == nil {
+			pol = &Policy{Name: name}
+		}
+		for _, a := range routed[name] {
+			p := seen[a]
+			if p == nil {
+				p = &per{}
+				p.f, p.prev = s.observe(a, now, ch)
+				p.silences = s.matchingSilences(a, now)
+				for _, x := range p.silences {
+					if x.MarkExpected && p.f.Status == StatusNew {
+						s.setStatus(p.f, StatusExpected, x.CreatedBy, now, "silence "+x.ID+": "+x.Comment, x.EndsAt)
+					}
+				}
+				if p.f.Status == StatusNew {
+					p.learning = s.learningWindow(a, now)
+					if p.learning != nil && p.f.LearnedIn == "" {
+						p.f.LearnedIn = p.learning.ID
+					}
+				}
+				p.ann = &api.Annotation{Finding: &api.FindingRef{ID: p.f.ID, Status: p.f.Status, FirstSeen: p.f.FirstSeen, Count: p.f.Count}}
+				for _, x := range p.silences {
+					p.ann.Silences = append(p.ann.Silences, x.ID)
+				}
+				a.Lookout = p.ann
+				seen[a] = p
+			}
+			decision := s.decideOne(pol, a, p.f, p.silences, p.learning, now, ch)
+			s.onDecide(name, decision, 1)
+			switch decision {
+			case DecisionRecorded, DecisionNotified:
+				out[name] = append(out[name], a)
+				if decision == DecisionNotified {
+					p.ann.Notified = append(p.ann.Notified, name)
+				}
+			case HeldGrouped:
+				p.ann.Notified = append(p.ann.Notified, name)
+				if p.ann.Held == nil {
+					p.ann.Held = map[string]string{}
+				}
+				p.ann.Held[name] = decision
+			default:
+				if decision == HeldSilenced && !p.counted {
+					p.counted = true
+					for _, x := range p.silences {
+						x.HeldBack++
+					}
+				}
+				if p.ann.Held == nil {
+					p.ann.Held = map[string]string{}
+				}
+				p.ann.Held[name] = decision
+			}
+		}
+	}
+	for _, p := range seen {
+		ch.finding(p.f)
+		for _, x := range p.silences {
+			ch.silence(x)
+		}
+	}
+	return out, ch.seal()
+}
+
+// observe finds or creates a's finding and counts a in it. prev is the
+// status before (a resolved finding that recurs is reopened, an expected
+// one whose expiry passed is new again).
+func (s *Stage) observe(a *api.Alert, now time.Time, ch *Changes) (*Finding, string) {
+	k := s.fp.Of(a)
+	f := s.findings[k.ID]
+	if f == nil {
+		f = &Finding{
+			ID: k.ID, Rule: a.Rule, Source: a.Source, Priority: a.Priority.String(), Fields: k.Fields,
+			FirstSeen: now, Status: StatusNew, SampleUUID: a.UUID,
+		}
+		s.findings[k.ID] = f
+		if b, err := json.Marshal(a); err == nil {
+			ch.putRaw(bucketSamples, k.ID, b)
+		}
+	}
+	prev := f.Status
+	switch {
+	case f.Status == StatusResolved:
+		s.setStatus(f, StatusNew, "lookout", now, "reopened: seen again after it was resolved", time.Time{})
+		f.Notified = nil
+	case f.Status == StatusExpected && !f.ExpiresAt.IsZero() && !now.Before(f.ExpiresAt):
+		s.setStatus(f, StatusNew, "lookout", now, "expected status expired", time.Time{})
+		f.Notified = nil
+	}
+	f.Count++
+	f.LastSeen = now
+	if p, err := api.ParsePriority(f.Priority); err != nil || a.Priority > p {
+		f.Priority = a.Priority.String()
+	}
+	return f, prev
+}
+
+func (s *Stage) setStatus(f *Finding, status, by string, now time.Time, why string, expires time.Time) {
+	f.Status, f.StatusBy, f.StatusAt, f.StatusReason, f.ExpiresAt = status, by, now, why, expires
+	if status != StatusNew {
+		f.LearnedIn = ""
+	}
+}
+
+func (s *Stage) matchingSilences(a *api.Alert, now time.Time) []*Silence {
+	var out []*Silence
+	for _, x := range s.sortedSilences() {
+		if x.StateAt(now) == SilenceActive && x.Matchers.Matches(a) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (s *Stage) sortedSilences() []*Silence {
+	out := make([]*Silence, 0, len(s.silences))
+	for _, x := range s.silences {
+		out = append(out, x)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (s *Stage) learningWindow(a *api.Alert, now time.Time) *Window {
+	var best *Window
+	for _, w := range s.windows {
+		if w.Active(now) && w.Scope.Matches(a) && (best == nil || w.ID < best.ID) {
+			best = w
+		}
+	}
+	return best
+}
+
+// decideOne decides for one output; it returns a Decision* or Held*.
+func (s *Stage) decideOne(pol *Policy, a *api.Alert, f *Finding, silences []*Silence, learning *Window, now time.Time, ch *Changes) string {
+	if pol.Record {
+		return DecisionRecorded
+	}
+	if len(silences) > 0 {
+		return HeldSilenced
+	}
+	if pol.New {
+		switch {
+		case f.Status == StatusExpected:
+			return HeldExpected
+		case learning != nil || f.LearnedIn != "":
+			return HeldLearning
+		}
+		if n, ok := f.Notified[pol.Name]; ok && n.UUID != a.UUID {
+			if pol.RepeatInterval <= 0 || now.Sub(n.At) < pol.RepeatInterval {
+				return HeldRepeat
+			}
+		}
+		if f.Notified == nil {
+			f.Notified = map[string]Notice{}
+		}
+		f.Notified[pol.Name] = Notice{At: now, UUID: a.UUID}
+	}
+	if len(pol.GroupBy) > 0 {
+		s.addToGroup(pol, a, now, ch)
+		return HeldGrouped
+	}
+	return DecisionNotified
+}
