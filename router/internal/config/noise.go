@@ -128,7 +128,7 @@ func parseNoise(raw any) (Noise, error) {
 		return n, nil
 	}
 	if err := decodeStrict(raw, &n); err != nil {
-		return n, fmt.Errorf("noise: %w", cleanDecodeError(err))
+		return n, cleanDecodeError("noise", err)
 	}
 	if n.Baseline.LearnFor < 0 || n.Retention.MaxAge < 0 || n.Retention.MaxFindings < 0 || n.FlushInterval < 0 {
 		return n, errors.New("noise: durations and counts must not be negative")
@@ -170,7 +170,7 @@ func parseNoisePolicy(m map[string]any, outType string) (NoisePolicy, error) {
 	}
 	p := NoisePolicy{Record: outType == "elasticsearch", Notify: "all"}
 	if err := decodeStrict(sub, &p); err != nil {
-		return p, cleanDecodeError(err)
+		return p, cleanDecodeError("", err)
 	}
 	switch p.Notify {
 	case "all", "new":
@@ -190,11 +190,35 @@ func parseNoisePolicy(m map[string]any, outType string) (NoisePolicy, error) {
 }
 
 // cleanDecodeError turns mapstructure's wording into the config's: key
-// paths with dots, "unknown key" for unused keys.
-func cleanDecodeError(err error) error {
-	msg := err.Error()
-	msg = strings.ReplaceAll(msg, "decoding failed due to the following error(s):\n\n", "")
-	msg = strings.ReplaceAll(msg, "has invalid keys:", "unknown key(s):")
-	msg = strings.ReplaceAll(msg, "'", "")
-	return errors.New(strings.TrimSpace(msg))
+// paths under prefix with dots ("noise.baseline: unknown key(s): learn").
+func cleanDecodeError(prefix string, err error) error {
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "* "))
+		if l == "" || strings.HasPrefix(l, "decoding failed") {
+			continue
+		}
+		path, rest := "", l
+		if strings.HasPrefix(l, "'") {
+			if i := strings.Index(l[1:], "'"); i >= 0 {
+				path, rest = l[1:i+1], strings.TrimSpace(l[i+2:])
+			}
+		}
+		rest = strings.Replace(rest, "has invalid keys:", "unknown key(s):", 1)
+		rest = strings.TrimPrefix(rest, "error decoding: ")
+		key := prefix
+		if path != "" {
+			key = strings.Trim(prefix+"."+path, ".")
+		}
+		if key == "" {
+			lines = append(lines, rest)
+		} else {
+			lines = append(lines, key+": "+rest)
+		}
+	}
+	if prefix == "" && len(lines) > 1 {
+		// the caller prefixes the first line only (outputs[N].): one at a time
+		return fmt.Errorf("%s (and %d more)", lines[0], len(lines)-1)
+	}
+	return errors.New(strings.Join(lines, "; "))
 }

@@ -150,13 +150,18 @@ func volatile(c string) bool {
 	if strings.HasPrefix(c, "tmp.") || strings.HasPrefix(c, "tmp") && len(c) > 6 && digits(c) > 0 {
 		return true
 	}
-	d, l := digits(c), letters(c)
+	d := digits(c)
 	switch {
 	case d == len(c) && d >= 2: // pids, inode numbers
 		return true
 	case len(c) >= 8 && isHex(c) && d >= 2: // hashes
 		return true
-	case len(c) >= 6 && d >= 2 && l >= 2: // mkstemp-style names
+	}
+	// mkstemp-style names: an alphanumeric run of 6+ mixing letters and
+	// digits, before any extension ("cc8Xk2aB.o"); names with separators
+	// ("x86_64-linux-gnu") are words, not random.
+	base, _, _ := strings.Cut(c, ".")
+	if len(base) >= 6 && digits(base) >= 2 && letters(base) >= 2 && digits(base)+letters(base) == len(base) {
 		return true
 	}
 	return false
