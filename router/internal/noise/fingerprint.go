@@ -114,7 +114,15 @@ func fieldValue(a *api.Alert, k string) (string, bool) {
 		return "", false
 	}
 	switch k {
-	case "fd.name", "proc.exepath", "proc.cwd", "fs.path.name", "fs.path.target":
+	case "fd.name":
+		// A connection tuple "cip:cport->sip:sport" is identified by its
+		// server side; the client address and port change every time.
+		if _, server, ok := strings.Cut(v, "->"); ok {
+			v = "*->" + server
+		} else {
+			v = NormalizePath(v)
+		}
+	case "proc.exepath", "proc.cwd", "fs.path.name", "fs.path.target":
 		v = NormalizePath(v)
 	case "k8s.pod.name", "ka.target.name":
 		if w, ok := Workload(v); ok {
@@ -155,6 +163,8 @@ func volatile(c string) bool {
 	case d == len(c) && d >= 2: // pids, inode numbers
 		return true
 	case len(c) >= 8 && isHex(c) && d >= 2: // hashes
+		return true
+	case len(c) == 2 && isHex(c) && d >= 1: // hash fan-out directories ("3f")
 		return true
 	}
 	// mkstemp-style names: an alphanumeric run of 6+ mixing letters and

@@ -31,6 +31,10 @@ type group struct {
 	Top       api.Priority      `json:"top"`       // highest pending priority
 }
 
+// sweepEvery is how often Flush finishes learning windows and applies
+// retention (each walks every finding).
+const sweepEvery = 10 * time.Second
+
 const (
 	maxDistinct = 50
 	maxUUIDs    = 20
@@ -137,8 +141,11 @@ func (s *Stage) Flush() (out map[string][]*api.Alert, ch *Changes, undo func()) 
 		g.Sample, g.UUIDs = nil, nil
 		ch.group(g)
 	}
-	s.finishWindows(now, ch)
-	s.retain(now, ch)
+	if now.Sub(s.lastSweep) >= sweepEvery || now.Before(s.lastSweep) {
+		s.lastSweep = now
+		s.finishWindows(now, ch)
+		s.retain(now, ch)
+	}
 	undo = func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -160,6 +167,28 @@ func (s *Stage) Flush() (out map[string][]*api.Alert, ch *Changes, undo func()) 
 		}
 	}
 	return out, ch.seal(), undo
+}
+
+// NextDue is the earliest time a Flush has something to do: a group's
+// digest, or the next sweep of windows and retention.
+func (s *Stage) NextDue() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.lastSweep.Add(sweepEvery)
+	for _, g := range s.groups {
+		pol := s.policies[g.Output]
+		if pol == nil || g.Pending == 0 {
+			continue
+		}
+		due := g.First.Add(pol.GroupWait)
+		if !g.LastFlush.IsZero() && g.First.Sub(g.LastFlush) < pol.GroupInterval+pol.GroupWait {
+			due = g.LastFlush.Add(pol.GroupInterval)
+		}
+		if due.Before(next) {
+			next = due
+		}
+	}
+	return next
 }
 
 // digest is the notification for g's pending alerts.

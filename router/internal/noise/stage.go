@@ -62,6 +62,8 @@ type Stage struct {
 	silences map[string]*Silence
 	windows  map[string]*Window
 	groups   map[string]*group
+	// lastSweep is when Flush last finished windows and applied retention.
+	lastSweep time.Time
 }
 
 // Options configures New.

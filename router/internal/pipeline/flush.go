@@ -34,6 +34,7 @@ func (f *Flusher) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			f.gauges()
 			if err := f.Once(ctx); err != nil && ctx.Err() == nil {
 				f.Logger.Warn("noise: group digests not stored; retried at the next tick", "err", err)
 			}
@@ -41,8 +42,8 @@ func (f *Flusher) Run(ctx context.Context) {
 	}
 }
 
-// Once flushes what is due now.
-func (f *Flusher) Once(ctx context.Context) error {
+// gauges refreshes the findings and silences gauges.
+func (f *Flusher) gauges() {
 	for status, n := range f.Stage.Counts() {
 		f.Metrics.Findings.WithLabelValues(status).Set(float64(n))
 	}
@@ -54,6 +55,10 @@ func (f *Flusher) Once(ctx context.Context) error {
 	for st, n := range states {
 		f.Metrics.Silences.WithLabelValues(st).Set(float64(n))
 	}
+}
+
+// Once flushes what is due now.
+func (f *Flusher) Once(ctx context.Context) error {
 	out, ch, undo := f.Stage.Flush()
 	if ch.Empty() && len(out) == 0 {
 		return nil
