@@ -137,7 +137,7 @@ See docs/noise.md.`,
 		},
 	}
 	add.Flags().StringVar(&comment, "comment", "", "why (required)")
-	add.Flags().StringVar(&author, "author", os.Getenv("USER"), "who")
+	add.Flags().StringVar(&author, "author", whoami(), "who")
 	add.Flags().StringVar(&duration, "duration", "", "how long, e.g. 2h or 30d (default: no end)")
 	add.Flags().StringVar(&ends, "end", "", "end time, RFC 3339 (instead of --duration)")
 	add.Flags().StringVar(&starts, "start", "", "start time, RFC 3339 (default: now)")
@@ -336,7 +336,7 @@ about them. See docs/noise.md.`,
 			return nil
 		},
 	}
-	mark.Flags().StringVar(&by, "by", os.Getenv("USER"), "who")
+	mark.Flags().StringVar(&by, "by", whoami(), "who")
 	mark.Flags().StringVar(&comment, "comment", "", "why")
 	mark.Flags().StringVar(&expiresIn, "expires-in", "", "expected only until then, e.g. 30d")
 	mark.Flags().StringVar(&mStatus, "status", "", "select findings with this status")
@@ -384,7 +384,7 @@ func learnCommand() *cobra.Command {
 		},
 	}
 	start.Flags().StringVar(&dur, "for", "", "how long, e.g. 2h or 1d (required)")
-	start.Flags().StringVar(&by, "by", os.Getenv("USER"), "who")
+	start.Flags().StringVar(&by, "by", whoami(), "who")
 	start.Flags().StringArrayVar(&scope, "match", nil, "only alerts matching (repeatable; default: everything)")
 	stop := &cobra.Command{
 		Use:   "stop ID",
@@ -418,4 +418,14 @@ func learnCommand() *cobra.Command {
 	}
 	cmd.AddCommand(start, stop, status)
 	return cmd
+}
+
+// whoami is the default author of CLI changes: $USER, $LOGNAME, or "cli".
+func whoami() string {
+	for _, k := range []string{"USER", "LOGNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "cli"
 }

@@ -26,7 +26,7 @@ func TestNormalizePath(t *testing.T) {
 	for in, want := range map[string]string{
 		"/tmp/cc8Xk2aB.o":                           "/tmp/*",
 		"/proc/4211/environ":                        "/proc/*/environ",
-		"/home/u/.cache/go-build/3f/3fa9c0d1e2b4-d": "/home/u/.cache/go-build/3f/*",
+		"/home/u/.cache/go-build/3f/3fa9c0d1e2b4-d": "/home/u/.cache/go-build/*/*",
 		"/tmp/tmp.Xq81LkP":                          "/tmp/*",
 		"/etc/shadow":                               "/etc/shadow",
 		"/usr/lib/x86_64-linux-gnu/libc.so.6":       "/usr/lib/x86_64-linux-gnu/libc.so.6",
