@@ -117,13 +117,21 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 
-	stage, err := noise.New(NoiseConfig(cfg), NoiseStore{store}, noise.Options{
-		Logger: log, OnDecide: func(o, d string, n int) { m.Noise.WithLabelValues(o, d).Add(float64(n)) },
-	})
-	if err != nil {
-		return fmt.Errorf("noise stage: %w", err)
+	var (
+		stage   *noise.Stage
+		flusher *pipeline.Flusher
+	)
+	if cfg.Noise.On() {
+		stage, err = noise.New(NoiseConfig(cfg), NoiseStore{store}, noise.Options{
+			Logger: log, OnDecide: func(o, d string, n int) { m.Noise.WithLabelValues(o, d).Add(float64(n)) },
+		})
+		if err != nil {
+			return fmt.Errorf("noise stage: %w", err)
+		}
+		flusher = &pipeline.Flusher{Stage: stage, Store: store, Metrics: m, Logger: log, Interval: cfg.Noise.FlushInterval}
+	} else {
+		log.Info("noise control is off (noise.enabled: false): every alert that passes the filters is delivered")
 	}
-	flusher := &pipeline.Flusher{Stage: stage, Store: store, Metrics: m, Logger: log, Interval: cfg.Noise.FlushInterval}
 
 	host, _ := os.Hostname()
 	tokens := make([]string, len(cfg.Tokens))
@@ -159,7 +167,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	for _, w := range workers {
 		wg.Go(func() { w.Run(lctx, sendCtx) })
 	}
-	wg.Go(func() { flusher.Run(lctx) })
+	if flusher != nil {
+		wg.Go(func() { flusher.Run(lctx) })
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

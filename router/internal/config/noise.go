@@ -15,6 +15,10 @@ import (
 
 // Noise is the noise-control block (docs/noise.md).
 type Noise struct {
+	// Enabled turns the noise stage on (default): with false, alerts that
+	// pass an output's filters all go to it, unannotated, and no findings
+	// are kept.
+	Enabled      *bool             `mapstructure:"enabled"`
 	Fingerprints []FingerprintRule `mapstructure:"fingerprints"`
 	Baseline     struct {
 		LearnFor time.Duration `mapstructure:"learn_for"`
@@ -28,6 +32,9 @@ type Noise struct {
 	// retention are looked at; default 1s.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 }
+
+// On reports whether the noise stage runs.
+func (n Noise) On() bool { return n.Enabled == nil || *n.Enabled }
 
 // FingerprintRule overrides the fingerprint fields for rules matching any
 // of Rules (Falco globs).

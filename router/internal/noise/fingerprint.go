@@ -33,6 +33,30 @@ type FingerprintRule struct {
 // Fingerprinter computes the stable identity of an alert.
 type Fingerprinter struct {
 	Rules []FingerprintRule
+	cache *workloadCache // nil: no cache
+}
+
+// workloadCache remembers pod → workload (the patterns are regexps, and a
+// pod's alerts come in runs); it is used under the stage's lock and
+// forgets everything when it reaches workloadCacheSize.
+type workloadCache struct{ m map[string]string }
+
+const workloadCacheSize = 10_000
+
+func (c *workloadCache) get(pod string) string {
+	if c == nil {
+		w, _ := Workload(pod)
+		return w
+	}
+	if w, ok := c.m[pod]; ok {
+		return w
+	}
+	if c.m == nil || len(c.m) >= workloadCacheSize {
+		c.m = make(map[string]string, 256)
+	}
+	w, _ := Workload(pod)
+	c.m[pod] = w
+	return w
 }
 
 // Key is an alert's fingerprint: an id and the values it was computed from.
@@ -61,14 +85,14 @@ func (f Fingerprinter) Of(a *api.Alert) Key {
 	}
 	vals := map[string]string{}
 	for _, k := range fields {
-		if v, ok := fieldValue(a, k); ok {
+		if v, ok := f.fieldValue(a, k); ok {
 			vals[k] = v
 		}
 	}
 	if !custom {
 		if _, ok := vals["k8s.workload.name"]; !ok {
 			if pod := match.Value(a, "k8s.pod.name"); pod != "" {
-				vals["k8s.workload.name"], _ = Workload(pod)
+				vals["k8s.workload.name"] = f.cache.get(pod)
 			}
 		}
 		if _, ok := vals["proc.exepath"]; !ok {
@@ -99,7 +123,7 @@ func (f Fingerprinter) Of(a *api.Alert) Key {
 	return Key{ID: hex.EncodeToString(sum[:8]), Fields: vals}
 }
 
-func fieldValue(a *api.Alert, k string) (string, bool) {
+func (f Fingerprinter) fieldValue(a *api.Alert, k string) (string, bool) {
 	switch k {
 	case "hostname", "source", "priority":
 		v := match.Value(a, k)
@@ -125,9 +149,7 @@ func fieldValue(a *api.Alert, k string) (string, bool) {
 	case "proc.exepath", "proc.cwd", "fs.path.name", "fs.path.target":
 		v = NormalizePath(v)
 	case "k8s.pod.name", "ka.target.name":
-		if w, ok := Workload(v); ok {
-			v = w
-		}
+		v = f.cache.get(v)
 	}
 	return v, true
 }

@@ -40,7 +40,7 @@ const (
 	maxUUIDs    = 20
 )
 
-func groupKey(pol *Policy, a *api.Alert) (string, map[string]string) {
+func groupKey(pol *Policy, a *api.Alert, wc *workloadCache) (string, map[string]string) {
 	labels := make(map[string]string, len(pol.GroupBy))
 	var b strings.Builder
 	b.WriteString(pol.Name)
@@ -48,7 +48,7 @@ func groupKey(pol *Policy, a *api.Alert) (string, map[string]string) {
 		v := match.Value(a, f)
 		if f == "k8s.workload.name" && v == "" {
 			if pod := match.Value(a, "k8s.pod.name"); pod != "" {
-				v, _ = Workload(pod)
+				v = wc.get(pod)
 			}
 		}
 		labels[f] = v
@@ -62,7 +62,7 @@ func groupKey(pol *Policy, a *api.Alert) (string, map[string]string) {
 }
 
 func (s *Stage) addToGroup(pol *Policy, a *api.Alert, now time.Time, ch *Changes) {
-	key, labels := groupKey(pol, a)
+	key, labels := groupKey(pol, a, s.fp.cache)
 	g := s.groups[key]
 	if g == nil {
 		g = &group{Key: key, Output: pol.Name, Labels: labels}
@@ -82,7 +82,9 @@ func (s *Stage) addToGroup(pol *Policy, a *api.Alert, now time.Time, ch *Changes
 	}
 	w := match.Value(a, "k8s.workload.name")
 	if w == "" {
-		w, _ = Workload(match.Value(a, "k8s.pod.name"))
+		if pod := match.Value(a, "k8s.pod.name"); pod != "" {
+			w = s.fp.cache.get(pod)
+		}
 	}
 	if w != "" && len(g.Workloads) < maxDistinct {
 		g.Workloads[w] = true
@@ -140,6 +142,11 @@ func (s *Stage) Flush() (out map[string][]*api.Alert, ch *Changes, undo func()) 
 		g.LastFlush, g.Flushes, g.Pending = now, g.Flushes+1, 0
 		g.Sample, g.UUIDs = nil, nil
 		ch.group(g)
+	}
+	for id, f := range s.dirty {
+		f.changed = false
+		ch.finding(f)
+		delete(s.dirty, id)
 	}
 	if now.Sub(s.lastSweep) >= sweepEvery || now.Before(s.lastSweep) {
 		s.lastSweep = now

@@ -58,6 +58,7 @@ func (s *Stage) retain(now time.Time, ch *Changes) {
 
 func (s *Stage) dropFinding(id string, ch *Changes) {
 	delete(s.findings, id)
+	delete(s.dirty, id)
 	ch.del(bucketFindings, id)
 	ch.del(bucketSamples, id)
 }

@@ -62,6 +62,9 @@ type Stage struct {
 	silences map[string]*Silence
 	windows  map[string]*Window
 	groups   map[string]*group
+	// dirty holds findings whose count or last-seen changed since they
+	// were last written; Flush writes them.
+	dirty map[string]*Finding
 	// lastSweep is when Flush last finished windows and applied retention.
 	lastSweep time.Time
 }
@@ -95,9 +98,10 @@ func New(cfg Config, st Store, opts Options) (*Stage, error) {
 		cfg.MaxFindings = DefaultMaxFindings
 	}
 	s := &Stage{
-		cfg: cfg, st: st, fp: Fingerprinter{Rules: cfg.Fingerprints}, policies: map[string]*Policy{},
+		cfg: cfg, st: st, fp: Fingerprinter{Rules: cfg.Fingerprints, cache: &workloadCache{}}, policies: map[string]*Policy{},
 		log: opts.Logger, now: opts.Now, onDecide: opts.OnDecide,
 		findings: map[string]*Finding{}, silences: map[string]*Silence{}, windows: map[string]*Window{}, groups: map[string]*group{},
+		dirty: map[string]*Finding{},
 	}
 	for i := range cfg.Policies {
 		p := &cfg.Policies[i]
@@ -263,7 +267,7 @@ func (c *Changes) seal() *Changes {
 	return c
 }
 
-func (c *Changes) finding(f *Finding) { c.put(bucketFindings, f.ID, f) }
+func (c *Changes) finding(f *Finding) { f.changed = false; c.put(bucketFindings, f.ID, f) }
 func (c *Changes) silence(x *Silence) { c.put(bucketSilences, x.ID, x) }
 func (c *Changes) window(w *Window)   { c.put(bucketWindows, w.ID, w) }
 func (c *Changes) group(g *group)     { c.put(bucketGroups, g.Key, g) }
@@ -337,7 +341,7 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 				if p.f.Status == StatusNew {
 					p.learning = s.learningWindow(a, now)
 					if p.learning != nil && p.f.LearnedIn == "" {
-						p.f.LearnedIn = p.learning.ID
+						p.f.LearnedIn, p.f.changed = p.learning.ID, true
 					}
 				}
 				p.ann = &api.Annotation{Finding: &api.FindingRef{ID: p.f.ID, Status: p.f.Status, FirstSeen: p.f.FirstSeen, Count: p.f.Count}}
@@ -376,7 +380,13 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 		}
 	}
 	for _, p := range seen {
-		ch.finding(p.f)
+		if p.f.changed {
+			p.f.changed = false
+			ch.finding(p.f)
+			delete(s.dirty, p.f.ID)
+		} else {
+			s.dirty[p.f.ID] = p.f
+		}
 		for _, x := range p.silences {
 			ch.silence(x)
 		}
@@ -393,7 +403,7 @@ func (s *Stage) observe(a *api.Alert, now time.Time, ch *Changes) (*Finding, str
 	if f == nil {
 		f = &Finding{
 			ID: k.ID, Rule: a.Rule, Source: a.Source, Priority: a.Priority.String(), Fields: k.Fields,
-			FirstSeen: now, Status: StatusNew, SampleUUID: a.UUID,
+			FirstSeen: now, Status: StatusNew, SampleUUID: a.UUID, changed: true,
 		}
 		s.findings[k.ID] = f
 		if b, err := json.Marshal(a); err == nil {
@@ -419,6 +429,7 @@ func (s *Stage) observe(a *api.Alert, now time.Time, ch *Changes) (*Finding, str
 
 func (s *Stage) setStatus(f *Finding, status, by string, now time.Time, why string, expires time.Time) {
 	f.Status, f.StatusBy, f.StatusAt, f.StatusReason, f.ExpiresAt = status, by, now, why, expires
+	f.changed = true
 	if status != StatusNew {
 		f.LearnedIn = ""
 	}
@@ -477,6 +488,7 @@ func (s *Stage) decideOne(pol *Policy, a *api.Alert, f *Finding, silences []*Sil
 			f.Notified = map[string]Notice{}
 		}
 		f.Notified[pol.Name] = Notice{At: now, UUID: a.UUID}
+		f.changed = true
 	}
 	if len(pol.GroupBy) > 0 {
 		s.addToGroup(pol, a, now, ch)

@@ -53,6 +53,11 @@ type Finding struct {
 	Notified map[string]Notice `json:"notified,omitempty"`
 	// SampleUUID is the uuid of the sample alert (the first one).
 	SampleUUID string `json:"sample_uuid,omitempty"`
+
+	// changed marks a change a decision depends on (created, status,
+	// learning window, notices): written with the alerts that made it.
+	// Count and last-seen alone are written by the next flush.
+	changed bool
 }
 
 // Notice is one output's last notification about a finding.

@@ -32,6 +32,10 @@ func (f *Flusher) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// Write what only the flush writes (counts, last-seen) before the store closes.
+			if err := f.Once(context.WithoutCancel(ctx)); err != nil {
+				f.Logger.Warn("noise: last flush at shutdown failed", "err", err)
+			}
 			return
 		case <-t.C:
 			f.gauges()
