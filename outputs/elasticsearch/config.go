@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/lookout-sec/lookout/outputs"
 )
@@ -13,13 +14,34 @@ import (
 // outputs.Secret, kept under this name so configs read naturally.
 type Secret = outputs.Secret
 
-// Index suffixes: the date (in UTC, from the alert's own time) appended to
-// the index name.
+// Index suffixes: the date (in UTC; see IndexDate for which date) appended
+// to the index name.
 const (
-	SuffixDaily   = "daily"   // falco-2026.11.23
-	SuffixMonthly = "monthly" // falco-2026.11
-	SuffixNone    = "none"    // falco
+	SuffixDaily    = "daily"    // falco-2026.11.23
+	SuffixMonthly  = "monthly"  // falco-2026.11
+	SuffixAnnually = "annually" // falco-2026 (Falcosidekick's name for yearly)
+	SuffixNone     = "none"     // falco
 )
+
+// Index dates: which date a dated index name carries.
+const (
+	IndexDateAlert  = "alert"  // the alert's own time (replays land where they belong)
+	IndexDateIngest = "ingest" // the time of the bulk request (Falcosidekick's choice)
+)
+
+// Document shapes.
+const (
+	DocumentFalco = "falco" // the alert as Falco writes it, plus @timestamp
+	DocumentECS   = "ecs"   // Elastic Common Schema fields, plus the alert under falco.*
+)
+
+// CompatFalcosidekick writes documents, index names and the index template
+// the way Falcosidekick does.
+const CompatFalcosidekick = "falcosidekick"
+
+// DefaultTemplateName is the index template's name unless template_name is
+// set; it cannot clobber Falcosidekick's template (named like its index).
+const DefaultTemplateName = "lookout"
 
 // Config is the `elasticsearch:` block of an elasticsearch output.
 type Config struct {
@@ -44,6 +66,32 @@ type Config struct {
 	// is split into several requests.
 	FlushDocuments int `mapstructure:"flush_documents"`
 	FlushBytes     int `mapstructure:"flush_bytes"`
+	// Document is the document shape: falco (default) or ecs.
+	Document string `mapstructure:"document"`
+	// Compat, when "falcosidekick", writes Falcosidekick's documents,
+	// index names (ingest date by default) and index template.
+	Compat string `mapstructure:"compat"`
+	// FlattenFields replaces dots in output_fields keys with underscores
+	// (proc.name → proc_name), as Falcosidekick does with flattenfields or
+	// createindextemplate. Default: on in compat mode, off otherwise.
+	FlattenFields *bool `mapstructure:"flatten_fields"`
+	// IndexDate picks the date in dated index names: alert (default) or
+	// ingest (default in compat mode).
+	IndexDate string `mapstructure:"index_date"`
+	// LateAfter, with index_date alert, sends alerts older than this (at
+	// send time) to the index of the send date instead, keeping their own
+	// time in the document. 0 disables the bound.
+	LateAfter time.Duration `mapstructure:"late_after"`
+	// TemplateName names the index template (default lookout; in compat
+	// mode the index name, as Falcosidekick does).
+	TemplateName string `mapstructure:"template_name"`
+	// TemplateOverwrite allows replacing an existing template that Lookout
+	// did not create (one without _meta.managed_by: lookout).
+	TemplateOverwrite bool `mapstructure:"template_overwrite"`
+	// Shards and Replicas go into the template's settings when set
+	// (Falcosidekick's numberofshards and numberofreplicas).
+	Shards   int `mapstructure:"shards"`
+	Replicas int `mapstructure:"replicas"`
 }
 
 // Default bulk request bounds.
@@ -69,6 +117,25 @@ func (c *Config) Defaults() {
 	}
 	if c.IndexSuffix == "" {
 		c.IndexSuffix = SuffixDaily
+	}
+	if c.Document == "" {
+		c.Document = DocumentFalco
+	}
+	compat := c.Compat == CompatFalcosidekick
+	if c.IndexDate == "" {
+		c.IndexDate = IndexDateAlert
+		if compat {
+			c.IndexDate = IndexDateIngest
+		}
+	}
+	if c.FlattenFields == nil {
+		c.FlattenFields = &compat
+	}
+	if c.TemplateName == "" {
+		c.TemplateName = DefaultTemplateName
+		if compat {
+			c.TemplateName = c.Index
+		}
 	}
 	if c.FlushDocuments == 0 {
 		c.FlushDocuments = DefaultFlushDocuments
@@ -96,9 +163,39 @@ func (c Config) Validate() error {
 		return errors.New("elasticsearch.index: is required")
 	}
 	switch c.IndexSuffix {
-	case SuffixDaily, SuffixMonthly, SuffixNone:
+	case SuffixDaily, SuffixMonthly, SuffixAnnually, SuffixNone:
 	default:
-		return fmt.Errorf("elasticsearch.index_suffix: %q is not one of daily, monthly, none", c.IndexSuffix)
+		return fmt.Errorf("elasticsearch.index_suffix: %q is not one of daily, monthly, annually, none", c.IndexSuffix)
+	}
+	switch c.Document {
+	case DocumentFalco, DocumentECS:
+	default:
+		return fmt.Errorf("elasticsearch.document: %q is not one of falco, ecs", c.Document)
+	}
+	switch c.Compat {
+	case "", CompatFalcosidekick:
+	default:
+		return fmt.Errorf("elasticsearch.compat: %q is not falcosidekick (or empty)", c.Compat)
+	}
+	if c.Compat != "" && c.Document == DocumentECS {
+		return errors.New("elasticsearch.document: ecs cannot be combined with compat: falcosidekick")
+	}
+	switch c.IndexDate {
+	case IndexDateAlert, IndexDateIngest:
+	default:
+		return fmt.Errorf("elasticsearch.index_date: %q is not one of alert, ingest", c.IndexDate)
+	}
+	if c.LateAfter < 0 {
+		return fmt.Errorf("elasticsearch.late_after: must not be negative, got %s", c.LateAfter)
+	}
+	if c.LateAfter > 0 && c.IndexDate != IndexDateAlert {
+		return errors.New("elasticsearch.late_after: only applies with index_date: alert")
+	}
+	if c.TemplateName == "" || strings.ContainsAny(c.TemplateName, "/ *,\\\"<>|?#") {
+		return fmt.Errorf("elasticsearch.template_name: %q is not a valid template name", c.TemplateName)
+	}
+	if c.Shards < 0 || c.Replicas < 0 {
+		return errors.New("elasticsearch.shards, elasticsearch.replicas: must not be negative")
 	}
 	if c.FlushDocuments < 1 {
 		return fmt.Errorf("elasticsearch.flush_documents: must be at least 1, got %d", c.FlushDocuments)
