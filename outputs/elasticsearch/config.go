@@ -100,27 +100,18 @@ const (
 	DefaultFlushBytes     = 5 << 20
 )
 
-// DefaultConfig returns a Config with every default applied.
+// DefaultConfig returns a Config with the defaults that do not depend on
+// compat applied; New (and Validate) apply the rest.
 func DefaultConfig() Config {
 	var c Config
-	c.Defaults()
+	c.baseDefaults()
 	return c
 }
 
-// Defaults fills unset optional fields.
+// Defaults fills unset optional fields; those that depend on compat
+// (index_date, flatten_fields, template_name) last.
 func (c *Config) Defaults() {
-	if len(c.Addresses) == 0 {
-		c.Addresses = []string{"http://127.0.0.1:9200"}
-	}
-	if c.Index == "" {
-		c.Index = "falco"
-	}
-	if c.IndexSuffix == "" {
-		c.IndexSuffix = SuffixDaily
-	}
-	if c.Document == "" {
-		c.Document = DocumentFalco
-	}
+	c.baseDefaults()
 	compat := c.Compat == CompatFalcosidekick
 	if c.IndexDate == "" {
 		c.IndexDate = IndexDateAlert
@@ -137,6 +128,21 @@ func (c *Config) Defaults() {
 			c.TemplateName = c.Index
 		}
 	}
+}
+
+func (c *Config) baseDefaults() {
+	if len(c.Addresses) == 0 {
+		c.Addresses = []string{"http://127.0.0.1:9200"}
+	}
+	if c.Index == "" {
+		c.Index = "falco"
+	}
+	if c.IndexSuffix == "" {
+		c.IndexSuffix = SuffixDaily
+	}
+	if c.Document == "" {
+		c.Document = DocumentFalco
+	}
 	if c.FlushDocuments == 0 {
 		c.FlushDocuments = DefaultFlushDocuments
 	}
@@ -145,8 +151,10 @@ func (c *Config) Defaults() {
 	}
 }
 
-// Validate reports the first problem with the configuration, naming its key.
+// Validate reports the first problem with the configuration (its defaults
+// applied), naming its key.
 func (c Config) Validate() error {
+	c.Defaults()
 	if len(c.Addresses) == 0 {
 		return errors.New("elasticsearch.addresses: at least one address is required (e.g. http://127.0.0.1:9200)")
 	}

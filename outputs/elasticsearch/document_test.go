@@ -297,3 +297,20 @@ func TestCompatTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryDecodeCompat decodes a block the way the router does (over
+// DefaultConfig) and checks that compat's own defaults still apply.
+func TestRegistryDecodeCompat(t *testing.T) {
+	c := DefaultConfig()
+	c.Compat = CompatFalcosidekick
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	o, err := New(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.cfg.IndexDate != IndexDateIngest || !*o.cfg.FlattenFields || o.cfg.TemplateName != "falco" {
+		t.Errorf("compat defaults lost: index_date %s flatten %v template %s", o.cfg.IndexDate, *o.cfg.FlattenFields, o.cfg.TemplateName)
+	}
+}
