@@ -223,15 +223,19 @@ func (c *converter) elasticsearch() (*Output, error) {
 			}
 		}
 	}
+	// Falcosidekick's batching.batchsize is a size in bytes (default 5 MiB); the router's
+	// batch_size counts alerts, so batching becomes batch_size 500 (Lookout's flush_documents)
+	// with the byte bound kept as flush_bytes.
 	if en, set, err := c.s.boolean("elasticsearch.batching.enabled"); err != nil {
 		return nil, err
 	} else if set && en {
+		o.BatchSize = 500
 		n, err := c.s.integer("elasticsearch.batching.batchsize")
 		if err != nil {
 			return nil, err
 		}
-		if n > 1 {
-			o.BatchSize = n
+		if n >= 1024 {
+			b["flush_bytes"] = n
 		}
 		c.used["elasticsearch.batching.batchsize"] = true
 	}

@@ -192,6 +192,7 @@ func TestFromEnv(t *testing.T) {
 		"PAGERDUTY_ROUTINGKEY=rk-0123456789", "PAGERDUTY_MINIMUMPRIORITY=critical",
 		"WEBHOOK_ADDRESS=http://127.0.0.1:9999/hook", "WEBHOOK_CUSTOMHEADERS=Authorization:Bearer t",
 		"TEAMS_WEBHOOKURL=https://outlook.office.com/webhook/y", "ELASTICSEARCH_PIPELINE=falco",
+		"ELASTICSEARCH_BATCHING_ENABLED=true", "ELASTICSEARCH_BATCHING_BATCHSIZE=1048576", "ELASTICSEARCH_BATCHING_FLUSHINTERVAL=1s",
 	}
 	r, err := FromEnv(env)
 	if err != nil {
@@ -210,7 +211,10 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("slack from env: %+v", c.Outputs[0])
 	}
 	w := warningKeys(r)
-	for _, key := range []string{"teams.webhookurl", "elasticsearch.pipeline"} {
+	if c.Outputs[1].Delivery.BatchSize != 500 || es["flush_bytes"] != 1048576 {
+		t.Errorf("batching: batch_size %d flush_bytes %v, want 500 and 1048576", c.Outputs[1].Delivery.BatchSize, es["flush_bytes"])
+	}
+	for _, key := range []string{"teams.webhookurl", "elasticsearch.pipeline", "elasticsearch.batching.flushinterval"} {
 		if _, ok := w[key]; !ok {
 			t.Errorf("no warning for %s: %v", key, r.Warnings)
 		}
