@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,8 +66,8 @@ func flatten(m map[string]any) map[string]any {
 }
 
 // sidekickDocument is Falcosidekick's document: its FalcoPayload (uuid,
-// output, priority, rule, time, output_fields, source, tags and hostname
-// when set) plus @timestamp, the alert's time. Unlike Falcosidekick, the
+// output, priority, rule, time, output_fields, source, tags sorted and
+// hostname when set) plus @timestamp, the alert's time. Unlike Falcosidekick, the
 // uuid is the alert's own, not a new one per hop.
 func sidekickDocument(a *api.Alert, fields map[string]any) map[string]any {
 	ts := a.Time.UTC().Format(time.RFC3339Nano)
@@ -78,7 +79,9 @@ func sidekickDocument(a *api.Alert, fields map[string]any) map[string]any {
 		d["uuid"] = a.UUID
 	}
 	if len(a.Tags) > 0 {
-		d["tags"] = a.Tags
+		tags := slices.Clone(a.Tags)
+		slices.Sort(tags) // Falcosidekick sorts them on receipt (handlers.go)
+		d["tags"] = tags
 	}
 	if a.Hostname != "" {
 		d["hostname"] = a.Hostname
