@@ -2,9 +2,13 @@
 // speaking its bulk API) with github.com/elastic/go-elasticsearch/v8. Send
 // makes one bulk request per chunk of at most flush_documents alerts and
 // flush_bytes of body; the document _id is the alert's uuid so a retried
-// alert overwrites itself instead of duplicating, and the index name carries
-// the date of the alert's own time. Per-item failures are reported item by
-// item; the router does the retrying.
+// alert overwrites itself instead of duplicating, every document carries
+// @timestamp, and the index name carries the date of the alert's own time
+// (index_date: alert, bounded by late_after) or of its indexing (ingest).
+// document: ecs maps alerts onto Elastic Common Schema; compat: falcosidekick
+// writes Falcosidekick's documents, index names and template. The index
+// template is named lookout and never replaces one it did not create.
+// Per-item failures are reported item by item; the router does the retrying.
 package elasticsearch
 
 import (
