@@ -88,6 +88,10 @@ type Config struct {
 	// TemplateOverwrite allows replacing an existing template that Lookout
 	// did not create (one without _meta.managed_by: lookout).
 	TemplateOverwrite bool `mapstructure:"template_overwrite"`
+	// TemplatePriority is the template's priority (0: not sent, the
+	// server's default 0). Elasticsearch refuses two templates with
+	// overlapping patterns at the same priority; the higher one applies.
+	TemplatePriority int `mapstructure:"template_priority"`
 	// Shards and Replicas go into the template's settings when set
 	// (Falcosidekick's numberofshards and numberofreplicas).
 	Shards   int `mapstructure:"shards"`
@@ -201,6 +205,9 @@ func (c Config) Validate() error {
 	}
 	if c.TemplateName == "" || strings.ContainsAny(c.TemplateName, "/ *,\\\"<>|?#") {
 		return fmt.Errorf("elasticsearch.template_name: %q is not a valid template name", c.TemplateName)
+	}
+	if c.TemplatePriority < 0 {
+		return fmt.Errorf("elasticsearch.template_priority: must not be negative, got %d", c.TemplatePriority)
 	}
 	if c.Shards < 0 || c.Replicas < 0 {
 		return errors.New("elasticsearch.shards, elasticsearch.replicas: must not be negative")

@@ -316,3 +316,44 @@ func TestRegistryDecodeCompat(t *testing.T) {
 		t.Errorf("compat defaults lost: index_date %s flatten %v template %s", o.cfg.IndexDate, *o.cfg.FlattenFields, o.cfg.TemplateName)
 	}
 }
+
+// TestTemplateOverlapDoesNotBlock: Elasticsearch refuses a second template
+// for the same pattern at the same priority (Falcosidekick's "falco" and
+// our "lookout" both for falco-*); the output leaves the other in charge
+// and still delivers.
+func TestTemplateOverlapDoesNotBlock(t *testing.T) {
+	var bulks int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/_bulk":
+			mu.Lock()
+			bulks++
+			mu.Unlock()
+			_, _ = io.WriteString(w, `{"errors":false,"items":[{"index":{"status":201}}]}`)
+		case r.Method == http.MethodGet:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"error":{"type":"resource_not_found_exception"},"status":404}`)
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":{"type":"illegal_argument_exception","reason":"index template [lookout] has index patterns [falco-*] matching patterns from existing templates [falco] with patterns (falco => [falco-*]) that have the same priority [0], multiple index templates may not match during index creation, please use a different priority"},"status":400}`)
+		}
+	}))
+	defer srv.Close()
+	o, err := New(Config{Addresses: []string{srv.URL}, IndexTemplate: true}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Send(context.Background(), []*api.Alert{outputtest.Alert()}); err != nil {
+		t.Fatalf("an overlapping template must not block delivery: %v", err)
+	}
+	if bulks != 1 {
+		t.Errorf("bulk requests %d, want 1", bulks)
+	}
+	p, _ := New(Config{TemplatePriority: 200}, Options{})
+	if p.Template()["priority"] != 200 {
+		t.Errorf("template_priority not in the template: %v", p.Template())
+	}
+}

@@ -46,10 +46,14 @@ func (o *Output) Template() map[string]any {
 	if len(settings) > 0 {
 		tmpl["settings"] = settings
 	}
-	return map[string]any{
+	body := map[string]any{
 		"index_patterns": []string{pattern},
 		"template":       tmpl,
 	}
+	if o.cfg.TemplatePriority > 0 {
+		body["priority"] = o.cfg.TemplatePriority
+	}
+	return body
 }
 
 func (o *Output) lookoutMappings() map[string]any {
@@ -171,12 +175,30 @@ func (o *Output) ensureTemplate(ctx context.Context) error {
 	}
 	defer res.Body.Close()
 	if res.IsError() {
-		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 2048))
+		if res.StatusCode == http.StatusBadRequest && overlaps(msg) {
+			// Another template (Falcosidekick's "falco", say) already governs
+			// these indices at the same priority: it stays in charge, and
+			// alerts still go out.
+			o.log.LogAttrs(ctx, slog.LevelWarn, "elasticsearch: another index template has the same index pattern and priority; leaving it in charge (set template_priority above it to use lookout's, or template_name to its name)",
+				slog.String("template", name), slog.String("reason", string(bytes.TrimSpace(msg))))
+			o.templateSet = true
+			return nil
+		}
 		return outputs.ClassifyStatus(res.StatusCode, retryAfter(res.Header),
 			fmt.Errorf("elasticsearch: put index template %q: %s", name, bytes.TrimSpace(msg)))
 	}
 	o.templateSet = true
 	return nil
+}
+
+// overlaps reports whether a 400 to a template PUT is Elasticsearch's
+// refusal of two templates with overlapping patterns and the same priority
+// ("… has index patterns [falco-*] matching patterns from existing templates
+// [falco] … that have the same priority [0] …").
+func overlaps(msg []byte) bool {
+	return bytes.Contains(msg, []byte("matching patterns from existing templates")) ||
+		bytes.Contains(msg, []byte("same priority"))
 }
 
 // foreignTemplate reports whether an index template named name exists
