@@ -54,7 +54,7 @@ func (o *Output) action(a *api.Alert) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := json.Marshal(a)
+	d, err := json.Marshal(o.document(a))
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,13 @@
 // speaking its bulk API) with github.com/elastic/go-elasticsearch/v8. Send
 // makes one bulk request per chunk of at most flush_documents alerts and
 // flush_bytes of body; the document _id is the alert's uuid so a retried
-// alert overwrites itself instead of duplicating, and the index name carries
-// the date of the alert's own time. Per-item failures are reported item by
-// item; the router does the retrying.
+// alert overwrites itself instead of duplicating, every document carries
+// @timestamp, and the index name carries the date of the alert's own time
+// (index_date: alert, bounded by late_after) or of its indexing (ingest).
+// document: ecs maps alerts onto Elastic Common Schema; compat: falcosidekick
+// writes Falcosidekick's documents, index names and template. The index
+// template is named lookout and never replaces one it did not create.
+// Per-item failures are reported item by item; the router does the retrying.
 package elasticsearch
 
 import (
@@ -18,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"time"
 
 	es "github.com/elastic/go-elasticsearch/v8"
 
@@ -31,6 +36,8 @@ type Options struct {
 	// HTTPClient's Transport is used for requests (nil: a transport of our
 	// own, trusting ca_file when set).
 	HTTPClient *http.Client
+	// Now is the clock for ingest dates and late_after (nil: time.Now).
+	Now func() time.Time
 }
 
 // Output indexes alerts. It is safe for concurrent use.
@@ -39,6 +46,7 @@ type Output struct {
 	log       *slog.Logger
 	client    *es.Client
 	transport *http.Transport // ours, nil when injected
+	now       func() time.Time
 
 	mu          sync.Mutex
 	templateSet bool
@@ -60,7 +68,10 @@ func New(cfg Config, opts Options) (*Output, error) {
 	for k, v := range cfg.Headers {
 		ec.Header.Set(k, v)
 	}
-	o := &Output{cfg: cfg, log: opts.Logger}
+	o := &Output{cfg: cfg, log: opts.Logger, now: opts.Now}
+	if o.now == nil {
+		o.now = time.Now
+	}
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		ec.Transport = opts.HTTPClient.Transport
 	} else {
@@ -103,16 +114,26 @@ func transport(caFile string) (*http.Transport, error) {
 	return tr, nil
 }
 
-// IndexName returns the index an alert goes to.
+// IndexName returns the index an alert goes to: the index name plus the
+// UTC date of the alert's time (index_date: alert) or of now (ingest). With
+// late_after, an alert older than that bound goes to today's index.
 func (o *Output) IndexName(a *api.Alert) string {
-	t := a.Time.UTC()
+	if o.cfg.IndexSuffix == SuffixNone {
+		return o.cfg.Index
+	}
+	now := o.now()
+	t := a.Time
+	if o.cfg.IndexDate == IndexDateIngest || (o.cfg.LateAfter > 0 && now.Sub(t) > o.cfg.LateAfter) {
+		t = now
+	}
+	t = t.UTC()
 	switch o.cfg.IndexSuffix {
 	case SuffixDaily:
 		return o.cfg.Index + "-" + t.Format("2006.01.02")
 	case SuffixMonthly:
 		return o.cfg.Index + "-" + t.Format("2006.01")
 	default:
-		return o.cfg.Index
+		return o.cfg.Index + "-" + t.Format("2006")
 	}
 }
 

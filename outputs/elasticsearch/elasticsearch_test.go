@@ -49,6 +49,11 @@ func fakeES(t *testing.T, status func(i int) int) (*httptest.Server, func() []st
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Elastic-Product", "Elasticsearch")
 		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/_index_template/") {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"error":{"type":"resource_not_found_exception"},"status":404}`)
+			return
+		}
 		if r.URL.Path != "/_bulk" {
 			mu.Lock()
 			b, _ := io.ReadAll(r.Body)
@@ -152,7 +157,7 @@ func TestTemplateInstalledOnce(t *testing.T) {
 	}
 	var puts []string
 	for _, l := range lines() {
-		if strings.HasPrefix(l, "PUT /_index_template/falco ") {
+		if strings.HasPrefix(l, "PUT /_index_template/lookout ") {
 			puts = append(puts, l)
 		}
 	}

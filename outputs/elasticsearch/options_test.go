@@ -136,7 +136,11 @@ func TestFlushDocumentsSplits(t *testing.T) {
 
 func TestFlushBytesSplits(t *testing.T) {
 	srv, reqs := scripted(t, false, allOK)
-	one, _ := (&Output{cfg: DefaultConfig()}).action(numbered(1)[0])
+	sizer, err := New(Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, _ := sizer.action(numbered(1)[0])
 	limit := 2*len(one) + 10 // two documents fit, three don't
 	o, err := New(Config{Addresses: []string{srv.URL}, FlushBytes: max(limit, 1024)}, Options{})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,6 +194,56 @@ func TestZinc(t *testing.T) {
 	t.Run("index and search", func(t *testing.T) { testZincIndexAndSearch(t, base) })
 	t.Run("retry does not duplicate", func(t *testing.T) { testZincRetryDoesNotDuplicate(t, base) })
 	t.Run("wrong password is permanent", func(t *testing.T) { testZincWrongPassword(t, base) })
+	t.Run("compat falcosidekick", func(t *testing.T) { testZincCompat(t, base) })
+}
+
+// zincDo sends one request with the admin credentials and returns the
+// status and body.
+func zincDo(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.SetBasicAuth(zincUser, zincPassword)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// testZincCompat: Falcosidekick's template already exists under the
+// index's name (as Falcosidekick creates it); the compat output must leave
+// it alone, index into the ingest-dated index with flattened keys and
+// @timestamp, searchable by time.
+func testZincCompat(t *testing.T, base string) {
+	foreign := `{"index_patterns":["sidekick-*"],"template":{"mappings":{"properties":{"sidekick_marker":{"type":"keyword"}}}}}`
+	if st, body := zincDo(t, http.MethodPut, base+"/_index_template/sidekick", foreign); st != http.StatusOK {
+		t.Fatalf("create the foreign template: %d %s", st, body)
+	}
+	ingest := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	o, err := New(Config{
+		Addresses: []string{base}, Username: zincUser, Password: zincPassword,
+		Index: "sidekick", IndexTemplate: true, Compat: CompatFalcosidekick,
+	}, Options{Now: func() time.Time { return ingest }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if err := o.Send(context.Background(), zincAlerts()); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	all := map[string]any{"match_all": map[string]any{}}
+	eventually(t, base, "sidekick-2026.12.03", all, []string{"a1", "a2", "a3", "a4"})
+	eventually(t, base, "sidekick-*", map[string]any{"range": map[string]any{"@timestamp": map[string]any{
+		"gte": "2026-11-20T12:00:00Z", "lt": "2026-11-22T00:00:00Z"}}}, []string{"a2", "a3"})
+	eventually(t, base, "sidekick-*", map[string]any{"range": map[string]any{"output_fields.proc_pid": map[string]any{
+		"gte": 103, "lte": 200}}}, []string{"a3", "a4"})
+	st, body := zincDo(t, http.MethodGet, base+"/_index_template/sidekick", "")
+	if st != http.StatusOK || !strings.Contains(body, "sidekick_marker") || strings.Contains(body, `"rule"`) {
+		t.Errorf("the existing template was replaced: %d %s", st, body)
+	}
 }
 
 func testZincIndexAndSearch(t *testing.T, base string) {

@@ -28,7 +28,33 @@ type Config struct {
 	Template string `mapstructure:"template"`
 	// APIURL is the Slack Web API base in bot mode (tests, Enterprise Grid).
 	APIURL string `mapstructure:"api_url"`
+	// Nulls is how output fields without a value (Falco's <NA>) appear:
+	// omit (default) leaves them out, show prints <NA>.
+	Nulls string `mapstructure:"nulls"`
+	// Compat, when "falcosidekick", lays the message out as Falcosidekick
+	// does (fields, colours, footer, time), for channels used to it.
+	Compat string `mapstructure:"compat"`
+	// OutputFormat, in compat mode, is Falcosidekick's outputformat: all
+	// (default: text and fields), text or fields.
+	OutputFormat string `mapstructure:"output_format"`
+	// Footer, in compat mode, replaces Falcosidekick's footer (its URL).
+	Footer string `mapstructure:"footer"`
+	// MessageFormat, in compat mode, is Falcosidekick's messageformat: a Go
+	// text/template over the alert shown as text above the attachment.
+	MessageFormat string `mapstructure:"message_format"`
 }
+
+// Values of Nulls, Compat and OutputFormat.
+const (
+	NullsOmit = "omit"
+	NullsShow = "show"
+
+	CompatFalcosidekick = "falcosidekick"
+
+	FormatAll    = "all"
+	FormatText   = "text"
+	FormatFields = "fields"
+)
 
 // DefaultAPIURL is Slack's Web API base URL.
 const DefaultAPIURL = "https://slack.com/api/"
@@ -47,6 +73,12 @@ func (c *Config) Defaults() {
 	}
 	if c.Username == "" {
 		c.Username = "Lookout"
+	}
+	if c.Nulls == "" {
+		c.Nulls = NullsOmit
+	}
+	if c.OutputFormat == "" {
+		c.OutputFormat = FormatAll
 	}
 }
 
@@ -74,6 +106,32 @@ func (c Config) Validate() error {
 	if c.Template != "" {
 		if _, err := template.New("slack").Parse(c.Template); err != nil {
 			return fmt.Errorf("slack.template: %w", err)
+		}
+	}
+	switch c.Nulls {
+	case NullsOmit, NullsShow:
+	default:
+		return fmt.Errorf("slack.nulls: %q is not one of omit, show", c.Nulls)
+	}
+	switch c.Compat {
+	case "", CompatFalcosidekick:
+	default:
+		return fmt.Errorf("slack.compat: %q is not falcosidekick (or empty)", c.Compat)
+	}
+	switch c.OutputFormat {
+	case FormatAll, FormatText, FormatFields:
+	default:
+		return fmt.Errorf("slack.output_format: %q is not one of all, text, fields", c.OutputFormat)
+	}
+	if c.Compat == "" && (c.OutputFormat != FormatAll || c.Footer != "" || c.MessageFormat != "") {
+		return errors.New("slack.output_format, slack.footer, slack.message_format: only apply with compat: falcosidekick")
+	}
+	if c.MessageFormat != "" {
+		if c.Template != "" {
+			return errors.New("slack.message_format: set message_format or template, not both")
+		}
+		if _, err := template.New("slack").Parse(c.MessageFormat); err != nil {
+			return fmt.Errorf("slack.message_format: %w", err)
 		}
 	}
 	return nil

@@ -34,19 +34,22 @@ func fallback(a *api.Alert) string {
 
 // attachment renders the alert: rule as title, output line as text, then
 // priority, host, source, tags, time and every output field (numbers,
-// booleans and nulls included).
-func attachment(a *api.Alert) slack.Attachment {
+// booleans and lists included; nulls as nulls says).
+func (o *Output) attachment(a *api.Alert) slack.Attachment {
 	fields := []slack.AttachmentField{
 		{Title: "priority", Value: a.Priority.String(), Short: true},
 		{Title: "hostname", Value: trim(a.Hostname, maxFieldValue), Short: true},
 		{Title: "source", Value: trim(a.Source, maxFieldValue), Short: true},
-		{Title: "time", Value: a.Time.UTC().Format(time.RFC3339Nano), Short: true},
+		{Title: "time", Value: readableTime(a.Time), Short: true},
 	}
 	if len(a.Tags) > 0 {
 		fields = append(fields, slack.AttachmentField{Title: "tags", Value: trim(strings.Join(a.Tags, ", "), maxFieldValue)})
 	}
 	keys := make([]string, 0, len(a.OutputFields))
-	for k := range a.OutputFields {
+	for k, v := range a.OutputFields {
+		if v == nil && o.cfg.Nulls == NullsOmit {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -55,7 +58,9 @@ func attachment(a *api.Alert) slack.Attachment {
 			fields = append(fields, slack.AttachmentField{Title: "…", Value: fmt.Sprintf("%d more fields", len(keys)-i)})
 			break
 		}
-		fields = append(fields, slack.AttachmentField{Title: k, Value: trim(value(a.OutputFields[k]), maxFieldValue), Short: true})
+		v := value(a.OutputFields[k])
+		_, list := a.OutputFields[k].([]any)
+		fields = append(fields, slack.AttachmentField{Title: k, Value: trim(v, maxFieldValue), Short: !list && len([]rune(v)) < 40})
 	}
 	return slack.Attachment{
 		Color: colours[a.Priority], Title: trim(a.Rule, 250), Text: trim(a.Output, maxText),
@@ -63,7 +68,16 @@ func attachment(a *api.Alert) slack.Attachment {
 	}
 }
 
-// value renders one output field the way Falco prints it.
+// readableTime shows t in the reader's own time zone through Slack's date
+// formatting, with UTC (to the second) as the fallback text, e.g.
+// <!date^1795428000^{date_short_pretty} {time_secs}|2026-11-23 10:00:00 UTC>.
+func readableTime(t time.Time) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time_secs}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04:05 MST"))
+}
+
+// value renders one output field: strings as they are, numbers exactly, a
+// list as one "• item" line per element, null as Falco's <NA>, anything
+// else (an object) as JSON.
 func value(v any) string {
 	switch v := v.(type) {
 	case nil:
@@ -72,8 +86,20 @@ func value(v any) string {
 		return v
 	case json.Number:
 		return v.String()
-	default:
+	case bool:
 		return fmt.Sprint(v)
+	case []any:
+		lines := make([]string, len(v))
+		for i, e := range v {
+			lines[i] = "• " + value(e)
+		}
+		return strings.Join(lines, "\n")
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
 	}
 }
 

@@ -29,8 +29,9 @@ type Output struct {
 	cfg    Config
 	log    *slog.Logger
 	http   *http.Client
-	api    *slack.Client // bot mode only
-	tmpl   *template.Template
+	api    *slack.Client      // bot mode only
+	tmpl   *template.Template // template: replaces the message
+	format *template.Template // message_format: text above the attachment
 	closed atomic.Bool
 }
 
@@ -48,6 +49,9 @@ func New(cfg Config, opts Options) (*Output, error) {
 	}
 	if cfg.Template != "" {
 		o.tmpl = template.Must(template.New("slack").Parse(cfg.Template))
+	}
+	if cfg.MessageFormat != "" {
+		o.format = template.Must(template.New("slack").Parse(cfg.MessageFormat))
 	}
 	if cfg.Token != "" {
 		apiURL := cfg.APIURL
@@ -82,9 +86,18 @@ func (o *Output) post(ctx context.Context, a *api.Alert) error {
 			return outputs.Permanent(fmt.Errorf("slack.template: %w", err))
 		}
 		text = trim(b.String(), maxText)
+	} else if o.cfg.Compat == CompatFalcosidekick {
+		atts = []slack.Attachment{o.sidekickAttachment(a)}
+		if o.format != nil {
+			var b strings.Builder
+			if err := o.format.Execute(&b, a); err != nil {
+				return outputs.Permanent(fmt.Errorf("slack.message_format: %w", err))
+			}
+			text = trim(b.String(), maxText)
+		}
 	} else {
 		text = fallback(a)
-		atts = []slack.Attachment{attachment(a)}
+		atts = []slack.Attachment{o.attachment(a)}
 	}
 	if o.api == nil {
 		msg := &slack.WebhookMessage{

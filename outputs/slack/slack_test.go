@@ -92,13 +92,16 @@ func TestWebhookPayload(t *testing.T) {
 	}
 	want := map[string]string{
 		"priority": "Warning", "hostname": "node-1", "source": "syscall", "tags": "filesystem, mitre_credential_access",
-		"time": "2026-11-23T10:00:00.123456789Z", "proc.pid": "4242", "user.uid": "0", "fd.name": "/etc/shadow",
-		"proc.tty": "<NA>", "evt.is_open_read": "true",
+		"time":     "<!date^1795428000^{date_short_pretty} {time_secs}|2026-11-23 10:00:00 UTC>",
+		"proc.pid": "4242", "user.uid": "0", "fd.name": "/etc/shadow", "evt.is_open_read": "true",
 	}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("field %q = %q, want %q", k, got[k], v)
 		}
+	}
+	if v, ok := got["proc.tty"]; ok {
+		t.Errorf("null field shown as %q; nulls: omit is the default", v)
 	}
 	if n := len([]rune(got["proc.cmdline"])); n != maxFieldValue {
 		t.Errorf("long value trimmed to %d runes, want %d", n, maxFieldValue)

@@ -63,6 +63,6 @@ func newCommand() *cobra.Command {
 	cmd.Flags().StringVarP(&file, "config", "c", "", "YAML config file (see docs/router-config.md)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().BoolVar(&checkOnly, "check", false, "validate the config, print it (secrets redacted) and exit")
-	cmd.AddCommand(deadletterCommand(), silenceCommand(), findingsCommand(), learnCommand(), replayCommand())
+	cmd.AddCommand(deadletterCommand(), configCommand(), silenceCommand(), findingsCommand(), learnCommand(), replayCommand())
 	return cmd
 }
