@@ -121,11 +121,26 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 	c.ImageTag = m.ImageTag
 	c.ImageDigest = m.ImageDigest
 	c.Privileged = m.Privileged
-	c.StartTS = m.CreatedTS
+	c.StartTS = m.StartedTS
+	if c.StartTS == 0 {
+		c.StartTS = m.CreatedTS
+	}
 	c.Labels = m.Labels
 	c.PodName = m.PodName
 	c.PodUID = m.PodUID
 	c.Namespace = m.Namespace
+	c.PodLabels = m.PodLabels
+	c.SandboxID = m.SandboxID
+	c.ImageID = m.ImageID
+	c.Mounts = m.Mounts
+	c.HostPID, c.HostNetwork, c.HostIPC = m.HostPID, m.HostNetwork, m.HostIPC
+	c.Healthcheck = m.Healthcheck
+	c.IP = m.IP
+	labels := m.PodLabels
+	if labels == nil {
+		labels = m.Labels // Docker-style runtimes: the container carries the pod's io.kubernetes.* labels only
+	}
+	c.WorkloadName, c.WorkloadKind = container.Workload(m.PodName, labels)
 	c.Metadata = true
 }
 

@@ -25,7 +25,13 @@ func world() *event.Event {
 		StartTS: 1_000, ExeMemfd: true,
 		User: &event.User{Name: "root", HomeDir: "/root", Shell: "/bin/bash"}, Group: &event.Group{Name: "root"},
 		Container: &event.Container{ID: "ee97d9c4186f", Name: "web", ImageRepository: "docker.io/library/alpine",
-			Privileged: &priv, Namespace: "default", PodName: "kubecon", PodLabels: map[string]string{"app": "web"}},
+			Privileged: &priv, Namespace: "default", PodName: "kubecon", PodLabels: map[string]string{"app": "web", "tier": "front"},
+			Metadata: true, HostPID: &priv, Labels: map[string]string{"maintainer": "ops"},
+			WorkloadName: "web", WorkloadKind: "Deployment",
+			Mounts: []event.Mount{
+				{Source: "/var/lib/data", Dest: "/data", Mode: "z", RW: true, Propagation: "rprivate"},
+				{Source: "/etc", Dest: "/host/etc", Mode: "ro", RW: false, Propagation: "rprivate"},
+			}},
 		Parent: bash,
 	}
 	return &event.Event{
@@ -170,6 +176,27 @@ func TestExtractRender(t *testing.T) {
 		{open, "k8s.pod.name", "", "kubecon", "kubecon"},
 		{open, "k8s.pod.label", "app", "web", "web"},
 		{open, "k8s.pod.label.app", "", "web", "web"},
+		{open, "k8s.pod.labels", "", "app:web,tier:front", "app:web,tier:front"},
+		{open, "container.label.maintainer", "", "ops", "ops"},
+		{open, "container.labels", "", "maintainer:ops", "maintainer:ops"},
+		{open, "k8s.workload.name", "", "web", "web"},
+		{open, "k8s.workload.kind", "", "Deployment", "Deployment"},
+		{host, "k8s.workload.name", "", "<NA>", nil},
+		{open, "container.host_pid", "", "true", true},
+		{open, "container.host_network", "", "<NA>", nil},
+		{open, "container.healthcheck", "", "NONE", "NONE"},
+		{open, "container.mounts", "", "/var/lib/data:/data:z:true:rprivate /etc:/host/etc:ro:false:rprivate", "/var/lib/data:/data:z:true:rprivate /etc:/host/etc:ro:false:rprivate"},
+		{open, "container.mount", "1", "/etc:/host/etc:ro:false:rprivate", "/etc:/host/etc:ro:false:rprivate"},
+		{open, "container.mount", "/nothing", "none", "none"},
+		{open, "container.mount.dest", "/etc", "/host/etc", "/host/etc"},
+		{open, "container.mount.dest", "/var/lib/*", "/data", "/data"},
+		{open, "container.mount.dest", "0", "/data", "/data"},
+		{open, "container.mount.dest", "/proc*", "N/A", "N/A"},
+		{host, "container.mount.dest", "/etc", "N/A", "N/A"},
+		{open, "container.mount.source", "/host/etc", "/etc", "/etc"},
+		{open, "container.mount.mode", "/etc", "ro", "ro"},
+		{open, "container.mount.rdwr", "/etc", "false", "false"},
+		{open, "container.mount.propagation", "/etc", "rprivate", "rprivate"},
 	}
 	for _, tc := range tests {
 		f, err := tb.Resolve(tc.field, tc.arg)
