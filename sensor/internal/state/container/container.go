@@ -60,8 +60,11 @@ func ParsePath(path string) (ID, bool) {
 	for i := len(parts) - 1; i >= 0; i-- {
 		c := parts[i]
 		for _, p := range scopePatterns {
-			if strings.HasPrefix(c, p.prefix) && strings.HasSuffix(c, p.suffix) {
-				id := c[len(p.prefix) : len(c)-len(p.suffix)]
+			// The suffix is optional: the cgroupfs manager names the
+			// cgroup "libpod-<id>" (podman on cgroup v1, under
+			// /libpod_parent), systemd "libpod-<id>.scope".
+			if strings.HasPrefix(c, p.prefix) {
+				id := strings.TrimSuffix(c[len(p.prefix):], p.suffix)
 				if isHex64(id) {
 					if p.runtime == "" {
 						return ID{}, false

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout-sec/lookout/sensor/internal/event"
 	"github.com/lookout-sec/lookout/sensor/internal/state/container"
 	"github.com/lookout-sec/lookout/sensor/internal/state/container/containertest"
 )
@@ -51,9 +52,17 @@ func TestDockerFetch(t *testing.T) {
 			Image: "registry.example.com:5000/shop/nginx:1.25.3", ImageRepository: "registry.example.com:5000/shop/nginx",
 			ImageTag: "1.25.3", ImageDigest: "sha256:2222", Privileged: ptr(true),
 			CreatedTS: time.Date(2026, 11, 20, 8, 15, 42, 123456789, time.UTC).UnixNano(),
-			PodName:   "web-7d9f8b6c5-x2x4q", PodUID: "0c3a11e2-9d1f-4e2b-8f6a-1b2c3d4e5f60", Namespace: "shop"}},
+			StartedTS: time.Date(2026, 11, 20, 8, 15, 43, 1, time.UTC).UnixNano(),
+			PodName:   "web-7d9f8b6c5-x2x4q", PodUID: "0c3a11e2-9d1f-4e2b-8f6a-1b2c3d4e5f60", Namespace: "shop",
+			ImageID: "a8758716bb6a", HostPID: ptr(false), HostNetwork: ptr(false), HostIPC: ptr(true),
+			Mounts: []event.Mount{
+				{Source: "/var/lib/kubelet/pods/0c3a11e2/volumes/data", Dest: "/data", Mode: "Z", RW: true, Propagation: "rprivate"},
+				{Source: "/etc", Dest: "/host/etc", Mode: "ro", RW: false, Propagation: "rslave"},
+			},
+			Healthcheck: "/bin/sh -c curl -f http://localhost/", IP: "10.88.0.7"}},
 		{name: "plain container pinned by digest", id: plain, want: container.Metadata{Name: "db", Image: "postgres@sha256:3333",
-			ImageRepository: "postgres", ImageDigest: "sha256:3333", Privileged: ptr(false)}},
+			ImageRepository: "postgres", ImageDigest: "sha256:3333", Privileged: ptr(false),
+			HostPID: ptr(false), HostNetwork: ptr(false), HostIPC: ptr(false)}},
 		{name: "unknown container", id: strings.Repeat("d", 64), notFnd: true, wantErr: "not found"},
 		{name: "bad JSON", id: broken, wantErr: "decode"},
 		{name: "not an id", id: "../../info", wantErr: "not 64 hex"},
