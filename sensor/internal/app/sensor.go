@@ -148,7 +148,9 @@ func New(ctx context.Context, cfg config.Config, opts NewOptions) (*Sensor, erro
 	if err != nil {
 		return nil, err
 	}
-	s.ctrs = container.NewResolver(container.ResolverOptions{Logger: s.log})
+	s.ctrs = container.NewResolver(container.ResolverOptions{Logger: s.log,
+		DockerSocket: cfg.Runtimes.Docker, PodmanSocket: cfg.Runtimes.Podman,
+		ContainerdSocket: cfg.Runtimes.Containerd, CRIOSocket: cfg.Runtimes.CRIO})
 	s.tables, err = state.New(state.Options{Logger: s.log, Containers: s.ctrs})
 	if err != nil {
 		s.probe.Close()

@@ -53,8 +53,10 @@ func (t *Tables) requestMetadata(e *ctrEntry, id container.ID, now int64) {
 	if t.resolver.Request(id) {
 		e.pending = true
 		delete(t.retry, id.FullID)
-	} else if t.resolver.Serves(id.Runtime) {
-		t.retry[id.FullID] = id // queue full: ask again from drainMetadata
+	} else {
+		// Queue full, or no socket for this runtime yet (the resolver
+		// looks for it again): ask again from drainMetadata.
+		t.retry[id.FullID] = id
 	}
 }
 

@@ -202,3 +202,45 @@ func TestResolverWithoutRuntime(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestResolverSocketAppearsLater: a runtime whose socket appears after the
+// resolver started (podman socket-activated, containerd restarted) is
+// picked up by the periodic re-discovery and then serves requests.
+func TestResolverSocketAppearsLater(t *testing.T) {
+	dir := t.TempDir()
+	podman := filepath.Join(dir, "podman.sock")
+	none := filepath.Join(dir, "none.sock")
+	r := container.NewResolver(container.ResolverOptions{DockerSocket: none, PodmanSocket: podman,
+		ContainerdSocket: none, CRIOSocket: none, Rediscover: 20 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)})
+	if r.Enabled() || r.Serves(container.RuntimePodman) {
+		t.Fatal("a resolver without sockets serves podman")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	f := containertest.NewDocker(t)
+	f.AddContainer(hexID, readTestdata(t, "inspect_k8s.json"))
+	if err := os.Symlink(f.Socket, podman); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second) // a hang guard, not a timing assertion
+	for !r.Serves(container.RuntimePodman) {
+		if time.Now().After(deadline) {
+			t.Fatal("the podman socket created after start was never picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !r.Request(container.ID{FullID: hexID, Runtime: container.RuntimePodman}) {
+		t.Fatal("request refused after the socket appeared")
+	}
+	if res := waitResult(t, r); res.Err != nil || res.Meta.PodName != "web-7d9f8b6c5-x2x4q" {
+		t.Fatalf("result = %+v", res)
+	}
+}
