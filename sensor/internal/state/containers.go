@@ -26,6 +26,7 @@ type ctrEntry struct {
 	pending  bool    // a fetch is queued or running
 	retryAt  int64   // event time from which a failed fetch may be retried; -1 never
 	dbLoaded bool
+	seen     time.Time // wall time the container was first seen, for the metadata delay
 }
 
 // container returns the shared Container for id, creating it and asking
@@ -38,7 +39,7 @@ func (t *Tables) container(id container.ID, now int64) *event.Container {
 			// container seen again is created and fetched anew.
 			t.containers = make(map[string]*ctrEntry)
 		}
-		e = &ctrEntry{c: &event.Container{ID: id.Short(), FullID: id.FullID, Runtime: id.Runtime}}
+		e = &ctrEntry{c: &event.Container{ID: id.Short(), FullID: id.FullID, Runtime: id.Runtime}, seen: time.Now()}
 		t.containers[id.FullID] = e
 	}
 	t.requestMetadata(e, id, now)
@@ -117,6 +118,8 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 	}
 	t.stats.MetadataFetched++
 	c, m := e.c, r.Meta
+	t.log.Info("container metadata", "container", c.ID, "runtime", c.Runtime, "name", m.Name, "image", m.Image,
+		"delay", time.Since(e.seen).Round(time.Microsecond))
 	c.Name = m.Name
 	c.Image = m.Image
 	c.ImageRepository = m.ImageRepository
@@ -144,6 +147,16 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 	}
 	c.WorkloadName, c.WorkloadKind = container.Workload(m.PodName, labels)
 	c.Metadata = true
+}
+
+// MetadataPending reports whether c's runtime metadata is being fetched
+// right now (a request is queued or running): its fields will change soon.
+func (t *Tables) MetadataPending(c *event.Container) bool {
+	if c == nil || c.Metadata {
+		return false
+	}
+	e := t.containers[c.FullID]
+	return e != nil && e.c == c && e.pending
 }
 
 // refreshContainer sets p's container after an exec: a process that

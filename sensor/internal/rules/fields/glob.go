@@ -99,7 +99,6 @@ func class(p string, c byte, fold bool) (bool, int) {
 	return ok != neg, i + 1
 }
 
-
 func lowerByte(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
 		return c + 32
