@@ -39,7 +39,7 @@ run: build
 
 ## ---- test -----------------------------------------------------------------
 # test-deps gathers everything the tests need; each part is idempotent.
-test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-app test-deps-deploy
+test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-app test-deps-deploy test-deps-containers
 
 test: test-deps build test-go test-deploy
 
@@ -79,6 +79,15 @@ test-deps-outputs:
 # committed (no clang), and they use only /bin/sh, env, true, cat, mkdir, sleep.
 test-deps-sensor:
 	@true
+
+.PHONY: test-deps-containers
+# The podman end-to-end test (sensor/e2e TestPodmanContainers) runs real
+# containers: Debian's podman and runc, and busybox-static for the image's
+# rootfs (no registry). Idempotent: installs only what is missing.
+test-deps-containers:
+	@command -v podman >/dev/null && command -v runc >/dev/null && test -x /bin/busybox || \
+		{ apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+		  apt-get -o DPkg::Lock::Timeout=300 install -y podman runc busybox-static; }
 
 .PHONY: bench-rules fuzz-rules
 # bench-rules: the rule engine over the full stable ruleset (events/s, events/cpu-s, allocs/event).

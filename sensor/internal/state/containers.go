@@ -15,6 +15,7 @@ import (
 const (
 	maxContainers        = 4096
 	metadataRetryAfter   = 30 * time.Second // event time before a failed fetch is asked again
+	metadataFirstRetry   = time.Second      // ... after the first failure (also "not found": the runtime may not have registered it yet)
 	metadataNeverRetried = -1
 )
 
@@ -27,6 +28,7 @@ type ctrEntry struct {
 	retryAt  int64   // event time from which a failed fetch may be retried; -1 never
 	dbLoaded bool
 	seen     time.Time // wall time the container was first seen, for the metadata delay
+	failures int       // failed fetches so far
 }
 
 // container returns the shared Container for id, creating it and asking
@@ -108,12 +110,22 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 	e.pending = false
 	if r.Err != nil {
 		t.stats.MetadataFailed++
-		e.retryAt = now + metadataRetryAfter.Nanoseconds()
+		e.failures++
 		t.retry[r.ID.FullID] = r.ID
-		if errors.Is(r.Err, container.ErrNotFound) {
+		switch {
+		case e.failures == 1:
+			// A container seen in its first moments may not be
+			// registered yet, or the runtime busy starting it: one quick
+			// retry, during which its events keep waiting (see
+			// MetadataPending).
+			e.retryAt = now + metadataFirstRetry.Nanoseconds()
+		case errors.Is(r.Err, container.ErrNotFound):
 			e.retryAt = metadataNeverRetried
 			delete(t.retry, r.ID.FullID)
+		default:
+			e.retryAt = now + metadataRetryAfter.Nanoseconds()
 		}
+		t.log.Debug("container metadata: fetch failed", "container", r.ID.Short(), "failures", e.failures, "err", r.Err)
 		return
 	}
 	t.stats.MetadataFetched++
@@ -150,13 +162,14 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 }
 
 // MetadataPending reports whether c's runtime metadata is being fetched
-// right now (a request is queued or running): its fields will change soon.
+// (a request is queued or running, or the quick retry after a first
+// failure is due): its fields will change soon.
 func (t *Tables) MetadataPending(c *event.Container) bool {
 	if c == nil || c.Metadata {
 		return false
 	}
 	e := t.containers[c.FullID]
-	return e != nil && e.c == c && e.pending
+	return e != nil && e.c == c && (e.pending || e.failures == 1)
 }
 
 // refreshContainer sets p's container after an exec: a process that

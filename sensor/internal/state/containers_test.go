@@ -132,7 +132,7 @@ func TestContainerMetadata(t *testing.T) {
 func TestContainerMetadataRetry(t *testing.T) {
 	dock := containertest.NewDocker(t)
 	dock.AddContainer(ctrID, ctrInspect)
-	dock.FailNext(1)
+	dock.FailNext(2)
 	tb, r := ctrSetup(t, dock)
 	b := &evb{}
 	tb.Apply(fork(b, 4242, 1))
@@ -140,27 +140,45 @@ func TestContainerMetadataRetry(t *testing.T) {
 	tb.Apply(ex)
 	c := ex.Proc.Container
 	applyUntil(t, tb, b, 4242, func() bool { return tb.Stats().MetadataFailed == 1 })
-	// Not due yet: an exec within 30 s of event time does not ask again.
+	// The first failure is retried after 1 s of event time (the
+	// container may be too new for its runtime), and meanwhile its
+	// metadata counts as pending: its events wait.
+	if !tb.MetadataPending(c) {
+		t.Fatal("after a first failed fetch the metadata does not count as pending")
+	}
 	tb.Apply(execEv(b, 4242, "/usr/sbin/nginx", "", "/", 101))
 	if s := r.Stats(); s.Requested != 1 {
+		t.Fatalf("retried before the first retry interval: %+v", s)
+	}
+	b.ts += int64(2 * time.Second)
+	applyUntil(t, tb, b, 4242, func() bool { return tb.Stats().MetadataFailed == 2 })
+	if tb.MetadataPending(c) {
+		t.Fatal("after a second failed fetch the metadata still counts as pending")
+	}
+	// Not due yet: within 30 s of event time it is not asked again.
+	tb.Apply(execEv(b, 4242, "/usr/sbin/nginx", "", "/", 101))
+	if s := r.Stats(); s.Requested != 2 {
 		t.Fatalf("retried before the retry interval: %+v", s)
 	}
 	// Past the retry interval it is asked again without waiting for an exec.
 	b.ts += int64(31 * time.Second)
 	applyUntil(t, tb, b, 4242, func() bool { return c.Metadata })
-	if s := r.Stats(); s.Requested != 2 || s.Fetched != 1 || s.Failed != 1 {
+	if s := r.Stats(); s.Requested != 3 || s.Fetched != 1 || s.Failed != 2 {
 		t.Fatalf("resolver stats = %+v", s)
 	}
 
-	// A container the runtime does not know is never asked again.
+	// A container the runtime does not know is asked once more (it may
+	// not be registered yet), then never again.
 	gone := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	fakeProc(t, tb.opts.ProcRoot, 5000, "0::/docker/"+gone+"\n", "")
 	tb.Apply(fork(b, 5000, 1))
 	tb.Apply(execEv(b, 5000, "/bin/sh", "", "/", 0))
-	applyUntil(t, tb, b, 5000, func() bool { return tb.Stats().MetadataFailed == 2 })
+	applyUntil(t, tb, b, 5000, func() bool { return tb.Stats().MetadataFailed == 3 })
+	b.ts += int64(2 * time.Second)
+	applyUntil(t, tb, b, 5000, func() bool { return tb.Stats().MetadataFailed == 4 })
 	b.ts += int64(time.Hour)
 	tb.Apply(execEv(b, 5000, "/bin/sh", "", "/", 0))
-	if s := r.Stats(); s.Requested != 3 {
+	if s := r.Stats(); s.Requested != 5 {
 		t.Fatalf("a not-found container was asked again: %+v", s)
 	}
 }
