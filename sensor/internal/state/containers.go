@@ -15,7 +15,11 @@ import (
 const (
 	maxContainers        = 4096
 	metadataRetryAfter   = 30 * time.Second // event time before a failed fetch is asked again
-	metadataFirstRetry   = time.Second      // ... after the first failure (also "not found": the runtime may not have registered it yet)
+	// The first failures (also "not found": a container in its first
+	// moments may not be visible to its runtime's API yet) are retried
+	// quickly: after 50 ms, 100 ms, 200 ms, 400 ms, 800 ms of event time.
+	metadataQuickRetry   = 50 * time.Millisecond
+	metadataQuickRetries = 5
 	metadataNeverRetried = -1
 )
 
@@ -113,12 +117,13 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 		e.failures++
 		t.retry[r.ID.FullID] = r.ID
 		switch {
-		case e.failures == 1:
+		case e.failures <= metadataQuickRetries:
 			// A container seen in its first moments may not be
-			// registered yet, or the runtime busy starting it: one quick
-			// retry, during which its events keep waiting (see
+			// registered yet, or the runtime busy starting it: quick
+			// retries, during which its events keep waiting (see
 			// MetadataPending).
-			e.retryAt = now + metadataFirstRetry.Nanoseconds()
+			e.retryAt = now + metadataQuickRetry.Nanoseconds()<<(e.failures-1)
+			t.nextRetry = min(t.nextRetry, e.retryAt)
 		case errors.Is(r.Err, container.ErrNotFound):
 			e.retryAt = metadataNeverRetried
 			delete(t.retry, r.ID.FullID)
@@ -162,14 +167,14 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 }
 
 // MetadataPending reports whether c's runtime metadata is being fetched
-// (a request is queued or running, or the quick retry after a first
-// failure is due): its fields will change soon.
+// (a request is queued or running, or a quick retry after one of the
+// first failures is due): its fields may change soon.
 func (t *Tables) MetadataPending(c *event.Container) bool {
 	if c == nil || c.Metadata {
 		return false
 	}
 	e := t.containers[c.FullID]
-	return e != nil && e.c == c && (e.pending || e.failures == 1)
+	return e != nil && e.c == c && (e.pending || e.failures > 0 && e.failures <= metadataQuickRetries)
 }
 
 // refreshContainer sets p's container after an exec: a process that
