@@ -81,13 +81,15 @@ test-deps-sensor:
 	@true
 
 .PHONY: test-deps-containers
-# The podman end-to-end test (sensor/e2e TestPodmanContainers) runs real
-# containers: Debian's podman and runc, and busybox-static for the image's
-# rootfs (no registry). Idempotent: installs only what is missing.
+# The container end-to-end tests (sensor/e2e TestPodmanContainers,
+# TestContainerdCRIPod) run real containers: Debian's podman, runc and
+# containerd (1.6, CRI), and busybox-static for the image's rootfs (no
+# registry). Idempotent: installs only what is missing. The tests start
+# their own podman API service and containerd (private root and socket).
 test-deps-containers:
-	@command -v podman >/dev/null && command -v runc >/dev/null && test -x /bin/busybox || \
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v containerd >/dev/null && test -x /bin/busybox || \
 		{ apt-get -o DPkg::Lock::Timeout=300 update -qq && \
-		  apt-get -o DPkg::Lock::Timeout=300 install -y podman runc busybox-static; }
+		  apt-get -o DPkg::Lock::Timeout=300 install -y podman runc containerd busybox-static; }
 
 .PHONY: bench-rules fuzz-rules
 # bench-rules: the rule engine over the full stable ruleset (events/s, events/cpu-s, allocs/event).

@@ -117,7 +117,9 @@ func setupPodman(t *testing.T, work string) (*podman, string) {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	p.image = "localhost/lookout-e2e:" + hex.EncodeToString(b[:])
-	p.run("import", tarball, p.image)
+	// A default command, so the image can also serve as a CRI pod
+	// sandbox ("pause") image.
+	p.run("import", "--change", `CMD ["/bin/sleep", "3600"]`, tarball, p.image)
 	t.Cleanup(func() { _ = p.cmd("rmi", "-f", p.image).Run() })
 
 	// podman's Docker-compatible API, where the sensor reads metadata.

@@ -85,6 +85,10 @@ func ParsePath(path string) (ID, bool) {
 			// cgroupfs-driver Kubernetes: /kubepods/<qos>/pod<uid>/<id>; the
 			// runtime is not in the path, containerd is the common one.
 			return ID{FullID: c, Runtime: RuntimeContainerd}, true
+		case prev == "k8s.io":
+			// containerd's default cgroup path "/<namespace>/<id>" for
+			// the CRI namespace (a pod sandbox without a cgroup parent).
+			return ID{FullID: c, Runtime: RuntimeContainerd}, true
 		case strings.HasPrefix(prev, "crio"):
 			return ID{FullID: c, Runtime: RuntimeCRIO}, true
 		}

@@ -22,6 +22,7 @@ func TestParsePath(t *testing.T) {
 		{"podman systemd", "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + hexID + ".scope", RuntimePodman, true},
 		{"podman nested container", "/machine.slice/libpod-" + hexID + ".scope/container", RuntimePodman, true},
 		{"podman cgroupfs", "/libpod_parent/libpod-abc/" + hexID, RuntimePodman, true},
+		{"containerd default path, CRI namespace", "/k8s.io/" + hexID, RuntimeContainerd, true},
 		{"podman cgroupfs manager (cgroup v1 and v2)", "/libpod_parent/libpod-" + hexID, RuntimePodman, true},
 		{"docker cgroupfs-style scope without suffix", "/system.slice/docker-" + hexID, RuntimeDocker, true},
 		{"podman conmon is host", "/machine.slice/libpod-conmon-" + hexID + ".scope", "", false},

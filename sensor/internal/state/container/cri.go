@@ -129,6 +129,10 @@ func (c *CRI) sandbox(ctx context.Context, id string, m *Metadata) {
 	}
 	st := resp.GetStatus()
 	m.PodLabels = st.GetLabels()
+	if md := st.GetMetadata(); md != nil && m.PodName == "" {
+		// Containers not created by the kubelet lack its io.kubernetes.pod.* labels.
+		m.PodName, m.Namespace, m.PodUID = md.GetName(), md.GetNamespace(), md.GetUid()
+	}
 	if ns := st.GetLinux().GetNamespaces().GetOptions(); ns != nil {
 		host := func(mode runtimeapi.NamespaceMode) *bool { b := mode == runtimeapi.NamespaceMode_NODE; return &b }
 		m.HostNetwork, m.HostPID, m.HostIPC = host(ns.GetNetwork()), host(ns.GetPid()), host(ns.GetIpc())
