@@ -157,20 +157,25 @@ type ctrCase struct {
 
 func podmanCases() []ctrCase {
 	notRunc := func(a *api.Alert) bool { return !strings.HasPrefix(field(a, "proc.cmdline"), "runc") }
-	drift := []string{"/bin/sh", "-c", "cp /bin/busybox /tmp/dropped && chmod +x /tmp/dropped && /tmp/dropped true"}
+	// Each container outlives its action by a moment: one that exits
+	// within the metadata fetch (~0.1 s) can be gone before podman's API
+	// answers (it then reports "no such process"), and its alerts would
+	// lack the name and image (see docs/state.md).
+	sh := func(action string) []string { return []string{"/bin/sh", "-c", action + "; sleep 2"} }
+	drift := sh("cp /bin/busybox /tmp/dropped && chmod +x /tmp/dropped && /tmp/dropped true")
 	return []ctrCase{
-		{name: "priv", rule: "Launch Privileged Container", flags: []string{"--privileged"}, cmd: []string{"/bin/true"}},
-		{name: "mount", rule: "Launch Sensitive Mount Container", flags: []string{"-v", "/etc:/host/etc:ro"}, cmd: []string{"/bin/true"}},
-		{name: "tty", rule: "Terminal shell in container", flags: []string{"-t"}, cmd: []string{"/bin/sh", "-c", "true"}},
-		{name: "apk", rule: "Launch Package Management Process in Container", cmd: []string{"/sbin/apk", "add", "curl"}},
+		{name: "priv", rule: "Launch Privileged Container", flags: []string{"--privileged"}, cmd: sh("true")},
+		{name: "mount", rule: "Launch Sensitive Mount Container", flags: []string{"-v", "/etc:/host/etc:ro"}, cmd: sh("true")},
+		{name: "tty", rule: "Terminal shell in container", flags: []string{"-t"}, cmd: sh("true")},
+		{name: "apk", rule: "Launch Package Management Process in Container", cmd: sh("/sbin/apk add curl")},
 		{name: "chmod", rule: "Container Drift Detected (chmod)", cmd: drift, match: notRunc},
 		{name: "create", rule: "Container Drift Detected (open+create)", cmd: drift, match: notRunc},
 		{name: "dropexec", rule: "Drop and execute new binary in container", cmd: drift},
-		{name: "unshare", rule: "Change namespace privileges via unshare", cmd: []string{"/bin/unshare", "-U", "/bin/true"}},
-		{name: "environ", rule: "Read environment variable from /proc files", cmd: []string{"/bin/cat", "/proc/1/environ"}},
-		{name: "nc", rule: "Launch Suspicious Network Tool in Container", cmd: []string{"/bin/nc", "-w", "1", "127.0.0.1", "1"}},
-		{name: "ec2", rule: "Contact EC2 Instance Metadata Service From Container", cmd: []string{"/bin/lookout-helper", "ec2"}},
-		{name: "kubectl", rule: "Kubernetes Client Tool Launched in Container", cmd: []string{"/bin/kubectl", "get", "pods"}},
+		{name: "unshare", rule: "Change namespace privileges via unshare", cmd: sh("/bin/unshare -U /bin/true")},
+		{name: "environ", rule: "Read environment variable from /proc files", cmd: sh("/bin/cat /proc/1/environ >/dev/null")},
+		{name: "nc", rule: "Launch Suspicious Network Tool in Container", cmd: sh("/bin/nc -w 1 127.0.0.1 1")},
+		{name: "ec2", rule: "Contact EC2 Instance Metadata Service From Container", cmd: sh("/bin/lookout-helper ec2")},
+		{name: "kubectl", rule: "Kubernetes Client Tool Launched in Container", cmd: sh("/bin/kubectl get pods")},
 	}
 }
 
