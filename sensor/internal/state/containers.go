@@ -13,8 +13,8 @@ import (
 
 // Container table bounds and retry policy.
 const (
-	maxContainers        = 4096
-	metadataRetryAfter   = 30 * time.Second // event time before a failed fetch is asked again
+	maxContainers      = 4096
+	metadataRetryAfter = 30 * time.Second // event time before a failed fetch is asked again
 	// The first failures (also "not found": a container in its first
 	// moments may not be visible to its runtime's API yet) are retried
 	// quickly: after 50 ms, 100 ms, 200 ms, 400 ms, 800 ms of event time.
