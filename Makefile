@@ -39,7 +39,7 @@ run: build
 
 ## ---- test -----------------------------------------------------------------
 # test-deps gathers everything the tests need; each part is idempotent.
-test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-app test-deps-deploy
+test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-app test-deps-deploy test-deps-containers
 
 test: test-deps build test-go test-deploy
 
@@ -79,6 +79,17 @@ test-deps-outputs:
 # committed (no clang), and they use only /bin/sh, env, true, cat, mkdir, sleep.
 test-deps-sensor:
 	@true
+
+.PHONY: test-deps-containers
+# The container end-to-end tests (sensor/e2e TestPodmanContainers,
+# TestContainerdCRIPod) run real containers: Debian's podman, runc and
+# containerd (1.6, CRI), and busybox-static for the image's rootfs (no
+# registry). Idempotent: installs only what is missing. The tests start
+# their own podman API service and containerd (private root and socket).
+test-deps-containers:
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v containerd >/dev/null && test -x /bin/busybox || \
+		{ apt-get -o DPkg::Lock::Timeout=300 update -qq && \
+		  apt-get -o DPkg::Lock::Timeout=300 install -y podman runc containerd busybox-static; }
 
 .PHONY: bench-rules fuzz-rules
 # bench-rules: the rule engine over the full stable ruleset (events/s, events/cpu-s, allocs/event).

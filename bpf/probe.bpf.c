@@ -151,6 +151,17 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u64 msg_data = 0, msg_len = 0;
 	if (blob && (spec & SPEC_MSGHDR))
 		msghdr(s, &off, pick(blob, a, ret, 0), &msg_data, &msg_len);
+	if (spec & SPEC_PEER) {
+		__u64 n = a[5];
+		if (spec & SPEC_PEER_LENPTR) {
+			int v = 0;
+			if (ret < 0 || !a[5] || bpf_probe_read_user(&v, sizeof(v), (const void *)a[5]) || v < 0)
+				v = 0;
+			n = v;
+		}
+		if (a[4] && n)
+			put_user_blob(s, &off, PART_STR + 4, a[4], n, 128, CAT_SYSCALL);
+	}
 	if (unix_sk && !s->hdr.len[PART_UNIX])
 		put_unix_path(s, &off, PART_UNIX, unix_sk, CAT_SYSCALL);
 	if (blob && (spec & SPEC_MSGHDR)) {

@@ -24,6 +24,8 @@
 #define SPEC_BLOBMAX_SHIFT 17  // bits 17..24: blob max bytes
 #define SPEC_FD_USER (1 << 25) // the fd selector points to an int in user memory (pipe's fds[0])
 #define SPEC_MSGHDR (1 << 26)  // the blob selector points to a struct user_msghdr (sendmsg/recvmsg)
+#define SPEC_PEER (1 << 27)    // args[4] is a struct sockaddr (the peer: sendto dest_addr, recvfrom src_addr), copied into PART_STR+4
+#define SPEC_PEER_LENPTR (1 << 28) // its length is the int args[5] points to (recvfrom), else args[5] itself (sendto)
 
 #define PART_MAX 4096
 #define DATA_MASK 0x3fff // per-CPU values must stay under 32 KiB

@@ -57,6 +57,7 @@ type Sensor struct {
 	probe   *probe.Probe
 	tables  *state.Tables
 	ctrs    *container.Resolver
+	hold    holder // events waiting for their container's metadata
 	engine  atomic.Pointer[rules.Engine]
 	metrics *metrics.Metrics
 	emit    func(*api.Alert)
@@ -148,7 +149,9 @@ func New(ctx context.Context, cfg config.Config, opts NewOptions) (*Sensor, erro
 	if err != nil {
 		return nil, err
 	}
-	s.ctrs = container.NewResolver(container.ResolverOptions{Logger: s.log})
+	s.ctrs = container.NewResolver(container.ResolverOptions{Logger: s.log,
+		DockerSocket: cfg.Runtimes.Docker, PodmanSocket: cfg.Runtimes.Podman,
+		ContainerdSocket: cfg.Runtimes.Containerd, CRIOSocket: cfg.Runtimes.CRIO})
 	s.tables, err = state.New(state.Options{Logger: s.log, Containers: s.ctrs})
 	if err != nil {
 		s.probe.Close()
@@ -190,6 +193,10 @@ func (s *Sensor) Run(ctx context.Context) error {
 		defer cancel()
 	}
 	err := s.probe.Run(ctx, s.handle)
+	s.hold.release(0, true, s.tables.MetadataPending, s.eval)
+	if s.hold.Held > 0 {
+		s.log.Info("events held for container metadata", "held", s.hold.Held, "evaluated_without", s.hold.TimedOut)
+	}
 	s.snapshot()
 	return err
 }
@@ -201,9 +208,26 @@ const snapInterval = int64(250 * time.Millisecond)
 // handle is the event loop body.
 func (s *Sensor) handle(ev *event.Event) {
 	s.tables.Apply(ev)
+	s.n++
+	s.hold.release(ev.TS, false, s.tables.MetadataPending, s.eval)
+	if s.hold.wants(ev, s.tables.MetadataPending) {
+		s.hold.add(ev)
+	} else {
+		s.eval(ev)
+	}
+	if s.observe != nil {
+		s.observe(ev)
+	}
+	if ev.TS-s.lastSnap >= snapInterval {
+		s.lastSnap = ev.TS
+		s.snapshot()
+	}
+}
+
+// eval runs the rules on ev (now, or after it waited in s.hold).
+func (s *Sensor) eval(ev *event.Event) {
 	eng := s.engine.Load()
 	s.cur = ev
-	s.n++
 	if s.metrics != nil && s.n%metrics.EvalSampleEvery == 0 {
 		t0 := time.Now()
 		eng.Eval(ev, s.onAlert)
@@ -212,13 +236,6 @@ func (s *Sensor) handle(ev *event.Event) {
 		eng.Eval(ev, s.onAlert)
 	}
 	s.cur = nil
-	if s.observe != nil {
-		s.observe(ev)
-	}
-	if ev.TS-s.lastSnap >= snapInterval {
-		s.lastSnap = ev.TS
-		s.snapshot()
-	}
 }
 
 func (s *Sensor) onAlert(a *api.Alert) {

@@ -58,6 +58,18 @@ type Config struct {
 	DropAlertInterval time.Duration
 	// Outputs are where alerts go.
 	Outputs Outputs
+	// Runtimes are the container runtimes' API sockets the sensor asks
+	// for container metadata; "" selects each one's default path.
+	Runtimes RuntimeSockets
+}
+
+// RuntimeSockets are the container runtime API sockets. A socket that does
+// not exist (yet) is looked for again periodically.
+type RuntimeSockets struct {
+	Docker     string // Docker Engine API; default /var/run/docker.sock
+	Podman     string // Podman's Docker-compatible API; default /run/podman/podman.sock
+	Containerd string // containerd's CRI; default /run/containerd/containerd.sock
+	CRIO       string // cri-o's CRI; default /var/run/crio/crio.sock
 }
 
 // Outputs configures the alert destinations. At least one must be enabled.

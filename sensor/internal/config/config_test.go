@@ -55,6 +55,8 @@ outputs:
     retry_for: 2m
   file:
     path: /var/log/lookout.json
+container_runtimes:
+  podman_socket: /tmp/podman.sock
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +70,7 @@ outputs:
 				BatchInterval: time.Second, Timeout: 3 * time.Second, RetryFor: 2 * time.Minute},
 			File: FileOutput{Path: "/var/log/lookout.json"},
 		},
+		Runtimes: RuntimeSockets{Podman: "/tmp/podman.sock"},
 	}
 	cfg.File = ""
 	if fmt.Sprintf("%#v", cfg) != fmt.Sprintf("%#v", want) || cfg.Outputs.Router.Token.Value() != "s3cret" {

@@ -139,6 +139,10 @@ var keys = []keySpec{
 	{"outputs.router.retry_for", duration(func(c *Config) *time.Duration { return &c.Outputs.Router.RetryFor })},
 	{"outputs.stdout.enabled", boolean(func(c *Config) *bool { return &c.Outputs.Stdout.Enabled })},
 	{"outputs.file.path", str(func(c *Config) *string { return &c.Outputs.File.Path })},
+	{"container_runtimes.docker_socket", str(func(c *Config) *string { return &c.Runtimes.Docker })},
+	{"container_runtimes.podman_socket", str(func(c *Config) *string { return &c.Runtimes.Podman })},
+	{"container_runtimes.containerd_socket", str(func(c *Config) *string { return &c.Runtimes.Containerd })},
+	{"container_runtimes.crio_socket", str(func(c *Config) *string { return &c.Runtimes.CRIO })},
 }
 
 // Keys returns every configuration key's dotted path, for documentation.

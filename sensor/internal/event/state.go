@@ -102,6 +102,25 @@ type Container struct {
 	PodLabels       map[string]string
 	Labels          map[string]string // container.label[key]: the runtime's container labels; nil when unknown
 	Metadata        bool              // true once runtime metadata was fetched
+	ImageID         string            // container.image.id: 12 characters of the image id
+	Mounts          []Mount           // container.mounts, container.mount.*
+	HostPID         *bool             // container.host_pid; nil when unknown
+	HostNetwork     *bool             // container.host_network
+	HostIPC         *bool             // container.host_ipc
+	Healthcheck     string            // container.healthcheck: the health check command line; "" when none
+	SandboxID       string            // k8s.pod.full_sandbox_id: the pod sandbox's container id
+	IP              string            // container.ip: the primary IPv4 address; "" when unknown
+	WorkloadName    string            // k8s.workload.name (Lookout): the pod's owning workload
+	WorkloadKind    string            // k8s.workload.kind (Lookout): Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod
+}
+
+// Mount is one mount of a container as the runtime reports it.
+type Mount struct {
+	Source      string // host path (or volume name)
+	Dest        string // path inside the container
+	Mode        string // the runtime's mode string, e.g. "z", "ro"; "" when none
+	RW          bool   // mounted read-write
+	Propagation string // e.g. "rprivate"; "" when the runtime did not say
 }
 
 // FDType is the kind of object a file descriptor refers to.

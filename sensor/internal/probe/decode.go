@@ -131,6 +131,10 @@ func (d *decoder) arg(a argSpec) event.Arg {
 	case a.src == srcTupleMsg:
 		out.Tuple = d.tuple(false, d.parts[partStr])
 		return out
+	case a.src == srcTupleTo, a.src == srcTupleFrom:
+		// The peer sockaddr the kernel copied from args[4].
+		out.Tuple = d.tuple(false, d.parts[partStr+4])
+		return out
 	case a.src == srcDev:
 		if d.hasFD {
 			raw = uint64(encodeDev(d.fd.Dev))

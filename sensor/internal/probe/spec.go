@@ -24,6 +24,8 @@ const (
 	srcTuple     // the described fd's socket as local->remote (SOCKTUPLE)
 	srcTupleAcc  // the described fd's socket as remote->local (accept)
 	srcTupleMsg  // like srcTuple, the peer from the msghdr's msg_name if unconnected
+	srcTupleTo   // like srcTuple, the peer from sendto's dest_addr (args[4]) if unconnected
+	srcTupleFrom // the peer (recvfrom's src_addr, args[4], if unconnected) -> the local end
 	srcDev       // the described fd's file system device
 	srcIno       // the described fd's inode number
 	srcHowFlags  // openat2: struct open_how flags
@@ -63,11 +65,21 @@ type sysSpec struct {
 	args    []argSpec
 	fd      sel   // fd whose file or socket the kernel describes
 	fdUser  bool  // fd points to the fd in user memory (an int)
+	peer    peer  // args[4] is a peer sockaddr the kernel copies (sendto, recvfrom)
 	msghdr  bool  // blob points to a struct user_msghdr: data from its first iovec, msg_name in part 1, iovec total in args[5]
 	blob    sel   // user pointer to copy as the blob
 	blobLen sel   // its length (selNone: blobMax bytes)
 	blobMax uint8 // at most this many bytes
 }
+
+// peer says whether and how the kernel copies a peer sockaddr from args[4].
+type peer uint8
+
+const (
+	peerNone   peer = iota
+	peerLenArg      // its length is args[5] (sendto)
+	peerLenPtr      // its length is the int args[5] points to, after the call (recvfrom)
+)
 
 // Snap length of data buffers (sendto data, init_module image), as Falco's default.
 const snapLen = 80
@@ -128,8 +140,9 @@ func syscallSpecs() map[event.Type]sysSpec {
 		event.TypeSocket: {args: []argSpec{fd("fd", srcRet), fl("domain", event.FlagsSocketFamily, srcArg0),
 			u32("type", srcArg1), u32("proto", srcArg2),
 			{name: "flags", kind: event.ArgFlags, flags: event.FlagsOpen, src: srcArg1, mask: sockFlags}}},
-		event.TypeSendto: {fd: selArg0, blob: selArg1, blobLen: selArg2, blobMax: snapLen,
-			args: []argSpec{res, {name: "data", kind: event.ArgBytes, src: srcBlob}, fd("fd", srcArg0), u32("size", srcArg2), tuple}},
+		event.TypeSendto: {fd: selArg0, blob: selArg1, blobLen: selArg2, blobMax: snapLen, peer: peerLenArg,
+			args: []argSpec{res, {name: "data", kind: event.ArgBytes, src: srcBlob}, fd("fd", srcArg0), u32("size", srcArg2),
+				{name: "tuple", kind: event.ArgTuple, src: srcTupleTo}}},
 		event.TypeSendmsg: {fd: selArg0, blob: selArg1, msghdr: true, blobMax: snapLen,
 			args: []argSpec{res, {name: "data", kind: event.ArgBytes, src: srcBlob}, fd("fd", srcArg0), u32("size", srcArg5),
 				{name: "tuple", kind: event.ArgTuple, src: srcTupleMsg}}},
@@ -193,8 +206,9 @@ func syscallSpecs() map[event.Type]sysSpec {
 			fl("prot", event.FlagsMmapProt, srcArg2)}},
 		event.TypeMmap: {args: []argSpec{res, u("addr", srcArg0), u("length", srcArg1), fl("prot", event.FlagsMmapProt, srcArg2),
 			fl("flags", event.FlagsMmapFlags, srcArg3), fd("fd", srcArg4), u("offset", srcArg5)}},
-		event.TypeRecvfrom: {fd: selArg0, blob: selArg1, blobLen: selRet, blobMax: snapLen, args: []argSpec{res,
-			{name: "data", kind: event.ArgBytes, src: srcBlob}, tuple, fd("fd", srcArg0), u32("size", srcArg2)}},
+		event.TypeRecvfrom: {fd: selArg0, blob: selArg1, blobLen: selRet, blobMax: snapLen, peer: peerLenPtr, args: []argSpec{res,
+			{name: "data", kind: event.ArgBytes, src: srcBlob}, {name: "tuple", kind: event.ArgTuple, src: srcTupleFrom},
+			fd("fd", srcArg0), u32("size", srcArg2)}},
 		event.TypeRecvmsg: {fd: selArg0, blob: selArg1, msghdr: true, blobLen: selRet, blobMax: snapLen, args: []argSpec{res,
 			u32("size", srcArg5), {name: "data", kind: event.ArgBytes, src: srcBlob},
 			{name: "tuple", kind: event.ArgTuple, src: srcTupleMsg}, {name: "msgcontrol", kind: event.ArgBytes, src: srcZero},
@@ -213,6 +227,8 @@ const (
 	specBlobMaxShl = 17
 	specFDUser     = 1 << 25
 	specMsghdr     = 1 << 26
+	specPeer       = 1 << 27
+	specPeerLenPtr = 1 << 28
 )
 
 // kernelSpec is the interest-map value for a syscall.
@@ -235,6 +251,12 @@ func kernelSpec(t event.Type, s sysSpec) uint32 {
 	}
 	if s.msghdr {
 		v |= specMsghdr
+	}
+	switch s.peer {
+	case peerLenArg:
+		v |= specPeer
+	case peerLenPtr:
+		v |= specPeer | specPeerLenPtr
 	}
 	return v
 }

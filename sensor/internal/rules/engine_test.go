@@ -46,3 +46,48 @@ func TestDefaultRulesetUnmodified(t *testing.T) {
 		t.Errorf("embedded falco_rules.yaml has sha256 %s, want the upstream file's %s", got, upstreamSHA256)
 	}
 }
+
+// TestUpstreamRuleFilesLoad loads each of Falco's incubating, sandbox and
+// deprecated rules files unmodified on top of the stable one: every rule
+// must compile (none skipped). Rules the file itself disables
+// (enabled: false) load inactive.
+func TestUpstreamRuleFilesLoad(t *testing.T) {
+	want := map[string]struct {
+		sum          string
+		rules, total int
+	}{
+		"falco-incubating_rules.yaml": {"47bf87041e2f39ca336e7acf1ae4e6183771a92e81031f367d01f2b49cabe1ac", 31, 56},
+		"falco-sandbox_rules.yaml":    {"6849ec5e9b55ba81ca5214559dc1a1c32e051acc0a7791da7841a850f853f59a", 37, 62},
+		"falco-deprecated_rules.yaml": {"dc045df8453d54ada600cb4703bb19bb1f0fe0206a78a09f1351c53c5f8d0284", 4, 29},
+	}
+	for _, f := range ruleset.Extra() {
+		t.Run(f.Name, func(t *testing.T) {
+			w, ok := want[f.Name]
+			if !ok {
+				t.Fatalf("unexpected embedded file %s", f.Name)
+			}
+			sum := sha256.Sum256(f.Data)
+			if got := hex.EncodeToString(sum[:]); got != w.sum {
+				t.Errorf("embedded %s has sha256 %s, want the upstream file's %s", f.Name, got, w.sum)
+			}
+			e, rep, err := Load([]Source{{Name: ruleset.DefaultName, Data: ruleset.Default}, {Name: f.Name, Data: f.Data}},
+				Options{MinPriority: api.PriorityDebug})
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if len(rep.Skipped) != 0 {
+				t.Fatalf("skipped rules: %v (warnings %v)", rep.Skipped, rep.Warnings)
+			}
+			if rep.Rules != w.total || len(e.Rules()) != w.total {
+				t.Fatalf("got %d rules (%d infos), want %d (25 stable + %d)", rep.Rules, len(e.Rules()), w.total, w.rules)
+			}
+			active := 0
+			for _, r := range e.Rules() {
+				if r.Active {
+					active++
+				}
+			}
+			t.Logf("%s: %d rules, %d compiled, %d active", f.Name, w.rules, rep.Rules-25, active-25)
+		})
+	}
+}

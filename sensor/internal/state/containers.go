@@ -13,8 +13,13 @@ import (
 
 // Container table bounds and retry policy.
 const (
-	maxContainers        = 4096
-	metadataRetryAfter   = 30 * time.Second // event time before a failed fetch is asked again
+	maxContainers      = 4096
+	metadataRetryAfter = 30 * time.Second // event time before a failed fetch is asked again
+	// The first failures (also "not found": a container in its first
+	// moments may not be visible to its runtime's API yet) are retried
+	// quickly: after 50 ms, 100 ms, 200 ms, 400 ms, 800 ms of event time.
+	metadataQuickRetry   = 50 * time.Millisecond
+	metadataQuickRetries = 5
 	metadataNeverRetried = -1
 )
 
@@ -26,6 +31,8 @@ type ctrEntry struct {
 	pending  bool    // a fetch is queued or running
 	retryAt  int64   // event time from which a failed fetch may be retried; -1 never
 	dbLoaded bool
+	seen     time.Time // wall time the container was first seen, for the metadata delay
+	failures int       // failed fetches so far
 }
 
 // container returns the shared Container for id, creating it and asking
@@ -38,7 +45,7 @@ func (t *Tables) container(id container.ID, now int64) *event.Container {
 			// container seen again is created and fetched anew.
 			t.containers = make(map[string]*ctrEntry)
 		}
-		e = &ctrEntry{c: &event.Container{ID: id.Short(), FullID: id.FullID, Runtime: id.Runtime}}
+		e = &ctrEntry{c: &event.Container{ID: id.Short(), FullID: id.FullID, Runtime: id.Runtime}, seen: time.Now()}
 		t.containers[id.FullID] = e
 	}
 	t.requestMetadata(e, id, now)
@@ -53,8 +60,10 @@ func (t *Tables) requestMetadata(e *ctrEntry, id container.ID, now int64) {
 	if t.resolver.Request(id) {
 		e.pending = true
 		delete(t.retry, id.FullID)
-	} else if t.resolver.Serves(id.Runtime) {
-		t.retry[id.FullID] = id // queue full: ask again from drainMetadata
+	} else {
+		// Queue full, or no socket for this runtime yet (the resolver
+		// looks for it again): ask again from drainMetadata.
+		t.retry[id.FullID] = id
 	}
 }
 
@@ -105,28 +114,67 @@ func (t *Tables) applyMetadata(r container.Result, now int64) {
 	e.pending = false
 	if r.Err != nil {
 		t.stats.MetadataFailed++
-		e.retryAt = now + metadataRetryAfter.Nanoseconds()
+		e.failures++
 		t.retry[r.ID.FullID] = r.ID
-		if errors.Is(r.Err, container.ErrNotFound) {
+		switch {
+		case e.failures <= metadataQuickRetries:
+			// A container seen in its first moments may not be
+			// registered yet, or the runtime busy starting it: quick
+			// retries, during which its events keep waiting (see
+			// MetadataPending).
+			e.retryAt = now + metadataQuickRetry.Nanoseconds()<<(e.failures-1)
+			t.nextRetry = min(t.nextRetry, e.retryAt)
+		case errors.Is(r.Err, container.ErrNotFound):
 			e.retryAt = metadataNeverRetried
 			delete(t.retry, r.ID.FullID)
+		default:
+			e.retryAt = now + metadataRetryAfter.Nanoseconds()
 		}
+		t.log.Debug("container metadata: fetch failed", "container", r.ID.Short(), "failures", e.failures, "err", r.Err)
 		return
 	}
 	t.stats.MetadataFetched++
 	c, m := e.c, r.Meta
+	t.log.Info("container metadata", "container", c.ID, "runtime", c.Runtime, "name", m.Name, "image", m.Image,
+		"delay", time.Since(e.seen).Round(time.Microsecond))
 	c.Name = m.Name
 	c.Image = m.Image
 	c.ImageRepository = m.ImageRepository
 	c.ImageTag = m.ImageTag
 	c.ImageDigest = m.ImageDigest
 	c.Privileged = m.Privileged
-	c.StartTS = m.CreatedTS
+	c.StartTS = m.StartedTS
+	if c.StartTS == 0 {
+		c.StartTS = m.CreatedTS
+	}
 	c.Labels = m.Labels
 	c.PodName = m.PodName
 	c.PodUID = m.PodUID
 	c.Namespace = m.Namespace
+	c.PodLabels = m.PodLabels
+	c.SandboxID = m.SandboxID
+	c.ImageID = m.ImageID
+	c.Mounts = m.Mounts
+	c.HostPID, c.HostNetwork, c.HostIPC = m.HostPID, m.HostNetwork, m.HostIPC
+	c.Healthcheck = m.Healthcheck
+	c.IP = m.IP
+	labels := m.PodLabels
+	if labels == nil {
+		labels = m.Labels // Docker-style runtimes: the container carries the pod's io.kubernetes.* labels only
+	}
+	c.WorkloadName, c.WorkloadKind = container.Workload(m.PodName, labels)
 	c.Metadata = true
+}
+
+// MetadataPending reports whether c's runtime metadata is being fetched
+// (a request is queued or running, or a quick retry after one of the
+// first failures is due): its fields may change soon.
+func (t *Tables) MetadataPending(c *event.Container) bool {
+	if c == nil || c.Metadata {
+		return false
+	}
+	e := t.containers[c.FullID]
+	return e != nil && e.c == c && (e.pending || e.failures > 0 && e.failures <= metadataQuickRetries)
 }
 
 // refreshContainer sets p's container after an exec: a process that

@@ -132,35 +132,55 @@ func TestContainerMetadata(t *testing.T) {
 func TestContainerMetadataRetry(t *testing.T) {
 	dock := containertest.NewDocker(t)
 	dock.AddContainer(ctrID, ctrInspect)
-	dock.FailNext(1)
+	dock.FailNext(6)
 	tb, r := ctrSetup(t, dock)
 	b := &evb{}
 	tb.Apply(fork(b, 4242, 1))
 	ex := execEv(b, 4242, "/usr/sbin/nginx", "", "/", 101)
 	tb.Apply(ex)
 	c := ex.Proc.Container
-	applyUntil(t, tb, b, 4242, func() bool { return tb.Stats().MetadataFailed == 1 })
-	// Not due yet: an exec within 30 s of event time does not ask again.
+	// The first five failures are retried quickly (50 ms doubling, in
+	// event time: the container may be too new for its runtime's API),
+	// and meanwhile its metadata counts as pending: its events wait.
+	for i := 1; i <= 5; i++ {
+		applyUntil(t, tb, b, 4242, func() bool { return tb.Stats().MetadataFailed == uint64(i) })
+		if !tb.MetadataPending(c) {
+			t.Fatalf("after failed fetch %d the metadata does not count as pending", i)
+		}
+		if s := r.Stats(); s.Requested != uint64(i) {
+			t.Fatalf("retried before the quick retry was due: %+v", s)
+		}
+		b.ts += int64(time.Second)
+	}
+	applyUntil(t, tb, b, 4242, func() bool { return tb.Stats().MetadataFailed == 6 })
+	if tb.MetadataPending(c) {
+		t.Fatal("after the quick retries the metadata still counts as pending")
+	}
+	// Not due yet: within 30 s of event time it is not asked again.
 	tb.Apply(execEv(b, 4242, "/usr/sbin/nginx", "", "/", 101))
-	if s := r.Stats(); s.Requested != 1 {
+	if s := r.Stats(); s.Requested != 6 {
 		t.Fatalf("retried before the retry interval: %+v", s)
 	}
 	// Past the retry interval it is asked again without waiting for an exec.
 	b.ts += int64(31 * time.Second)
 	applyUntil(t, tb, b, 4242, func() bool { return c.Metadata })
-	if s := r.Stats(); s.Requested != 2 || s.Fetched != 1 || s.Failed != 1 {
+	if s := r.Stats(); s.Requested != 7 || s.Fetched != 1 || s.Failed != 6 {
 		t.Fatalf("resolver stats = %+v", s)
 	}
 
-	// A container the runtime does not know is never asked again.
+	// A container the runtime does not know is asked again quickly (it
+	// may not be registered yet), then never again.
 	gone := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	fakeProc(t, tb.opts.ProcRoot, 5000, "0::/docker/"+gone+"\n", "")
 	tb.Apply(fork(b, 5000, 1))
 	tb.Apply(execEv(b, 5000, "/bin/sh", "", "/", 0))
-	applyUntil(t, tb, b, 5000, func() bool { return tb.Stats().MetadataFailed == 2 })
+	for i := 7; i <= 12; i++ {
+		applyUntil(t, tb, b, 5000, func() bool { return tb.Stats().MetadataFailed == uint64(i) })
+		b.ts += int64(time.Second)
+	}
 	b.ts += int64(time.Hour)
 	tb.Apply(execEv(b, 5000, "/bin/sh", "", "/", 0))
-	if s := r.Stats(); s.Requested != 3 {
+	if s := r.Stats(); s.Requested != 13 {
 		t.Fatalf("a not-found container was asked again: %+v", s)
 	}
 }

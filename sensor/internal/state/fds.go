@@ -88,8 +88,14 @@ func (t *Tables) applyFD(th *thread, ev *event.Event) {
 		ev.FD = f
 	case event.TypeListen:
 		f := th.fds.fds[argInt(ev, "fd", -1)]
-		if f != nil && ev.Res == 0 {
+		if f != nil && ev.Res == 0 && !f.Server {
+			// The bound address (kept as the local, client-side end
+			// until now) is the server end of a listening socket, so
+			// fd.lport/fd.sport give the port it listens on.
 			f.Server = true
+			if !f.Dst.IsValid() {
+				f.Src, f.Dst = netip.AddrPort{}, f.Src
+			}
 		}
 		ev.FD = f
 	case event.TypeDup, event.TypeDup2, event.TypeDup3:
@@ -153,6 +159,23 @@ func (t *Tables) applyFD(th *thread, ev *event.Event) {
 			f.OpenFlags = oCloexec
 		}
 		ev.FD = t.putFD(th, f)
+	case event.TypeSendto, event.TypeSendmsg, event.TypeRecvfrom, event.TypeRecvmsg:
+		f := th.fds.fds[argInt(ev, "fd", -1)]
+		if f != nil && ev.Res >= 0 && f.L4Proto == event.L4UDP && !f.Connected {
+			// An unconnected UDP socket takes the peer of each datagram,
+			// as Falco's parser does: sending, it is the client side;
+			// receiving, the server side.
+			// The tuple is local->peer; Src is the client end.
+			if a := ev.Arg("tuple"); a != nil && a.Tuple.Src.IsValid() && a.Tuple.Dst.IsValid() {
+				tu := a.Tuple
+				f.Server = ev.Type == event.TypeRecvfrom || ev.Type == event.TypeRecvmsg
+				if f.Server {
+					tu.Src, tu.Dst = tu.Dst, tu.Src
+				}
+				setTuple(f, tu)
+			}
+		}
+		ev.FD = f
 	default:
 		if a := ev.Arg("fd"); a != nil {
 			ev.FD = th.fds.fds[a.Int]

@@ -148,7 +148,7 @@ func TestSockets(t *testing.T) {
 	tb.Apply(b.ev(event.TypeSocket, 20, 20, 5, iarg("domain", afInet6), uarg("type", sockStream|oCloexec), uarg("proto", 6)))
 	tb.Apply(b.ev(event.TypeBind, 20, 20, 0, targ("addr", event.Tuple{Family: event.FamilyInet6, Dst: ap("[::]:443")}), fdarg("fd", 5)))
 	tb.Apply(b.ev(event.TypeListen, 20, 20, 0, fdarg("fd", 5), iarg("backlog", 128)))
-	if f := tb.FD(20, 5); f == nil || !f.Server || f.Src != ap("[::]:443") || f.OpenFlags&oCloexec == 0 {
+	if f := tb.FD(20, 5); f == nil || !f.Server || f.Dst != ap("[::]:443") || f.Src.IsValid() || f.OpenFlags&oCloexec == 0 {
 		t.Fatalf("listening fd = %+v", f)
 	}
 	a := b.ev(event.TypeAccept4, 20, 20, 6, fdarg("fd", 6), targ("tuple", event.Tuple{Family: event.FamilyInet6, Src: ap("[2001:db8::1]:5555"), Dst: ap("[2001:db8::2]:443"), L4Proto: event.L4TCP}), iarg("flags", 0))

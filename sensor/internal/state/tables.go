@@ -177,8 +177,8 @@ func (t *Tables) Apply(ev *event.Event) {
 			if ev.Type == event.TypeSetresuid {
 				name = "euid"
 			}
-			if a := ev.Arg(name); a != nil && a.Int >= 0 && a.Int != 0xffffffff {
-				th.p.UID = uint32(a.Int)
+			if id, ok := argID(ev, name); ok {
+				th.p.UID = id
 				th.p.User = t.usersFor(th.p).userAt(th.p.UID, ev.TS)
 			}
 		}
@@ -188,8 +188,8 @@ func (t *Tables) Apply(ev *event.Event) {
 			if ev.Type == event.TypeSetresgid {
 				name = "egid"
 			}
-			if a := ev.Arg(name); a != nil && a.Int >= 0 && a.Int != 0xffffffff {
-				th.p.GID = uint32(a.Int)
+			if id, ok := argID(ev, name); ok {
+				th.p.GID = id
 				th.p.Group = t.usersFor(th.p).groupAt(th.p.GID, ev.TS)
 			}
 		}
@@ -355,6 +355,27 @@ func argInt(ev *event.Event, name string, def int64) int64 {
 		return a.Int
 	}
 	return def
+}
+
+// argID reads a uid/gid argument of the set*id calls. The probe decodes
+// them as unsigned 32-bit values, tests and older decoders as signed: both
+// are accepted. -1 (0xffffffff) means "leave unchanged" and yields false.
+func argID(ev *event.Event, name string) (uint32, bool) {
+	a := ev.Arg(name)
+	if a == nil {
+		return 0, false
+	}
+	v := a.Uint
+	if a.Kind == event.ArgInt {
+		if a.Int < 0 {
+			return 0, false
+		}
+		v = uint64(a.Int)
+	}
+	if v >= 0xffffffff {
+		return 0, false
+	}
+	return uint32(v), true
 }
 
 func argUint(ev *event.Event, name string) (uint64, bool) {

@@ -245,7 +245,7 @@ func TestGlob(t *testing.T) {
 		{"[A-C]", "b", true, true},
 	}
 	for _, tc := range tests {
-		if got := Glob(tc.pat, tc.s, tc.fold); got != tc.want {
+		if got := fields.Glob(tc.pat, tc.s, tc.fold); got != tc.want {
 			t.Errorf("Glob(%q, %q, %v) = %v, want %v", tc.pat, tc.s, tc.fold, got, tc.want)
 		}
 	}

@@ -135,6 +135,7 @@ func NewTable() *Table {
 	t.addUser()
 	t.addFD()
 	t.addContainer()
+	t.addExtra()
 	for n := range t.defs {
 		t.names = append(t.names, n)
 	}

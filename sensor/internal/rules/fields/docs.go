@@ -12,8 +12,9 @@ const docIntro = `# Rule fields
 sensor/internal/rules/fields; edit docs.go there, not this file. -->
 
 The fields Lookout's rule engine knows, with Falco's names, types and semantics. Every field the
-upstream stable and incubating Falco rules use in conditions and outputs is here (the list is kept in
-` + "`sensor/internal/rules/fields/testdata/upstream_fields.txt`" + ` and a test resolves each one).
+upstream stable, incubating, sandbox and deprecated Falco rules use in conditions and outputs is here
+(the list is kept in ` + "`sensor/internal/rules/fields/testdata/upstream_fields.txt`" + ` and a test resolves
+each one; the four files load unmodified, every rule compiled).
 
 ## Semantics
 
@@ -29,7 +30,12 @@ upstream stable and incubating Falco rules use in conditions and outputs is here
   ` + "`fd.c*`/`fd.s*`" + ` are client/server, ` + "`fd.l*`/`fd.r*`" + ` local/remote (they swap with ` + "`fd.is_server`" + `).
   IPNET fields hold the address; the rule engine compares them by CIDR containment.
 - **proc.args, proc.cmdline, proc.env** are single strings joined with spaces, as Falco renders them.
-  ` + "`proc.env[NAME]`" + ` is one variable's value.
+  ` + "`proc.env[NAME]`" + ` is one variable's value. A process without arguments has ` + "`proc.args`" + ` ` + "`\"\"`" + `
+  (available and empty, as in Falco), so ` + "`proc.args = \"\"`" + ` matches it.
+- **Sockets.** A bound socket that listens is the server side: ` + "`fd.lport`" + `/` + "`fd.sport`" + ` are the port
+  its bind named. An unconnected UDP socket takes the peer of each datagram it sends (client side) or
+  receives (server side: ` + "`fd.sip`" + `/` + "`fd.sport`" + ` are its own address, ` + "`fd.cip`" + ` the sender), and
+  ` + "`fd.name`" + ` is ` + "`client->server`" + `.
 - **evt.res** is ` + "`SUCCESS`" + ` or the errno name (` + "`ENOENT`" + `); **evt.rawres** the number. Both are
   unavailable on procexit.
 - **evt.is_open_read/write** follow the access mode of the open flags (O_RDWR sets both);
@@ -43,8 +49,28 @@ upstream stable and incubating Falco rules use in conditions and outputs is here
   ` + "`2016-08-04T16:17:57.881781397+0000`" + `; both are numbers (ns) in output_fields, as in Falco's payloads.
   Other ABSTIME and RELTIME fields render as decimal nanoseconds.
 - **Containers.** On the host ` + "`container.id`" + `, ` + "`container.full_id`" + ` and ` + "`container.name`" + ` are ` + "`host`" + `;
-  the other container and k8s fields are unavailable. ` + "`container.privileged`" + ` is unavailable until
-  runtime metadata says.
+  the other container and k8s fields are unavailable. ` + "`container.privileged`" + `, ` + "`container.host_*`" + ` are
+  unavailable until runtime metadata says.
+- **Mounts.** ` + "`container.mount.dest[/etc]`" + ` is the destination of the first mount whose *source* matches
+  the glob ` + "`/etc`" + ` (` + "`*`" + ` crosses ` + "`/`" + `, as fnmatch without FNM_PATHNAME); ` + "`container.mount.source[/host/etc]`" + `
+  the source of the first mount whose *destination* matches; a number picks the N-th mount (from 0).
+  ` + "`.mode`" + `, ` + "`.rdwr`" + ` (` + "`true`/`false`" + `) and ` + "`.propagation`" + ` select like ` + "`.dest`" + `. When no mount
+  matches (also on the host, or before metadata arrived) they are the string ` + "`N/A`" + `, not unavailable:
+  Falco's rules test ` + "`not container.mount.dest[/etc] in (\"<NA>\",\"N/A\")`" + `, which must be false for a
+  container without such a mount. ` + "`container.mount[…]`" + ` is the whole ` + "`source:dest:mode:rdrw:propagation`" + `
+  (` + "`none`" + ` when none matches); ` + "`container.mounts`" + ` all of them, space-separated.
+- **Labels.** ` + "`container.labels`" + ` and ` + "`k8s.pod.labels`" + ` render ` + "`key:value`" + ` pairs comma-separated,
+  sorted by key; ` + "`container.label[KEY]`" + `/` + "`k8s.pod.label[KEY]`" + ` (or ` + "`.KEY`" + `) one value.
+- **Workload identity (Lookout fields).** ` + "`k8s.workload.name`" + ` and ` + "`k8s.workload.kind`" + ` name the controller
+  that owns the pod, derived without the API server from the pod's labels and name: label
+  ` + "`pod-template-hash=H`" + ` and name ` + "`NAME-H-xxxxx`" + ` give Deployment ` + "`NAME`" + `; ` + "`statefulset.kubernetes.io/pod-name`" + `
+  (or ` + "`controller-revision-hash`" + `) and ` + "`NAME-<ordinal>`" + ` StatefulSet ` + "`NAME`" + `; ` + "`controller-revision-hash`" + ` with
+  ` + "`pod-template-generation`" + ` and ` + "`NAME-xxxxx`" + ` DaemonSet ` + "`NAME`" + `; ` + "`job-name=J`" + ` Job ` + "`J`" + `, or CronJob ` + "`C`" + ` when
+  ` + "`J`" + ` is ` + "`C-<8+ digits>`" + `. Without those labels the name alone decides: ` + "`NAME-<hash>-<5 chars>`" + ` (the
+  hash 5-10 lower-case letters and digits, at least one digit) is a Deployment, so
+  ` + "`app-dashboard-7d9f8b-xk2lp`" + ` is Deployment ` + "`app-dashboard`" + `; ` + "`NAME-<digits>`" + ` a StatefulSet (` + "`web-0`" + ` is
+  ` + "`web`" + `); anything else a bare ` + "`Pod`" + ` named as itself. A ReplicaSet not owned by a Deployment reads as one.
+  Outside Kubernetes (no pod name) both are unavailable.
 - **thread.cap_*** render the CAP_* names of the set bits in bit order, space-separated.
 - **fd.*ip.name** (DNS names) are always unavailable: the sensor does not track DNS.
 

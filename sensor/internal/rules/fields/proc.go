@@ -71,7 +71,11 @@ func (t *Table) addProc() {
 	t.procStr("proc.exe", "proc.pexe", "proc.aexe", "first command-line argument (argv[0])", func(p *event.Process) string { return p.Exe })
 	t.procStr("proc.exepath", "proc.pexepath", "proc.aexepath", "full path of the executable", func(p *event.Process) string { return p.ExePath })
 	t.procStr("proc.cmdline", "proc.pcmdline", "proc.acmdline", "name and arguments, space-separated", (*event.Process).Cmdline)
-	t.procStr("proc.args", "", "", "arguments (without argv[0]), space-separated", func(p *event.Process) string { return strings.Join(p.Args, " ") })
+	// proc.args is "" (not unavailable) for a process without arguments,
+	// as in Falco, so that proc.args = "" matches it.
+	t.str("proc.args", "arguments (without argv[0]), space-separated; \"\" when there are none", procField(func(p *event.Process, dst []Value) []Value {
+		return append(dst, sv(strings.Join(p.Args, " ")))
+	}))
 	t.procStr("proc.cwd", "", "", "current working directory, with a trailing slash", func(p *event.Process) string { return p.Cwd })
 	t.procStr("proc.sname", "", "", "name of the session leader (the ancestor whose pid is the session id)", func(p *event.Process) string {
 		for a, i := p, 0; a != nil && i <= maxAncestors; a, i = a.Parent, i+1 {

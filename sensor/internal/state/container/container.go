@@ -60,8 +60,11 @@ func ParsePath(path string) (ID, bool) {
 	for i := len(parts) - 1; i >= 0; i-- {
 		c := parts[i]
 		for _, p := range scopePatterns {
-			if strings.HasPrefix(c, p.prefix) && strings.HasSuffix(c, p.suffix) {
-				id := c[len(p.prefix) : len(c)-len(p.suffix)]
+			// The suffix is optional: the cgroupfs manager names the
+			// cgroup "libpod-<id>" (podman on cgroup v1, under
+			// /libpod_parent), systemd "libpod-<id>.scope".
+			if strings.HasPrefix(c, p.prefix) {
+				id := strings.TrimSuffix(c[len(p.prefix):], p.suffix)
 				if isHex64(id) {
 					if p.runtime == "" {
 						return ID{}, false
@@ -81,6 +84,10 @@ func ParsePath(path string) (ID, bool) {
 		case strings.HasPrefix(prev, "pod") || strings.HasPrefix(prev, "kubepods"):
 			// cgroupfs-driver Kubernetes: /kubepods/<qos>/pod<uid>/<id>; the
 			// runtime is not in the path, containerd is the common one.
+			return ID{FullID: c, Runtime: RuntimeContainerd}, true
+		case prev == "k8s.io":
+			// containerd's default cgroup path "/<namespace>/<id>" for
+			// the CRI namespace (a pod sandbox without a cgroup parent).
 			return ID{FullID: c, Runtime: RuntimeContainerd}, true
 		case strings.HasPrefix(prev, "crio"):
 			return ID{FullID: c, Runtime: RuntimeCRIO}, true

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
 )
 
 // Default CRI sockets of containerd and cri-o.
@@ -106,7 +108,59 @@ func (c *CRI) Fetch(ctx context.Context, id ID) (Metadata, error) {
 		m.ImageDigest = dg
 	}
 	m.Privileged = infoPrivileged(resp.GetInfo()["info"])
+	for _, mt := range st.GetMounts() {
+		m.Mounts = append(m.Mounts, event.Mount{Source: mt.GetHostPath(), Dest: mt.GetContainerPath(),
+			RW: !mt.GetReadonly(), Propagation: criPropagation(mt.GetPropagation())})
+	}
+	if sb := infoSandboxID(resp.GetInfo()["info"]); isHex64(sb) {
+		m.SandboxID = sb
+		c.sandbox(ctx, sb, &m)
+	}
 	return m, nil
+}
+
+// sandbox fills the pod's labels, host namespaces and IP from
+// PodSandboxStatus; a failure leaves them unknown (the container's own
+// metadata stands).
+func (c *CRI) sandbox(ctx context.Context, id string, m *Metadata) {
+	resp, err := c.client.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: id})
+	if err != nil {
+		return
+	}
+	st := resp.GetStatus()
+	m.PodLabels = st.GetLabels()
+	if md := st.GetMetadata(); md != nil && m.PodName == "" {
+		// Containers not created by the kubelet lack its io.kubernetes.pod.* labels.
+		m.PodName, m.Namespace, m.PodUID = md.GetName(), md.GetNamespace(), md.GetUid()
+	}
+	if ns := st.GetLinux().GetNamespaces().GetOptions(); ns != nil {
+		host := func(mode runtimeapi.NamespaceMode) *bool { b := mode == runtimeapi.NamespaceMode_NODE; return &b }
+		m.HostNetwork, m.HostPID, m.HostIPC = host(ns.GetNetwork()), host(ns.GetPid()), host(ns.GetIpc())
+	}
+	m.IP = st.GetNetwork().GetIp()
+}
+
+// criPropagation names a CRI mount propagation as the Docker API does.
+func criPropagation(p runtimeapi.MountPropagation) string {
+	switch p {
+	case runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER:
+		return "rslave"
+	case runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:
+		return "rshared"
+	}
+	return "rprivate"
+}
+
+// infoSandboxID reads the pod sandbox id from the verbose "info" JSON
+// (containerd's and cri-o's "sandboxID").
+func infoSandboxID(info string) string {
+	var v struct {
+		SandboxID string `json:"sandboxID"`
+	}
+	if info == "" || json.Unmarshal([]byte(info), &v) != nil {
+		return ""
+	}
+	return v.SandboxID
 }
 
 // callError maps a failed call: NOT_FOUND is ErrNotFound (never worth a

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
 )
 
 // fakeCRI is a real gRPC CRI RuntimeService on a unix socket, as containerd
@@ -27,10 +29,11 @@ type fakeCRI struct {
 	socket string
 	srv    *grpc.Server
 
-	mu       sync.Mutex
-	statuses map[string]*runtimeapi.ContainerStatusResponse
-	verbose  bool // the last request asked for verbose info
-	hold     bool // ContainerStatus waits until the caller gives up
+	mu        sync.Mutex
+	statuses  map[string]*runtimeapi.ContainerStatusResponse
+	sandboxes map[string]*runtimeapi.PodSandboxStatus
+	verbose   bool // the last request asked for verbose info
+	hold      bool // ContainerStatus waits until the caller gives up
 }
 
 // socketPath returns a path for a unix socket in a fresh temporary
@@ -53,7 +56,8 @@ func socketPath(t *testing.T) string {
 // test ends.
 func newFakeCRI(t *testing.T) *fakeCRI {
 	t.Helper()
-	f := &fakeCRI{socket: socketPath(t), statuses: map[string]*runtimeapi.ContainerStatusResponse{}}
+	f := &fakeCRI{socket: socketPath(t), statuses: map[string]*runtimeapi.ContainerStatusResponse{},
+		sandboxes: map[string]*runtimeapi.PodSandboxStatus{}}
 	f.start(t)
 	return f
 }
@@ -111,6 +115,17 @@ func (f *fakeCRI) ContainerStatus(ctx context.Context, req *runtimeapi.Container
 	return resp, nil
 }
 
+// PodSandboxStatus answers from the sandbox table; NOT_FOUND otherwise.
+func (f *fakeCRI) PodSandboxStatus(_ context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
+	f.mu.Lock()
+	st, ok := f.sandboxes[req.GetPodSandboxId()]
+	f.mu.Unlock()
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "sandbox %q not found", req.GetPodSandboxId())
+	}
+	return &runtimeapi.PodSandboxStatusResponse{Status: st}, nil
+}
+
 // criResp builds a ContainerStatusResponse with info["info"] set when info
 // is not empty.
 func criResp(st *runtimeapi.ContainerStatus, info string) *runtimeapi.ContainerStatusResponse {
@@ -124,6 +139,14 @@ func criResp(st *runtimeapi.ContainerStatus, info string) *runtimeapi.ContainerS
 func TestCRIFetch(t *testing.T) {
 	f := newFakeCRI(t)
 	const hexID = "3f4e2d1c0b9a8f7e6d5c4b3a29180716f5e4d3c2b1a09f8e7d6c5b4a39281706"
+	sandboxID := strings.Repeat("9", 64)
+	f.mu.Lock()
+	f.sandboxes[sandboxID] = &runtimeapi.PodSandboxStatus{Id: sandboxID,
+		Labels:  map[string]string{"app": "web", "pod-template-hash": "7d9f8b"},
+		Network: &runtimeapi.PodSandboxNetworkStatus{Ip: "10.244.1.7"},
+		Linux: &runtimeapi.LinuxPodSandboxStatus{Namespaces: &runtimeapi.Namespace{Options: &runtimeapi.NamespaceOption{
+			Network: runtimeapi.NamespaceMode_NODE, Pid: runtimeapi.NamespaceMode_CONTAINER, Ipc: runtimeapi.NamespaceMode_POD}}}}
+	f.mu.Unlock()
 	// containerd: privileged in the container config's security context.
 	f.set(hexID, criResp(&runtimeapi.ContainerStatus{
 		Id:        hexID,
@@ -135,7 +158,11 @@ func TestCRIFetch(t *testing.T) {
 		Labels: map[string]string{"io.kubernetes.pod.name": "web-1", "io.kubernetes.pod.namespace": "shop",
 			"io.kubernetes.pod.uid": "uid-1", "io.kubernetes.container.name": "web"},
 		Annotations: map[string]string{"io.kubernetes.container.hash": "abc"},
-	}, `{"sandboxID":"9a8b","pid":4242,"config":{"metadata":{"name":"web"},"linux":{"security_context":{"privileged":true}}},"runtimeSpec":{"linux":{}}}`))
+		Mounts: []*runtimeapi.Mount{
+			{ContainerPath: "/host/etc", HostPath: "/etc", Readonly: true, Propagation: runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER},
+			{ContainerPath: "/data", HostPath: "/var/lib/kubelet/pods/uid-1/volumes/data"},
+		},
+	}, `{"sandboxID":"`+sandboxID+`","pid":4242,"config":{"metadata":{"name":"web"},"linux":{"security_context":{"privileged":true}}},"runtimeSpec":{"linux":{}}}`))
 
 	// cri-o: image given by id, the name only in image_ref; privileged at the top of info.
 	crioID := strings.Repeat("a", 64)
@@ -173,7 +200,13 @@ func TestCRIFetch(t *testing.T) {
 	}{
 		{name: "containerd pod container, privileged", id: hexID, want: Metadata{Name: "web", Image: "docker.io/library/nginx:1.25.3",
 			ImageRepository: "docker.io/library/nginx", ImageTag: "1.25.3", ImageDigest: "sha256:4444", Privileged: &yes,
-			CreatedTS: 1763626542123456789, PodName: "web-1", PodUID: "uid-1", Namespace: "shop"}},
+			CreatedTS: 1763626542123456789, PodName: "web-1", PodUID: "uid-1", Namespace: "shop",
+			Mounts: []event.Mount{
+				{Source: "/etc", Dest: "/host/etc", RW: false, Propagation: "rslave"},
+				{Source: "/var/lib/kubelet/pods/uid-1/volumes/data", Dest: "/data", RW: true, Propagation: "rprivate"},
+			},
+			SandboxID: sandboxID, PodLabels: map[string]string{"app": "web", "pod-template-hash": "7d9f8b"},
+			HostNetwork: &yes, HostPID: &no, HostIPC: &no, IP: "10.244.1.7"}},
 		{name: "cri-o, image from image_ref, not privileged", id: crioID, want: Metadata{Name: "sidecar", Image: "quay.io/team/proxy",
 			ImageRepository: "quay.io/team/proxy", ImageTag: "latest", ImageDigest: "sha256:5555", Privileged: &no}},
 		{name: "privileged from runtimeSpec", id: specID, want: Metadata{Image: "alpine:3.20", ImageRepository: "alpine",

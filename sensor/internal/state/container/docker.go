@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/lookout-sec/lookout/sensor/internal/event"
 )
 
 // DefaultDockerSocket is where the Docker Engine API listens by default.
@@ -33,9 +35,19 @@ type Metadata struct {
 	Privileged      *bool             // nil when the runtime did not say
 	CreatedTS       int64             // ns since the epoch; 0 when unknown
 	Labels          map[string]string // runtime labels, as given
+	StartedTS       int64             // ns since the epoch the container started; 0 when unknown
 	PodName         string            // from io.kubernetes.pod.name
 	PodUID          string            // from io.kubernetes.pod.uid
 	Namespace       string            // from io.kubernetes.pod.namespace
+	PodLabels       map[string]string // the pod sandbox's labels (CRI); nil when unknown
+	SandboxID       string            // the pod sandbox's container id (CRI, io.kubernetes.sandbox.id)
+	ImageID         string            // 12 hex characters of the image id
+	Mounts          []event.Mount     // as the runtime reports them, in its order
+	HostPID         *bool             // shares the host's pid namespace; nil when the runtime did not say
+	HostNetwork     *bool
+	HostIPC         *bool
+	Healthcheck     string // health check command line ("" when none)
+	IP              string // primary IPv4 address ("" when unknown)
 }
 
 // Fetcher fetches one container's metadata from a runtime.
@@ -72,12 +84,31 @@ type inspect struct {
 	Created string `json:"Created"`
 	Image   string `json:"Image"` // image id, "sha256:…"
 	Config  struct {
-		Image  string            `json:"Image"`
-		Labels map[string]string `json:"Labels"`
+		Image       string            `json:"Image"`
+		Labels      map[string]string `json:"Labels"`
+		Healthcheck *struct {
+			Test []string `json:"Test"`
+		} `json:"Healthcheck"`
 	} `json:"Config"`
+	State struct {
+		StartedAt string `json:"StartedAt"`
+	} `json:"State"`
 	HostConfig struct {
-		Privileged bool `json:"Privileged"`
+		Privileged  bool   `json:"Privileged"`
+		PidMode     string `json:"PidMode"`
+		NetworkMode string `json:"NetworkMode"`
+		IpcMode     string `json:"IpcMode"`
 	} `json:"HostConfig"`
+	Mounts []struct {
+		Source      string `json:"Source"`
+		Destination string `json:"Destination"`
+		Mode        string `json:"Mode"`
+		RW          bool   `json:"RW"`
+		Propagation string `json:"Propagation"`
+	} `json:"Mounts"`
+	NetworkSettings struct {
+		IPAddress string `json:"IPAddress"`
+	} `json:"NetworkSettings"`
 }
 
 // Fetch inspects the container and, when its image name carries no digest,
@@ -102,6 +133,21 @@ func (d *Docker) Fetch(ctx context.Context, id ID) (Metadata, error) {
 	if t, err := time.Parse(time.RFC3339Nano, in.Created); err == nil {
 		m.CreatedTS = t.UnixNano()
 	}
+	if t, err := time.Parse(time.RFC3339Nano, in.State.StartedAt); err == nil && t.Year() > 1 {
+		m.StartedTS = t.UnixNano()
+	}
+	if img := strings.TrimPrefix(in.Image, "sha256:"); isHex64(img) {
+		m.ImageID = img[:12]
+	}
+	host := func(mode string) *bool { b := mode == "host"; return &b }
+	m.HostPID, m.HostNetwork, m.HostIPC = host(in.HostConfig.PidMode), host(in.HostConfig.NetworkMode), host(in.HostConfig.IpcMode)
+	for _, mt := range in.Mounts {
+		m.Mounts = append(m.Mounts, event.Mount{Source: mt.Source, Dest: mt.Destination, Mode: mt.Mode, RW: mt.RW, Propagation: mt.Propagation})
+	}
+	if hc := in.Config.Healthcheck; hc != nil {
+		m.Healthcheck = healthcheck(hc.Test)
+	}
+	m.IP = in.NetworkSettings.IPAddress
 	m.ImageRepository, m.ImageTag, m.ImageDigest = SplitImage(in.Config.Image)
 	if m.ImageDigest == "" && strings.HasPrefix(in.Image, "sha256:") && isHex64(in.Image[len("sha256:"):]) {
 		var img struct {
@@ -112,6 +158,22 @@ func (d *Docker) Fetch(ctx context.Context, id ID) (Metadata, error) {
 		}
 	}
 	return m, nil
+}
+
+// healthcheck renders a Docker health check test as Falco does: "CMD"
+// runs its arguments, "CMD-SHELL" runs "/bin/sh -c CMD"; "NONE" and an
+// empty test mean no check.
+func healthcheck(test []string) string {
+	if len(test) < 2 {
+		return ""
+	}
+	switch test[0] {
+	case "CMD":
+		return strings.Join(test[1:], " ")
+	case "CMD-SHELL":
+		return "/bin/sh -c " + strings.Join(test[1:], " ")
+	}
+	return ""
 }
 
 // get decodes the JSON body of a GET; 404 is ErrNotFound.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lookout-sec/lookout/sensor/internal/event"
 	"github.com/lookout-sec/lookout/sensor/internal/state/container"
 	"github.com/lookout-sec/lookout/sensor/internal/state/container/containertest"
 )
@@ -51,9 +52,17 @@ func TestDockerFetch(t *testing.T) {
 			Image: "registry.example.com:5000/shop/nginx:1.25.3", ImageRepository: "registry.example.com:5000/shop/nginx",
 			ImageTag: "1.25.3", ImageDigest: "sha256:2222", Privileged: ptr(true),
 			CreatedTS: time.Date(2026, 11, 20, 8, 15, 42, 123456789, time.UTC).UnixNano(),
-			PodName:   "web-7d9f8b6c5-x2x4q", PodUID: "0c3a11e2-9d1f-4e2b-8f6a-1b2c3d4e5f60", Namespace: "shop"}},
+			StartedTS: time.Date(2026, 11, 20, 8, 15, 43, 1, time.UTC).UnixNano(),
+			PodName:   "web-7d9f8b6c5-x2x4q", PodUID: "0c3a11e2-9d1f-4e2b-8f6a-1b2c3d4e5f60", Namespace: "shop",
+			ImageID: "a8758716bb6a", HostPID: ptr(false), HostNetwork: ptr(false), HostIPC: ptr(true),
+			Mounts: []event.Mount{
+				{Source: "/var/lib/kubelet/pods/0c3a11e2/volumes/data", Dest: "/data", Mode: "Z", RW: true, Propagation: "rprivate"},
+				{Source: "/etc", Dest: "/host/etc", Mode: "ro", RW: false, Propagation: "rslave"},
+			},
+			Healthcheck: "/bin/sh -c curl -f http://localhost/", IP: "10.88.0.7"}},
 		{name: "plain container pinned by digest", id: plain, want: container.Metadata{Name: "db", Image: "postgres@sha256:3333",
-			ImageRepository: "postgres", ImageDigest: "sha256:3333", Privileged: ptr(false)}},
+			ImageRepository: "postgres", ImageDigest: "sha256:3333", Privileged: ptr(false),
+			HostPID: ptr(false), HostNetwork: ptr(false), HostIPC: ptr(false)}},
 		{name: "unknown container", id: strings.Repeat("d", 64), notFnd: true, wantErr: "not found"},
 		{name: "bad JSON", id: broken, wantErr: "decode"},
 		{name: "not an id", id: "../../info", wantErr: "not 64 hex"},
@@ -193,3 +202,45 @@ func TestResolverWithoutRuntime(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestResolverSocketAppearsLater: a runtime whose socket appears after the
+// resolver started (podman socket-activated, containerd restarted) is
+// picked up by the periodic re-discovery and then serves requests.
+func TestResolverSocketAppearsLater(t *testing.T) {
+	dir := t.TempDir()
+	podman := filepath.Join(dir, "podman.sock")
+	none := filepath.Join(dir, "none.sock")
+	r := container.NewResolver(container.ResolverOptions{DockerSocket: none, PodmanSocket: podman,
+		ContainerdSocket: none, CRIOSocket: none, Rediscover: 20 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)})
+	if r.Enabled() || r.Serves(container.RuntimePodman) {
+		t.Fatal("a resolver without sockets serves podman")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	f := containertest.NewDocker(t)
+	f.AddContainer(hexID, readTestdata(t, "inspect_k8s.json"))
+	if err := os.Symlink(f.Socket, podman); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second) // a hang guard, not a timing assertion
+	for !r.Serves(container.RuntimePodman) {
+		if time.Now().After(deadline) {
+			t.Fatal("the podman socket created after start was never picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !r.Request(container.ID{FullID: hexID, Runtime: container.RuntimePodman}) {
+		t.Fatal("request refused after the socket appeared")
+	}
+	if res := waitResult(t, r); res.Err != nil || res.Meta.PodName != "web-7d9f8b6c5-x2x4q" {
+		t.Fatalf("result = %+v", res)
+	}
+}

@@ -30,7 +30,10 @@ type ResolverOptions struct {
 	Workers  int           // concurrent fetches; default 2
 	Queue    int           // pending requests kept; default 1024
 	Timeout  time.Duration // per fetch; default 5s
-	Logger   *slog.Logger  // default slog.Default()
+	// Rediscover is how often missing runtime sockets are looked for
+	// again; default 10s.
+	Rediscover time.Duration
+	Logger     *slog.Logger // default slog.Default()
 }
 
 // Result is one finished fetch.
@@ -59,14 +62,17 @@ type Resolver struct {
 	results  chan Result
 	opts     ResolverOptions
 	log      *slog.Logger
+	sockets  []runtimeSocket // looked for again while missing
+	mu       sync.RWMutex    // guards fetchers and closers
 	closers  []func()
 
 	requested, dropped, fetched, failed atomic.Uint64
 }
 
-// NewResolver returns a resolver for the runtimes whose sockets exist. When
-// none does, Enabled reports false and Request does nothing, so a host
-// without a container runtime costs nothing.
+// NewResolver returns a resolver for the runtimes whose sockets exist; Run
+// looks for the missing ones again every Rediscover. While none exists,
+// Enabled reports false and Request does nothing, so a host without a
+// container runtime costs nothing.
 func NewResolver(opts ResolverOptions) *Resolver {
 	if opts.DockerSocket == "" {
 		opts.DockerSocket = DefaultDockerSocket
@@ -89,6 +95,9 @@ func NewResolver(opts ResolverOptions) *Resolver {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
+	if opts.Rediscover <= 0 {
+		opts.Rediscover = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -98,27 +107,15 @@ func NewResolver(opts ResolverOptions) *Resolver {
 			r.fetchers[k] = f
 		}
 	} else {
-		for _, s := range []struct {
-			runtime, socket string
-			cri             bool
-		}{
+		r.sockets = []runtimeSocket{
 			{RuntimeDocker, opts.DockerSocket, false}, {RuntimePodman, opts.PodmanSocket, false},
 			{RuntimeContainerd, opts.ContainerdSocket, true}, {RuntimeCRIO, opts.CRIOSocket, true},
-		} {
-			if fi, err := os.Stat(s.socket); err != nil || fi.Mode()&os.ModeSocket == 0 {
-				r.log.Info("container metadata: no runtime socket; names and images stay unknown",
+		}
+		for _, s := range r.sockets {
+			if !r.discover(s) {
+				r.log.Info("container metadata: no runtime socket yet; looking again every "+opts.Rediscover.String(),
 					"runtime", s.runtime, "socket", s.socket)
-				continue
 			}
-			if s.cri {
-				c := NewCRI(s.socket)
-				r.fetchers[s.runtime] = c
-				r.closers = append(r.closers, c.Close)
-				continue
-			}
-			d := NewDocker(s.socket)
-			r.fetchers[s.runtime] = d
-			r.closers = append(r.closers, d.Close)
 		}
 	}
 	r.reqs = make(chan ID, opts.Queue)
@@ -126,15 +123,82 @@ func NewResolver(opts ResolverOptions) *Resolver {
 	return r
 }
 
+// runtimeSocket is one runtime API endpoint the resolver looks for.
+type runtimeSocket struct {
+	runtime, socket string
+	cri             bool
+}
+
+// discover adds a fetcher for s when it has none and its socket exists.
+func (r *Resolver) discover(s runtimeSocket) bool {
+	r.mu.RLock()
+	_, have := r.fetchers[s.runtime]
+	r.mu.RUnlock()
+	if have {
+		return true
+	}
+	if fi, err := os.Stat(s.socket); err != nil || fi.Mode()&os.ModeSocket == 0 {
+		return false
+	}
+	var f Fetcher
+	var closer func()
+	if s.cri {
+		c := NewCRI(s.socket)
+		f, closer = c, c.Close
+	} else {
+		d := NewDocker(s.socket)
+		f, closer = d, d.Close
+	}
+	r.mu.Lock()
+	r.fetchers[s.runtime] = f
+	r.closers = append(r.closers, closer)
+	r.mu.Unlock()
+	return true
+}
+
+// rediscover looks, every Rediscover, for the sockets not found so far
+// (a runtime started, restarted or socket-activated after the sensor).
+func (r *Resolver) rediscover(ctx context.Context) {
+	if len(r.sockets) == 0 {
+		return
+	}
+	tick := time.NewTicker(r.opts.Rediscover)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, s := range r.sockets {
+			if r.Serves(s.runtime) {
+				continue
+			}
+			if r.discover(s) {
+				r.log.Info("container metadata: runtime socket appeared", "runtime", s.runtime, "socket", s.socket)
+			}
+		}
+	}
+}
+
 // Enabled reports whether any runtime can be asked.
-func (r *Resolver) Enabled() bool { return r != nil && len(r.fetchers) > 0 }
+func (r *Resolver) Enabled() bool {
+	if r == nil {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.fetchers) > 0
+}
 
 // Serves reports whether a fetcher exists for the runtime.
 func (r *Resolver) Serves(runtime string) bool {
 	if r == nil {
 		return false
 	}
+	r.mu.RLock()
 	_, ok := r.fetchers[runtime]
+	r.mu.RUnlock()
 	return ok
 }
 
@@ -165,7 +229,10 @@ func (r *Resolver) Run(ctx context.Context) error {
 	for range r.opts.Workers {
 		wg.Go(func() { r.work(ctx) })
 	}
+	wg.Go(func() { r.rediscover(ctx) })
 	wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, c := range r.closers {
 		c()
 	}
@@ -191,7 +258,10 @@ func (r *Resolver) work(ctx context.Context) {
 func (r *Resolver) fetch(ctx context.Context, id ID) Result {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	m, err := r.fetchers[id.Runtime].Fetch(ctx, id)
+	r.mu.RLock()
+	f := r.fetchers[id.Runtime]
+	r.mu.RUnlock()
+	m, err := f.Fetch(ctx, id)
 	if err != nil {
 		r.failed.Add(1)
 		if !errors.Is(err, ErrNotFound) {
