@@ -166,11 +166,14 @@ func containerActions() []action {
 			fields: map[string]string{"proc.name": "sh", "proc.pname": "runc", "user.name": "root"}},
 		{rule: "Netcat Remote Code Execution in Container", priority: api.PriorityWarning,
 			cmd: func(t *testing.T, dir string) *exec.Cmd {
-				// A program named nc started with -e, as a reverse shell is;
+				// A program named nc started with -c/-e, as a reverse shell is;
 				// the rule looks at the name and the arguments only, so a copy
-				// of /bin/true stands in for netcat (not installed here).
-				nc := copyFile(t, "/bin/true", dir, "nc")
-				return exec.Command(nc, "-e", "/bin/sh", dir, "4444")
+				// of /bin/sh stands in for netcat (not installed here). It
+				// lives a second: a container process that is gone before the
+				// sensor handles its exec has no user.name (the container's
+				// passwd is read through /proc/PID/root).
+				nc := copyFile(t, "/bin/sh", dir, "nc")
+				return exec.Command(nc, "-c", "sleep 1; true", "-e", "/bin/sh", dir, "4444")
 			},
 			fields: map[string]string{"proc.name": "nc", "user.name": "root"}},
 		{rule: "Drop and execute new binary in container", priority: api.PriorityCritical,

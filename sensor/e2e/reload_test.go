@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -70,6 +71,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	// every one of them must alert, before, during and after the swap.
 	stopOpens := make(chan struct{})
 	opened := make(chan int)
+	var progress atomic.Int64
 	go func() {
 		n := 0
 		defer func() { opened <- n }()
@@ -87,6 +89,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 				return
 			}
 			n++
+			progress.Store(int64(n))
 			time.Sleep(time.Millisecond)
 		}
 	}()
@@ -96,6 +99,11 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	waitCount(t, sensor, `msg="rules loaded"`, 2)
 	expect("E2E open v2", open("third.v2"))
+	// On a loaded machine the reload can be quicker than the opener's
+	// start: let it make a few opens after the swap too (bounded wait).
+	for deadline := time.Now().Add(30 * time.Second); progress.Load() < 10 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	close(stopOpens)
 	n := <-opened
 	if n < 10 {
