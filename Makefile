@@ -87,7 +87,7 @@ test-deps-sensor:
 # registry). Idempotent: installs only what is missing. The tests start
 # their own podman API service and containerd (private root and socket).
 test-deps-containers:
-	@command -v podman >/dev/null && command -v runc >/dev/null && command -v containerd >/dev/null && test -x /bin/busybox || \
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v containerd >/dev/null && dpkg -s busybox-static >/dev/null 2>&1 || \
 		{ apt-get -o DPkg::Lock::Timeout=300 update -qq && \
 		  apt-get -o DPkg::Lock::Timeout=300 install -y podman runc containerd busybox-static; }
 
