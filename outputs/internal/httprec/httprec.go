@@ -45,12 +45,16 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // WrapClient returns a copy of c (nil: a client with a 30 s timeout) whose
-// transport records responses.
+// transport records responses and which follows no redirect unless c's
+// CheckRedirect says otherwise (outputs.CheckRedirect).
 func WrapClient(c *http.Client) *http.Client {
 	if c == nil {
 		c = &http.Client{Timeout: 30 * time.Second}
 	}
 	cp := *c
+	if cp.CheckRedirect == nil {
+		cp.CheckRedirect = outputs.CheckRedirect(false) // a 3xx is a permanent failure
+	}
 	next := cp.Transport
 	if next == nil {
 		next = http.DefaultTransport
