@@ -11,10 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -131,13 +129,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	handler := server.New(server.Options{
 		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: pipeline.NewFanout(routes, store, m),
 		Metrics: m, Gatherer: reg, Logger: log, Hostname: host,
-		AdminTokens: adminTokens, DeadLetters: store, Outputs: names,
+		AdminTokens: adminTokens, DeadLetters: store, Outputs: names, Limits: server.Limits(cfg.Server),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (key listen): %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := server.Limits(cfg.Server).HTTPServer(handler)
 
 	// Workers lease on lctx (cancelled at shutdown: no new sends) and send on
 	// sctx (cancelled only when the shutdown timeout expires, so sends in
@@ -152,7 +150,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(server.Limits(cfg.Server).Listener(ln)) }()
 	log.Info("router listening", "addr", ln.Addr().String(), "outputs", len(cfg.Outputs), "auth", len(tokens) > 0)
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr())

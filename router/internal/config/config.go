@@ -37,6 +37,7 @@ type Config struct {
 	BodyLimit       int64         // maximum request body in bytes, default 1 MiB
 	ShutdownTimeout time.Duration // how long shutdown may take, default 10s
 	Queue           Queue
+	Server          Server // HTTP limits (server.go)
 	Outputs         []Output
 }
 
@@ -73,7 +74,7 @@ func (c Config) String() string {
 		c.Listen, len(c.Tokens), len(c.AdminTokens), c.BodyLimit, dir, c.Queue.MaxBytes, names)
 }
 
-var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true}
+var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true, "server": true}
 
 var outputKeys = map[string]bool{
 	"name": true, "type": true, "min_priority": true, "filters": true,
@@ -145,6 +146,9 @@ func parse(v *viper.Viper, reg registry.Registry) (*Config, error) {
 		return nil, err
 	}
 	if c.Queue, err = parseQueue(v); err != nil {
+		return nil, err
+	}
+	if c.Server, err = parseServer(v); err != nil {
 		return nil, err
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(v.GetString("shutdown_timeout")); err != nil || c.ShutdownTimeout <= 0 {

@@ -56,6 +56,7 @@ func TestStatusCodes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(c.body))
+			req.Header.Set("Content-Type", "application/json")
 			if c.token != "" {
 				req.Header.Set("Authorization", "Bearer "+c.token)
 			}
