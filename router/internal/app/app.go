@@ -33,6 +33,8 @@ type Options struct {
 	Registry registry.Registry // output types; default registry.Builtin()
 	// Ready, if set, receives the listening address once the server accepts.
 	Ready func(addr net.Addr)
+	// InitQueue is --init-queue: start empty where the queue file is gone.
+	InitQueue bool
 }
 
 // Run serves until ctx ends, then shuts down within cfg.ShutdownTimeout.
@@ -85,7 +87,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		m.Init(oc.Name)
 	}
 	store, err := queue.Open(queue.Options{
-		Dir: cfg.Queue.Dir, MaxBytes: cfg.Queue.MaxBytes, Outputs: qopts, Logger: log,
+		Dir: cfg.Queue.Dir, MaxBytes: cfg.Queue.MaxBytes, Outputs: qopts, Logger: log, InitQueue: opts.InitQueue,
 		OnDrop: func(output string, n int) { m.Dropped.WithLabelValues(output).Add(float64(n)) },
 	})
 	if err != nil {

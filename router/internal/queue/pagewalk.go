@@ -58,6 +58,22 @@ type pageWalk struct {
 	pageSize int64
 	hwm      uint64
 	seen     map[uint64]bool
+	// salvage mode (salvage.go): a damaged subtree is recorded in damage
+	// and skipped, and every record of a queue bucket goes to record.
+	salvage bool
+	damage  []string
+	record  func(bucket, k, v []byte)
+	bucket  []byte
+}
+
+// fail returns err, or in salvage mode records it and returns nil so the
+// walk goes on with the next subtree.
+func (w *pageWalk) fail(err error) error {
+	if !w.salvage || err == nil {
+		return err
+	}
+	w.damage = append(w.damage, err.Error())
+	return nil
 }
 
 type meta struct {
@@ -156,7 +172,11 @@ func (w *pageWalk) page(id uint64, lvl, depth int) error {
 	if _, err := w.f.ReadAt(buf, int64(id)*w.pageSize); err != nil {
 		return fmt.Errorf("page %d: %w", id, err)
 	}
-	return w.nodes(buf, id, lvl, depth)
+	err := w.nodes(buf, id, lvl, depth)
+	if err != nil && w.salvage {
+		return err // the caller records it and goes on with the next subtree
+	}
+	return err
 }
 
 // nodes checks the elements of one page (or an inline bucket's page) in buf.
@@ -199,7 +219,7 @@ func (w *pageWalk) nodes(buf []byte, id uint64, lvl, depth int) error {
 		}
 		prev = key
 		if flags == branchFlag {
-			if err := w.page(child, lvl, depth+1); err != nil {
+			if err := w.fail(w.page(child, lvl, depth+1)); err != nil {
 				return err
 			}
 			continue
@@ -211,6 +231,9 @@ func (w *pageWalk) nodes(buf []byte, id uint64, lvl, depth int) error {
 		case lvl > 0 && isBucket:
 			return fmt.Errorf("page %d: key %x is a nested bucket (the queue has none)", id, key)
 		case !isBucket:
+			if w.record != nil {
+				w.record(w.bucket, key, val)
+			}
 			continue
 		}
 		if len(val) < 16 {
@@ -218,13 +241,16 @@ func (w *pageWalk) nodes(buf []byte, id uint64, lvl, depth int) error {
 		}
 		root := le.Uint64(val)
 		var err error
+		w.bucket = key
 		if root == 0 {
 			err = w.nodes(val[16:], id, lvl+1, depth+1) // inline bucket
 		} else {
 			err = w.page(root, lvl+1, 0)
 		}
 		if err != nil {
-			return fmt.Errorf("bucket %s: %w", key, err)
+			if err := w.fail(fmt.Errorf("bucket %s: %w", key, err)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
