@@ -88,6 +88,7 @@ func TestPoisonRecordsNeverStopDelivery(t *testing.T) {
 	cfg := writeConfig(t, dir, fmt.Sprintf(`
 listen: %s
 queue: {dir: %s}
+admin: {tokens: [adm]}
 outputs:
   - name: sink
     type: webhook
@@ -103,6 +104,11 @@ outputs:
 		t.Fatalf("post after poison: %d", code)
 	}
 	sink.waitFor(t, []string{id}, 30*time.Second)
+	for deadline := time.Now().Add(30 * time.Second); deadCount(t, addr, "sink") < len(poison); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d poison records in dead letters", deadCount(t, addr, "sink"), len(poison))
+		}
+	}
 	stopRouter(t, router)
 	if dups, total := sink.duplicates(); dups != 0 || total != len(good)+1 {
 		t.Errorf("sink got %d alerts with %d duplicates, want %d and 0", total, dups, len(good)+1)
