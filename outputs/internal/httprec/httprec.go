@@ -22,6 +22,9 @@ import (
 type Response struct {
 	Status     int
 	RetryAfter time.Duration
+	// Redirect is the permanent failure for a 3xx answer (not followed),
+	// naming its Location (outputs.RedirectError); nil otherwise.
+	Redirect error
 }
 
 type key struct{}
@@ -40,6 +43,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rec, ok := req.Context().Value(key{}).(*Response); ok && resp != nil {
 		rec.Status = resp.StatusCode
 		rec.RetryAfter = api.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		rec.Redirect = outputs.RedirectError(resp)
 	}
 	return resp, err
 }
@@ -88,6 +92,9 @@ func Classify(ctx context.Context, name string, rec *Response, err error, other 
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", name, ctx.Err())
+	}
+	if rec != nil && rec.Redirect != nil {
+		return fmt.Errorf("%s: %w", name, rec.Redirect)
 	}
 	err = fmt.Errorf("%s: %w", name, Redact(err))
 	if rec != nil && rec.Status != 0 && (rec.Status < 200 || rec.Status > 299) {

@@ -117,3 +117,23 @@ func TestWrapClientFollowsNoRedirect(t *testing.T) {
 		t.Errorf("RedirectError = %v", err)
 	}
 }
+
+// TestClassifyNamesTheRedirect: slack and pagerduty errors for a 3xx name
+// the Location and are permanent.
+func TestClassifyNamesTheRedirect(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/moved?token=x", http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	ctx, rec := httprec.WithResponse(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api", strings.NewReader("{}"))
+	resp, err := httprec.WrapClient(nil).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := httprec.Classify(ctx, "slack", rec, errors.New("slack server error: 301"), nil)
+	if got == nil || outputs.IsRetryable(got) || !strings.Contains(got.Error(), srv.URL+"/moved") || strings.Contains(got.Error(), "token") {
+		t.Errorf("Classify = %v, want a permanent failure naming the Location without its query", got)
+	}
+}
