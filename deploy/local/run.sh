@@ -33,7 +33,7 @@ Lookout router is listening on http://$ROUTER_ADDR (config: $ROUTER_CONFIG)
 Alerts are delivered to the stdout output: they appear below as JSON lines.
 Try it from another terminal:
   curl -sS -X POST http://$ROUTER_ADDR/test
-  curl -sS -X POST http://$ROUTER_ADDR/ -d @router/api/testdata/open_from_cat.json
+  curl -sS -X POST http://$ROUTER_ADDR/ -H "Content-Type: application/json" -d @router/api/testdata/open_from_cat.json
 Metrics: curl -sS http://$ROUTER_ADDR/metrics | grep lookout_router
 Press Ctrl-C to stop.
 

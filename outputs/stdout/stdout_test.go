@@ -30,7 +30,7 @@ func alerts(n int) []*api.Alert {
 	out := make([]*api.Alert, n)
 	for i := range out {
 		a := outputtest.Alert()
-		a.UUID = fmt.Sprintf("uuid-%03d", i)
+		a.UUID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
 		out[i] = a
 	}
 	return out

@@ -31,6 +31,9 @@ type Config struct {
 	Method  string            `mapstructure:"method"`  // POST (default) or PUT
 	Headers map[string]string `mapstructure:"headers"` // sent with every request
 	Timeout time.Duration     `mapstructure:"timeout"` // per request; default 10s
+	// FollowRedirects follows 3xx answers, re-sending the same method and
+	// body; by default a 3xx is a permanent failure naming the Location.
+	FollowRedirects bool `mapstructure:"follow_redirects"`
 }
 
 // DefaultConfig returns the defaults: POST with a 10 s timeout.
@@ -76,7 +79,9 @@ func New(cfg Config) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Output{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}}, nil
+	return &Output{cfg: cfg, client: &http.Client{
+		Timeout: cfg.Timeout, CheckRedirect: outputs.CheckRedirect(cfg.FollowRedirects),
+	}}, nil
 }
 
 // Send posts each alert in order and stops at the first failure, returning a
@@ -115,6 +120,9 @@ func (o *Output) post(ctx context.Context, a *api.Alert) error {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
+	}
+	if err := outputs.RedirectError(resp); err != nil {
+		return err
 	}
 	wait := api.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return outputs.ClassifyStatus(resp.StatusCode, wait, fmt.Errorf("webhook answered: %s", bytes.TrimSpace(snippet)))

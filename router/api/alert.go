@@ -103,6 +103,9 @@ func (a *Alert) UnmarshalJSON(b []byte) error {
 		out.Source = *raw.Source
 	}
 	if raw.UUID != nil {
+		if err := checkUUID(*raw.UUID); err != nil {
+			return err
+		}
 		out.UUID = *raw.UUID
 	}
 	out.Priority = -1
@@ -118,9 +121,15 @@ func (a *Alert) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return &FieldError{Field: "time", Problem: fmt.Sprintf("%q is not an RFC 3339 time", *raw.Time)}
 		}
+		if err := checkTime(*raw.Time, t); err != nil {
+			return err
+		}
 		out.Time = t.UTC()
 	}
 	if raw.OutputFields != nil && !bytes.Equal(bytes.TrimSpace(*raw.OutputFields), []byte("null")) {
+		if err := checkFields(*raw.OutputFields); err != nil {
+			return err
+		}
 		d := json.NewDecoder(bytes.NewReader(*raw.OutputFields))
 		d.UseNumber()
 		if err := d.Decode(&out.OutputFields); err != nil {
@@ -132,7 +141,8 @@ func (a *Alert) UnmarshalJSON(b []byte) error {
 }
 
 // Validate checks what the router requires of an alert: a rule, a valid
-// priority and a time.
+// priority, a time within [MinTime, MaxTime) and a uuid, if any, in RFC 4122
+// form (validate.go).
 func (a *Alert) Validate() error {
 	switch {
 	case a.Rule == "":
@@ -142,5 +152,5 @@ func (a *Alert) Validate() error {
 	case a.Time.IsZero():
 		return &FieldError{Field: "time", Problem: "is required (RFC 3339, e.g. 2026-11-23T10:00:00.000000000Z)"}
 	}
-	return nil
+	return a.checkBounds()
 }

@@ -106,7 +106,7 @@ func DecodeBatch(r io.Reader) ([]*Alert, error) {
 		if err := dec.Decode(&raws); err != nil {
 			return nil, asFieldError(wrapJSONError(err), -1, false)
 		}
-		if dec.More() {
+		if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
 			return nil, &FieldError{Index: -1, Problem: "malformed JSON: data after the array"}
 		}
 		for i, raw := range raws {
@@ -136,6 +136,9 @@ func DecodeBatch(r io.Reader) ([]*Alert, error) {
 	}
 	if len(out) == 0 {
 		return nil, ErrEmpty
+	}
+	if err := checkBatchUUIDs(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -22,6 +22,9 @@ import (
 type Response struct {
 	Status     int
 	RetryAfter time.Duration
+	// Redirect is the permanent failure for a 3xx answer (not followed),
+	// naming its Location (outputs.RedirectError); nil otherwise.
+	Redirect error
 }
 
 type key struct{}
@@ -40,17 +43,22 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rec, ok := req.Context().Value(key{}).(*Response); ok && resp != nil {
 		rec.Status = resp.StatusCode
 		rec.RetryAfter = api.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		rec.Redirect = outputs.RedirectError(resp)
 	}
 	return resp, err
 }
 
 // WrapClient returns a copy of c (nil: a client with a 30 s timeout) whose
-// transport records responses.
+// transport records responses and which follows no redirect unless c's
+// CheckRedirect says otherwise (outputs.CheckRedirect).
 func WrapClient(c *http.Client) *http.Client {
 	if c == nil {
 		c = &http.Client{Timeout: 30 * time.Second}
 	}
 	cp := *c
+	if cp.CheckRedirect == nil {
+		cp.CheckRedirect = outputs.CheckRedirect(false) // a 3xx is a permanent failure
+	}
 	next := cp.Transport
 	if next == nil {
 		next = http.DefaultTransport
@@ -84,6 +92,9 @@ func Classify(ctx context.Context, name string, rec *Response, err error, other 
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", name, ctx.Err())
+	}
+	if rec != nil && rec.Redirect != nil {
+		return fmt.Errorf("%s: %w", name, rec.Redirect)
 	}
 	err = fmt.Errorf("%s: %w", name, Redact(err))
 	if rec != nil && rec.Status != 0 && (rec.Status < 200 || rec.Status > 299) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,5 +90,50 @@ func TestRedactHidesURLPath(t *testing.T) {
 	got := httprec.Classify(context.Background(), "demo", &httprec.Response{}, err, nil)
 	if strings.Contains(got.Error(), "SECRET") || !strings.Contains(got.Error(), "http://127.0.0.1:1") {
 		t.Errorf("redacted error = %q", got)
+	}
+}
+
+// TestWrapClientFollowsNoRedirect: slack and pagerduty get their client from
+// WrapClient; a 3xx must reach them as the answer (a permanent failure).
+func TestWrapClientFollowsNoRedirect(t *testing.T) {
+	var followed atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/final" {
+			followed.Add(1)
+			return
+		}
+		http.Redirect(w, r, "/final", http.StatusFound)
+	}))
+	defer srv.Close()
+	resp, err := httprec.WrapClient(nil).Post(srv.URL+"/x", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || followed.Load() != 0 {
+		t.Errorf("status %d, %d requests to the Location; want 302 and none", resp.StatusCode, followed.Load())
+	}
+	if err := outputs.RedirectError(resp); err == nil || outputs.IsRetryable(err) || !strings.Contains(err.Error(), srv.URL+"/final") {
+		t.Errorf("RedirectError = %v", err)
+	}
+}
+
+// TestClassifyNamesTheRedirect: slack and pagerduty errors for a 3xx name
+// the Location and are permanent.
+func TestClassifyNamesTheRedirect(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/moved?token=x", http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	ctx, rec := httprec.WithResponse(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api", strings.NewReader("{}"))
+	resp, err := httprec.WrapClient(nil).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := httprec.Classify(ctx, "slack", rec, errors.New("slack server error: 301"), nil)
+	if got == nil || outputs.IsRetryable(got) || !strings.Contains(got.Error(), srv.URL+"/moved") || strings.Contains(got.Error(), "token") {
+		t.Errorf("Classify = %v, want a permanent failure naming the Location without its query", got)
 	}
 }

@@ -48,6 +48,7 @@ func TestEndToEnd(t *testing.T) {
 	for range 200 {
 		req, _ := http.NewRequest("POST", "http://"+addr+"/", strings.NewReader(mustRead(t, "../../api/testdata/open_from_cat.json")))
 		req.Header.Set("Authorization", "Bearer s3cret")
+		req.Header.Set("Content-Type", "application/json")
 		if resp, err = http.DefaultClient.Do(req); err == nil {
 			break
 		}

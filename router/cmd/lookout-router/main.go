@@ -30,6 +30,7 @@ func newCommand() *cobra.Command {
 		file      string
 		logLevel  string
 		checkOnly bool
+		initQueue bool
 	)
 	cmd := &cobra.Command{
 		Use:           "lookout-router --config FILE",
@@ -57,12 +58,13 @@ func newCommand() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			return app.Run(ctx, cfg, app.Options{Logger: logger, Registry: reg})
+			return app.Run(ctx, cfg, app.Options{Logger: logger, Registry: reg, InitQueue: initQueue})
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "YAML config file (see docs/router-config.md)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().BoolVar(&checkOnly, "check", false, "validate the config, print it (secrets redacted) and exit")
-	cmd.AddCommand(deadletterCommand(), configCommand(), silenceCommand(), findingsCommand(), learnCommand(), replayCommand())
+	cmd.Flags().BoolVar(&initQueue, "init-queue", false, "start an empty queue where queue.db is missing or empty although queue.id says a queue existed (its alerts are lost)")
+	cmd.AddCommand(deadletterCommand(), queueCommand(), configCommand(), silenceCommand(), findingsCommand(), learnCommand(), replayCommand())
 	return cmd
 }

@@ -19,7 +19,7 @@ func shellAlert(i int, ns string) (string, string) {
 		i, ns, []string{"xk2lp", "q8zz7", "bcdfg", "zzzzz", "wxwxw"}[i%5], 1000+i, id)
 }
 
-func post(t *testing.T, addr, body string) {
+func postAlert(t *testing.T, addr, body string) {
 	t.Helper()
 	resp, err := http.Post("http://"+addr+"/", "application/json", strings.NewReader(body))
 	if err != nil {
@@ -63,12 +63,12 @@ outputs:
 	router := startRouter(t, cfg, addr)
 
 	id1, a1 := shellAlert(1, "dev")
-	post(t, addr, a1)
+	postAlert(t, addr, a1)
 	notify.waitFor(t, []string{id1}, 20*time.Second)
 	var ids []string
 	for i := 2; i <= 5; i++ {
 		id, a := shellAlert(i, "dev")
-		post(t, addr, a)
+		postAlert(t, addr, a)
 		ids = append(ids, id)
 	}
 	record.waitFor(t, append(ids, id1), 20*time.Second)
@@ -105,9 +105,9 @@ outputs:
 	id6, a6 := shellAlert(6, "dev")
 	id7, a7 := shellAlert(7, "staging-3")
 	id8, a8 := shellAlert(8, "prod")
-	post(t, addr, a6)
-	post(t, addr, a7)
-	post(t, addr, a8)
+	postAlert(t, addr, a6)
+	postAlert(t, addr, a7)
+	postAlert(t, addr, a8)
 	record.waitFor(t, []string{id6, id7, id8}, 20*time.Second)
 	notify.waitFor(t, []string{id8}, 20*time.Second)
 	notify.mu.Lock()

@@ -11,10 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,6 +34,8 @@ type Options struct {
 	Registry registry.Registry // output types; default registry.Builtin()
 	// Ready, if set, receives the listening address once the server accepts.
 	Ready func(addr net.Addr)
+	// InitQueue is --init-queue: start empty where the queue file is gone.
+	InitQueue bool
 }
 
 // Run serves until ctx ends, then shuts down within cfg.ShutdownTimeout.
@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		m.Init(oc.Name)
 	}
 	store, err := queue.Open(queue.Options{
-		Dir: cfg.Queue.Dir, MaxBytes: cfg.Queue.MaxBytes, Outputs: qopts, Logger: log,
+		Dir: cfg.Queue.Dir, MaxBytes: cfg.Queue.MaxBytes, Outputs: qopts, Logger: log, InitQueue: opts.InitQueue,
 		OnDrop: func(output string, n int) { m.Dropped.WithLabelValues(output).Add(float64(n)) },
 	})
 	if err != nil {
@@ -148,13 +148,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	handler := server.New(server.Options{
 		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: pipeline.NewFanout(routes, store, m, stage),
 		Metrics: m, Gatherer: reg, Logger: log, Hostname: host,
-		AdminTokens: adminTokens, DeadLetters: store, Outputs: names, Noise: stage,
+		AdminTokens: adminTokens, DeadLetters: store, Outputs: names, Noise: stage, Limits: server.Limits(cfg.Server),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (key listen): %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := server.Limits(cfg.Server).HTTPServer(handler)
 
 	// Workers lease on lctx (cancelled at shutdown: no new sends) and send on
 	// sctx (cancelled only when the shutdown timeout expires, so sends in
@@ -172,7 +172,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(server.Limits(cfg.Server).Listener(ln)) }()
 	log.Info("router listening", "addr", ln.Addr().String(), "outputs", len(cfg.Outputs), "auth", len(tokens) > 0)
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr())

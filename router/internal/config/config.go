@@ -38,6 +38,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long shutdown may take, default 10s
 	Queue           Queue
 	Noise           Noise
+	Server          Server // HTTP limits (server.go)
 	Outputs         []Output
 }
 
@@ -86,7 +87,7 @@ func (c Config) String() string {
 		c.Listen, len(c.Tokens), len(c.AdminTokens), c.BodyLimit, dir, c.Queue.MaxBytes, names)
 }
 
-var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true, "noise": true}
+var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true, "noise": true, "server": true}
 
 var outputKeys = map[string]bool{
 	"name": true, "type": true, "min_priority": true, "filters": true,
@@ -159,6 +160,9 @@ func parse(v *viper.Viper, reg registry.Registry) (*Config, error) {
 		return nil, err
 	}
 	if c.Queue, err = parseQueue(v); err != nil {
+		return nil, err
+	}
+	if c.Server, err = parseServer(v); err != nil {
 		return nil, err
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(v.GetString("shutdown_timeout")); err != nil || c.ShutdownTimeout <= 0 {

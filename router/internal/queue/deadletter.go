@@ -27,7 +27,8 @@ func (s *Store) DeadLetters(name string) ([]DeadLetter, error) {
 			}
 			var d deadRecord
 			if err := json.Unmarshal(v, &d); err != nil {
-				return fmt.Errorf("dead letter %d: %w", id, err)
+				d = deadRecord{Output: name, Raw: append([]byte(nil), v...)}
+				d.Err = "undecodable dead letter: " + err.Error()
 			}
 			out = append(out, d.toDeadLetter(id))
 			return nil
@@ -42,7 +43,8 @@ func (s *Store) DeadLetters(name string) ([]DeadLetter, error) {
 // Replay moves output name's dead letters with the given ids (all of them
 // when ids is empty) back to the end of its queue with a fresh attempt
 // budget (attempts from zero, retry.max_age counted from now), and returns
-// how many it moved. Unknown ids are ignored.
+// how many it moved. Unknown and repeated ids are ignored, and so are dead
+// letters whose record could not be decoded (DeadLetter.Raw is set).
 func (s *Store) Replay(name string, ids []uint64) (int, error) {
 	q, err := s.out(name)
 	if err != nil {
@@ -64,8 +66,8 @@ func (s *Store) Replay(name string, ids []uint64) (int, error) {
 		b := tx.Bucket(queueBucket(name))
 		err := eachDead(d, ids, func(id uint64, v []byte) error {
 			var dr deadRecord
-			if err := json.Unmarshal(v, &dr); err != nil {
-				return fmt.Errorf("dead letter %d: %w", id, err)
+			if err := json.Unmarshal(v, &dr); err != nil || dr.Raw != nil || len(dr.Alert) == 0 {
+				return nil // undecodable: it stays a dead letter (list shows its bytes)
 			}
 			// A fresh budget: retry.max_age counts from the replay.
 			rec, err := json.Marshal(record{Alert: dr.Alert, Queued: now})
@@ -148,7 +150,12 @@ func eachDead(d *bolt.Bucket, ids []uint64, fn func(id uint64, v []byte) error) 
 			return fn(id, v)
 		})
 	}
+	seen := make(map[uint64]bool, len(ids))
 	for _, id := range ids {
+		if seen[id] {
+			continue // a repeated id is one dead letter, replayed or purged once
+		}
+		seen[id] = true
 		if v := d.Get(key(id)); v != nil {
 			if err := fn(id, v); err != nil {
 				return err

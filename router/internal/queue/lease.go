@@ -86,7 +86,11 @@ func (s *Store) Lease(ctx context.Context, name string, max int) ([]Item, error)
 		}
 		s.mu.Unlock()
 		if len(got) > 0 {
-			return s.read(q, got, mem)
+			items, err := s.read(q, got, mem)
+			if err != nil || len(items) > 0 {
+				return items, err
+			}
+			continue // every leased record was poison and is now a dead letter
 		}
 		var (
 			timer <-chan time.Time
@@ -141,11 +145,13 @@ func (s *Store) read(q *outq, got []*entry, mem [][]byte) ([]Item, error) {
 			continue
 		}
 		if err := json.Unmarshal(mem[i], &it.rec); err != nil {
-			return nil, fmt.Errorf("output %s item %d: %w", q.name, e.seq, err)
+			s.poison(q.name, it, mem[i], err)
+			continue
 		}
 		a, err := api.DecodeAlert(it.rec.Alert)
 		if err != nil {
-			return nil, fmt.Errorf("output %s item %d: %w", q.name, e.seq, err)
+			s.poison(q.name, it, nil, err)
+			continue
 		}
 		it.Alert, it.Queued, it.Attempts = a, unixTime(it.rec.Queued), it.rec.Attempts
 		it.FirstAttempt, it.LastError = unixTime(it.rec.First), it.rec.Err
@@ -257,12 +263,18 @@ func (s *Store) Retry(name string, it Item, next time.Time, cause error) error {
 // cause and its attempt history, counting this attempt when attempted is set.
 // In memory mode the item is only removed.
 func (s *Store) DeadLetter(name string, it Item, cause error, attempted bool) error {
+	return s.deadLetter(name, it, nil, cause, attempted)
+}
+
+// deadLetter is DeadLetter keeping raw, the stored bytes of a record that
+// did not decode, when it is set.
+func (s *Store) deadLetter(name string, it Item, raw []byte, cause error, attempted bool) error {
 	q, err := s.out(name)
 	if err != nil {
 		return err
 	}
 	now := s.opts.Now().UnixNano()
-	d := deadRecord{record: it.rec, Output: name, Dead: now}
+	d := deadRecord{record: it.rec, Output: name, Dead: now, Raw: raw}
 	if attempted {
 		d.Attempts++
 		if d.First == 0 {

@@ -106,6 +106,7 @@ func (s *Store) load() error {
 			if err != nil {
 				return fmt.Errorf("dead-letter bucket for output %s: %w", q.name, err)
 			}
+			var poison []poisoned
 			err = b.ForEach(func(k, v []byte) error {
 				seq, err := seqOf(k)
 				if err != nil {
@@ -113,7 +114,8 @@ func (s *Store) load() error {
 				}
 				var r record
 				if err := json.Unmarshal(v, &r); err != nil {
-					return fmt.Errorf("output %s item %d: %w", q.name, seq, err)
+					poison = append(poison, poisoned{seq: seq, raw: append([]byte(nil), v...), err: err})
+					return nil
 				}
 				q.add(&entry{seq: seq, size: int64(len(k) + len(v)), queued: r.Queued, next: r.Next, attempts: r.Attempts})
 				q.next = seq + 1
@@ -128,6 +130,9 @@ func (s *Store) load() error {
 					return fmt.Errorf("output %s dead letters: %w", q.name, err)
 				}
 				q.nextDead = seq + 1
+			}
+			if err := s.buryLoaded(tx, q, poison); err != nil {
+				return err
 			}
 			s.used += q.bytes
 		}

@@ -14,7 +14,7 @@ import (
 func alert(i int) *api.Alert {
 	return &api.Alert{
 		Rule: fmt.Sprintf("rule %d", i), Priority: api.PriorityWarning, Source: "syscall", Output: "out",
-		Time: time.Date(2026, 11, 23, 10, 0, 0, i, time.UTC), UUID: fmt.Sprintf("uuid-%04d", i),
+		Time: time.Date(2026, 11, 23, 10, 0, 0, i, time.UTC), UUID: fmt.Sprintf("00000000-0000-4000-8000-00000000%04d", i),
 		OutputFields: map[string]any{"n": i},
 	}
 }
@@ -53,10 +53,13 @@ func lease(t *testing.T, s *Store, out string, n int) []Item {
 	return items
 }
 
+// short turns the test uuid of alert i into "uuid-i" (four digits).
+func short(u string) string { return "uuid-" + u[len(u)-4:] }
+
 func uuids(items []Item) []string {
 	var out []string
 	for _, it := range items {
-		out = append(out, it.Alert.UUID)
+		out = append(out, short(it.Alert.UUID))
 	}
 	return out
 }
@@ -80,7 +83,7 @@ func TestReopenKeepsItemsInOrder(t *testing.T) {
 			}
 			// Leased items are not handed out twice.
 			next := lease(t, s, "a", 1)
-			if next[0].Alert.UUID != "uuid-0002" {
+			if short(next[0].Alert.UUID) != "uuid-0002" {
 				t.Fatalf("after two leased, got %s", next[0].Alert.UUID)
 			}
 			if err := s.Ack("a", got[0]); err != nil {
@@ -132,7 +135,7 @@ func TestRetryHoldsBackOnlyThatItem(t *testing.T) {
 	}
 	now = now.Add(2 * time.Hour)
 	again := lease(t, s, "a", 10)
-	if len(again) != 1 || again[0].Alert.UUID != "uuid-0000" || again[0].Attempts != 1 || again[0].LastError != "status 503: busy" {
+	if len(again) != 1 || short(again[0].Alert.UUID) != "uuid-0000" || again[0].Attempts != 1 || again[0].LastError != "status 503: busy" {
 		t.Fatalf("due again: %+v", again)
 	}
 }
@@ -148,7 +151,7 @@ func TestReleaseWakesLease(t *testing.T) {
 		done <- items
 	}()
 	s.Release("a", it...)
-	if got := <-done; len(got) != 1 || got[0].Alert.UUID != "uuid-0000" {
+	if got := <-done; len(got) != 1 || short(got[0].Alert.UUID) != "uuid-0000" {
 		t.Fatalf("got %v", uuids(got))
 	}
 }
@@ -199,7 +202,7 @@ func TestMaxBytes(t *testing.T) {
 					t.Fatalf("drop oldest: err %v, dropped %d", err, dropped)
 				}
 				items := lease(t, s, "a", 1000)
-				if last := items[len(items)-1].Alert.UUID; last != "uuid-0099" || len(items)+dropped != 100 {
+				if last := short(items[len(items)-1].Alert.UUID); last != "uuid-0099" || len(items)+dropped != 100 {
 					t.Fatalf("kept %d (last %s), dropped %d", len(items), last, dropped)
 				}
 				return

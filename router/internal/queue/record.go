@@ -29,12 +29,16 @@ type DeadLetter struct {
 	FirstAttempt time.Time       `json:"first_attempt"`
 	LastAttempt  time.Time       `json:"last_attempt"`
 	DeadAt       time.Time       `json:"dead_at"`
+	// Raw holds the stored bytes of a record that could not be decoded
+	// (Alert is then null); see poison.go.
+	Raw []byte `json:"raw,omitempty"`
 }
 
 type deadRecord struct {
 	record
 	Output string `json:"output"`
 	Dead   int64  `json:"dead"`
+	Raw    []byte `json:"raw,omitempty"` // an undecodable record, kept as stored
 }
 
 func key(seq uint64) []byte {
@@ -61,5 +65,6 @@ func (d deadRecord) toDeadLetter(id uint64) DeadLetter {
 	return DeadLetter{
 		ID: id, Output: d.Output, Alert: d.Alert, Error: d.Err, Attempts: d.Attempts,
 		Queued: unixTime(d.Queued), FirstAttempt: unixTime(d.First), LastAttempt: unixTime(d.Last), DeadAt: unixTime(d.Dead),
+		Raw: d.Raw,
 	}
 }

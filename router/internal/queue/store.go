@@ -42,6 +42,9 @@ type Options struct {
 	OnDrop      func(output string, n int) // called (store lock held) for drop-oldest evictions
 	Logger      *slog.Logger               // default slog.Default()
 	Now         func() time.Time           // default time.Now
+	// InitQueue lets Open start an empty queue where a missing or empty
+	// queue file says alerts were lost (the --init-queue flag; integrity.go).
+	InitQueue bool
 }
 
 // Store holds every output's queue and dead letters.
@@ -108,19 +111,23 @@ func Open(opts Options) (*Store, error) {
 			return nil, fmt.Errorf("queue.dir: %w", err)
 		}
 		path := filepath.Join(opts.Dir, FileName)
-		db, err := bolt.Open(path, 0o600, &bolt.Options{
+		if err := checkExisting(opts.Dir, path, opts.InitQueue, opts.Now()); err != nil {
+			return nil, err
+		}
+		db, err := openChecked(path, &bolt.Options{
 			Timeout: opts.LockTimeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
 		})
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: %w (is lookout-router running with this queue.dir?)", path, ErrLocked)
-		}
 		if err != nil {
-			return nil, fmt.Errorf("open queue %s: %w", path, err)
+			return nil, err
 		}
 		s.db = db
-		if err := s.load(); err != nil {
+		if err := guard(s.load); err != nil {
+			_ = guard(db.Close)
+			return nil, fmt.Errorf("%w: load queue %s: %v; %s", ErrDamaged, path, err, damagedHelp)
+		}
+		if err := writeMarker(opts.Dir, opts.Now()); err != nil {
 			_ = db.Close()
-			return nil, fmt.Errorf("load queue %s: %w", path, err)
+			return nil, err
 		}
 	}
 	go s.commitLoop()

@@ -4,6 +4,7 @@
 //	POST /           one Falco alert, exactly as Falco's http_output sends it
 //	POST /v1/alerts  a batch: JSON array or NDJSON (gzip accepted)
 //	POST /test       a test alert through every output, filters bypassed
+//	GET  /v1/limits  the body limit as JSON (limits.go)
 //	GET  /healthz    liveness ("ok")
 //	GET  /ping       "pong" (Falcosidekick compatibility)
 //	GET  /metrics    Prometheus metrics
@@ -62,8 +63,9 @@ type Options struct {
 	Outputs     []string
 	// Noise serves the findings, silences and learning API (noise.go)
 	// under /admin; nil leaves it out.
-	Noise *noise.Stage
-	Now   func() time.Time // clock; default time.Now
+	Noise  *noise.Stage
+	Now    func() time.Time // clock; default time.Now
+	Limits Limits           // request limits (limits.go); zero: none
 }
 
 type server struct {
@@ -89,9 +91,10 @@ func New(opts Options) http.Handler {
 	r.Get("/ping", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "pong\n") })
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	r.Group(func(r chi.Router) {
-		r.Use(s.auth)
-		r.Post(api.PathAlert, s.single)
-		r.Post(api.PathBatch, s.batch)
+		r.Use(s.ingestLimits, s.auth)
+		r.With(s.requireJSON).Post(api.PathAlert, s.single)
+		r.With(s.requireJSON).Post(api.PathBatch, s.batch)
+		r.Get(api.PathLimits, s.limits)
 		r.Post("/test", s.test)
 	})
 	if len(opts.AdminTokens) > 0 && opts.DeadLetters != nil {
@@ -111,7 +114,7 @@ func (s *server) auth(next http.Handler) http.Handler {
 // hashes (compared in constant time).
 func (s *server) bearer(hashes [][32]byte, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok, ok := bearerToken(r.Header.Get("Authorization"))
 		got := sha256.Sum256([]byte(tok))
 		match := 0
 		for _, h := range hashes {

@@ -56,6 +56,7 @@ func TestStatusCodes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(c.body))
+			req.Header.Set("Content-Type", "application/json")
 			if c.token != "" {
 				req.Header.Set("Authorization", "Bearer "+c.token)
 			}
@@ -83,7 +84,7 @@ func TestAdminDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	a := &api.Alert{Rule: "r", Priority: api.PriorityWarning, Time: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), UUID: "u-1"}
+	a := &api.Alert{Rule: "r", Priority: api.PriorityWarning, Time: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), UUID: "00000000-0000-4000-8000-000000000001"}
 	if err := st.Enqueue(context.Background(), map[string][]*api.Alert{"q": {a}}); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestAdminDeadLetters(t *testing.T) {
 		{"no token", "GET", "/admin/deadletters", "", 401, "bearer token"},
 		{"ingest token is not admin", "GET", "/admin/deadletters", "ingest", 401, "bearer token"},
 		{"list", "GET", "/admin/deadletters", "adm", 200, `"error":"status 400: nope"`},
-		{"list one output", "GET", "/admin/deadletters?output=q", "adm", 200, `"uuid":"u-1"`},
+		{"list one output", "GET", "/admin/deadletters?output=q", "adm", 200, `"uuid":"00000000-0000-4000-8000-000000000001"`},
 		{"unknown output", "GET", "/admin/deadletters?output=x", "adm", 400, `output "x" is not configured`},
 		{"ids need an output", "POST", "/admin/deadletters/replay?id=1", "adm", 400, "add output=NAME"},
 		{"purge needs ids or all", "POST", "/admin/deadletters/purge", "adm", 400, "all=true"},
