@@ -31,6 +31,9 @@ type Config struct {
 	// their *.yaml files in lexical order). Empty means the embedded
 	// upstream stable ruleset.
 	Rules []string
+	// RulesMaxExpandedBytes caps what the rules' lists, list substitution
+	// and macro expansion may expand to; a rules file over it is refused.
+	RulesMaxExpandedBytes int
 	// MinPriority is the least severe rule priority loaded.
 	MinPriority api.Priority
 	// RuleMatching is "first" (stop at the first matching rule) or "all".
@@ -117,14 +120,15 @@ func (s Secret) Value() string { return string(s) }
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		MinPriority:       api.PriorityDebug,
-		RuleMatching:      MatchFirst,
-		SuggestedOutput:   true,
-		RingSize:          8 << 20,
-		MetricsListen:     "127.0.0.1:2802",
-		LogLevel:          slog.LevelInfo,
-		QueueSize:         10000,
-		DropAlertInterval: 30 * time.Second,
+		MinPriority:           api.PriorityDebug,
+		RulesMaxExpandedBytes: 16 << 20,
+		RuleMatching:          MatchFirst,
+		SuggestedOutput:       true,
+		RingSize:              8 << 20,
+		MetricsListen:         "127.0.0.1:2802",
+		LogLevel:              slog.LevelInfo,
+		QueueSize:             10000,
+		DropAlertInterval:     30 * time.Second,
 		Outputs: Outputs{Router: RouterOutput{
 			BatchSize:     100,
 			BatchInterval: 100 * time.Millisecond,
@@ -143,6 +147,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RuleMatching != MatchFirst && c.RuleMatching != MatchAll {
 		bad("rule_matching", "must be %q or %q, got %q", MatchFirst, MatchAll, c.RuleMatching)
+	}
+	if c.RulesMaxExpandedBytes < 1<<16 {
+		bad("rules_max_expanded_bytes", "must be at least 65536, got %d", c.RulesMaxExpandedBytes)
 	}
 	if c.RingSize < os.Getpagesize() || c.RingSize&(c.RingSize-1) != 0 {
 		bad("ring_size", "must be a power of two of at least %d bytes, got %d", os.Getpagesize(), c.RingSize)

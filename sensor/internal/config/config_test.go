@@ -38,6 +38,7 @@ rule_matching: all
 hostname: node-1
 time_format_iso_8601: true
 suggested_output: false
+rules_max_expanded_bytes: 1048576
 ring_size: 16777216
 metrics:
   listen: 127.0.0.1:9999
@@ -60,7 +61,7 @@ outputs:
 		t.Fatal(err)
 	}
 	want := Config{
-		Rules: []string{"/etc/lookout/rules.d", "/tmp/extra.yaml"}, MinPriority: api.PriorityWarning,
+		Rules: []string{"/etc/lookout/rules.d", "/tmp/extra.yaml"}, RulesMaxExpandedBytes: 1 << 20, MinPriority: api.PriorityWarning,
 		RuleMatching: "all", Hostname: "node-1", TimeISO8601: true, SuggestedOutput: false, RingSize: 16 << 20, MetricsListen: "127.0.0.1:9999",
 		LogLevel: -4, QueueSize: 50, DropAlertInterval: 5 * time.Second,
 		Outputs: Outputs{

@@ -107,6 +107,7 @@ var keys = []keySpec{
 		c.MinPriority = p
 		return nil
 	}},
+	{"rules_max_expanded_bytes", integer(func(c *Config) *int { return &c.RulesMaxExpandedBytes })},
 	{"rule_matching", str(func(c *Config) *string { return &c.RuleMatching })},
 	{"hostname", str(func(c *Config) *string { return &c.Hostname })},
 	{"time_format_iso_8601", boolean(func(c *Config) *bool { return &c.TimeISO8601 })},
