@@ -169,7 +169,7 @@ func (c *Config) Validate() error {
 	if r.URL != "" {
 		u, err := url.Parse(r.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("outputs.router.url", "must be an http:// or https:// URL, got %q", r.URL)
+			bad("outputs.router.url", "must be an http:// or https:// URL, got %q", api.RedactURL(r.URL))
 		}
 	}
 	if r.BatchSize < 1 {
