@@ -61,6 +61,19 @@ type Config struct {
 	DropAlertInterval time.Duration
 	// Outputs are where alerts go.
 	Outputs Outputs
+	// Spool is the router output's on-disk queue.
+	Spool Spool
+}
+
+// Spool configures the on-disk queue the router output delivers from, so
+// that alerts survive a router outage and a sensor restart.
+type Spool struct {
+	// Dir holds spool.db; "" keeps alerts in memory only (retried for
+	// outputs.router.retry_for, then dropped).
+	Dir string
+	// MaxBytes bounds the spooled alerts; when full, the oldest are
+	// dropped and counted.
+	MaxBytes int64
 }
 
 // Outputs configures the alert destinations. At least one must be enabled.
@@ -128,6 +141,7 @@ func Default() Config {
 		MetricsListen:         "127.0.0.1:2802",
 		LogLevel:              slog.LevelInfo,
 		QueueSize:             10000,
+		Spool:                 Spool{Dir: "/var/lib/lookout/sensor", MaxBytes: 256 << 20},
 		DropAlertInterval:     30 * time.Second,
 		Outputs: Outputs{Router: RouterOutput{
 			BatchSize:     100,
@@ -161,6 +175,9 @@ func (c *Config) Validate() error {
 	}
 	if c.QueueSize < 1 {
 		bad("queue_size", "must be at least 1, got %d", c.QueueSize)
+	}
+	if c.Spool.MaxBytes < 2<<20 {
+		bad("spool.max_bytes", "must be at least 2097152 (two router bodies), got %d", c.Spool.MaxBytes)
 	}
 	if c.DropAlertInterval <= 0 {
 		bad("drop_alert_interval", "must be a positive duration, got %s", c.DropAlertInterval)

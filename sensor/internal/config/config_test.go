@@ -45,6 +45,9 @@ metrics:
 log_level: debug
 queue_size: 50
 drop_alert_interval: 5s
+spool:
+  dir: /tmp/spool
+  max_bytes: 10485760
 outputs:
   router:
     url: http://router:2801
@@ -69,6 +72,7 @@ outputs:
 				BatchInterval: time.Second, Timeout: 3 * time.Second, RetryFor: 2 * time.Minute},
 			File: FileOutput{Path: "/var/log/lookout.json"},
 		},
+		Spool: Spool{Dir: "/tmp/spool", MaxBytes: 10 << 20},
 	}
 	cfg.File = ""
 	if fmt.Sprintf("%#v", cfg) != fmt.Sprintf("%#v", want) || cfg.Outputs.Router.Token.Value() != "s3cret" {
