@@ -200,6 +200,8 @@ func (o *output) sendHead(ctx context.Context, maxCount int) headResult {
 			// A limit the destination did not say (a proxy?): halve.
 			o.limit.Store(max(int64(body.Len())/2, 2))
 		}
+		o.log.Info("emit: body too large for the destination (413); splitting the batch", "alerts", n,
+			"bytes", body.Len(), "max_body_bytes", o.limit.Load())
 		return headResult{bisect: true, n: n}
 	case se.Retryable(), se.Status == http.StatusUnauthorized, se.Status == http.StatusForbidden, se.Status == http.StatusNotFound:
 		// Down, overloaded, or misconfigured (token, URL): the alerts
