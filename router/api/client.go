@@ -19,14 +19,7 @@ import (
 const (
 	PathAlert = "/"          // one alert, as Falco's http_output posts it
 	PathBatch = "/v1/alerts" // a JSON array or NDJSON of alerts
-	// PathLimits answers {"max_body_bytes": n} (GET, same auth as ingest).
-	PathLimits = "/v1/limits"
 )
-
-// HeaderMaxBodyBytes is the response header in which the router advertises
-// the largest request body it accepts, on every POST to PathBatch
-// (413 included).
-const HeaderMaxBodyBytes = "X-Lookout-Max-Body-Bytes"
 
 // DefaultMaxBodyBytes is the router's default body limit, assumed until the
 // router advertises its own.
@@ -121,9 +114,7 @@ func (c *Client) Limits(ctx context.Context) (maxBody int64, err error) {
 	if resp.StatusCode/100 != 2 {
 		return 0, &StatusError{Status: resp.StatusCode, Body: string(data)}
 	}
-	var l struct {
-		MaxBodyBytes int64 `json:"max_body_bytes"`
-	}
+	var l Limits
 	if err := json.Unmarshal(data, &l); err != nil || l.MaxBodyBytes <= 0 {
 		return 0, fmt.Errorf("get limits: answer is not {\"max_body_bytes\": n}: %q", data)
 	}
