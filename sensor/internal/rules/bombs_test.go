@@ -160,3 +160,16 @@ func TestRejectedBombKeepsHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(eng)
 }
+
+// TestSubstitutionWorkBounded: a condition naming a list 20,000 times is
+// small when expanded but each replacement used to copy the whole
+// condition again (seconds to minutes of CPU for a few hundred KB of
+// YAML); the work is bounded and the load fails fast instead.
+func TestSubstitutionWorkBounded(t *testing.T) {
+	refs := strings.TrimSuffix(strings.Repeat("proc.name in (l) or ", 20000), " or ")
+	yaml := "- list: l\n  items: [x]\n- rule: R\n  desc: d\n  condition: evt.type = execve and (" + refs + ")\n  output: o\n  priority: WARNING\n"
+	_, _, err := Load([]Source{{Name: "a.yaml", Data: []byte(yaml)}}, Options{MinPriority: api.PriorityDebug, Fields: utcTable()})
+	if err == nil || !strings.HasPrefix(err.Error(), "a.yaml:5:14: rule 'R': list substitution would copy more than 1073741824 bytes (64 × rules_max_expanded_bytes)") {
+		t.Fatalf("got %v", err)
+	}
+}

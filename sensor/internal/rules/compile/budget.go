@@ -24,7 +24,15 @@ const nodeCost = 64
 // anything is built, so a bomb never materialises.
 type budget struct {
 	max, used int
+	// work counts the bytes list substitution copies (each replacement
+	// rebuilds the condition), bounded by workFactor·max so that a
+	// condition naming a list thousands of times cannot take minutes.
+	work int
 }
+
+// workFactor bounds substitution work relative to the cap: 64 × 16 MiB
+// is about a second of copying on a loaded machine.
+const workFactor = 64
 
 // take charges n bytes; it fails when the total would exceed the cap.
 func (b *budget) take(n int) error {
@@ -36,9 +44,15 @@ func (b *budget) take(n int) error {
 }
 
 // budgetError says the cap was reached; callers add the position.
-type budgetError struct{ max int }
+type budgetError struct {
+	max  int
+	work bool // the substitution work bound, not the size cap
+}
 
 func (e *budgetError) Error() string {
+	if e.work {
+		return fmt.Sprintf("list substitution would copy more than %d bytes (%d × rules_max_expanded_bytes); a condition naming lists thousands of times?", workFactor*e.max, workFactor)
+	}
 	return fmt.Sprintf("the rule set expands to more than %d bytes of lists, conditions and macros (rules_max_expanded_bytes); nested lists or macros that multiply?", e.max)
 }
 

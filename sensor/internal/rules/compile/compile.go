@@ -380,8 +380,12 @@ func resolveList(cnd string, l list, b *budget) (string, error) {
 			}
 			// The text grows before it is charged (substitute charges the
 			// result): check the new length first.
-			if start+len(sub)+2+len(cnd)-end > b.max-b.used {
+			grown := start + len(sub) + 2 + len(cnd) - end
+			if grown > b.max-b.used {
 				return "", &budgetError{max: b.max}
+			}
+			if b.work += grown; b.work > workFactor*b.max {
+				return "", &budgetError{max: b.max, work: true}
 			}
 			var nc strings.Builder
 			nc.Grow(start + len(sub) + 2 + len(cnd) - end)
