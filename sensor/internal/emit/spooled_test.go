@@ -172,9 +172,10 @@ func TestSpoolSplitsByBytes(t *testing.T) {
 			}
 			// Knowing the limit, the sensor sends nothing the router refuses
 			// (the big alert is dead-lettered unsent); without it, the first
-			// 413's header teaches the limit.
-			if want := map[bool]int{false: 0, true: 1}[noLimits]; lr.rejected != want {
-				t.Errorf("%d bodies refused with 413, want %d", lr.rejected, want)
+			// answer's header teaches the limit: at most one 413 (none when
+			// the first body happened to fit).
+			if want := map[bool]int{false: 0, true: 1}[noLimits]; lr.rejected > want {
+				t.Errorf("%d bodies refused with 413, want at most %d", lr.rejected, want)
 			}
 			t.Logf("posts %d, 413s %d, largest body %d of %d", lr.posts, lr.rejected, lr.maxBody, lr.limit)
 		})
