@@ -164,6 +164,8 @@ func TestSpoolSplitsByBytes(t *testing.T) {
 			}
 			st := e.Stats()[0]
 			d, dups := lr.counts()
+			lr.mu.Lock()
+			defer lr.mu.Unlock()
 			if d != n-1 || dups != 0 || st.Dropped[DropTooLarge] != 1 || st.Sent != uint64(n-1+lr.dropAlerts) || st.Spooled != 0 {
 				t.Errorf("delivered %d (dups %d), stats %+v", d, dups, st)
 			}
