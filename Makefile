@@ -99,7 +99,8 @@ bench-rules:
 FUZZTIME ?= 60s
 fuzz-rules:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./sensor/internal/rules/parse/
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./sensor/internal/rules/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./sensor/internal/rules/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadMemory$$' -fuzztime $(FUZZTIME) ./sensor/internal/rules/
 
 .PHONY: bpf bench-probe
 # bpf regenerates sensor/internal/probe/bpf_{x86,arm64}_bpfel.{go,o} from bpf/.

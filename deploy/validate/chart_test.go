@@ -151,6 +151,21 @@ func TestChartSensorPod(t *testing.T) {
 	if !strings.Contains(cm.Data["sensor.yaml"], "url: http://lk-lookout-router.sec.svc:2801") {
 		t.Errorf("sensor.yaml does not post to the router Service:\n%s", cm.Data["sensor.yaml"])
 	}
+	// The alert spool: a writable hostPath at the directory the config names.
+	if y := cm.Data["sensor.yaml"]; !strings.Contains(y, "dir: /var/lib/lookout/sensor") || !strings.Contains(y, "max_bytes: 268435456") {
+		t.Errorf("sensor.yaml has no spool:\n%s", y)
+	}
+	spoolMounted := false
+	for _, m := range c.VolumeMounts {
+		spoolMounted = spoolMounted || (m.Name == "spool" && m.MountPath == "/var/lib/lookout/sensor" && !m.ReadOnly)
+	}
+	spoolHost := false
+	for _, v := range ds.Spec.Template.Spec.Volumes {
+		spoolHost = spoolHost || (v.Name == "spool" && v.HostPath != nil && v.HostPath.Path == "/var/lib/lookout/sensor")
+	}
+	if !spoolMounted || !spoolHost {
+		t.Errorf("spool hostPath mounted %v, volume %v", spoolMounted, spoolHost)
+	}
 }
 
 func TestChartRouterPod(t *testing.T) {

@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +20,10 @@ const (
 	PathAlert = "/"          // one alert, as Falco's http_output posts it
 	PathBatch = "/v1/alerts" // a JSON array or NDJSON of alerts
 )
+
+// DefaultMaxBodyBytes is the router's default body limit, assumed until the
+// router advertises its own.
+const DefaultMaxBodyBytes = 1 << 20
 
 // Client posts alert batches to a router. The zero value is not usable; set
 // at least URL. It is safe for concurrent use.
@@ -34,6 +40,9 @@ type StatusError struct {
 	Status     int
 	Body       string        // first bytes of the answer
 	RetryAfter time.Duration // from a Retry-After header, 0 if none
+	// MaxBodyBytes is the router's advertised body limit
+	// (HeaderMaxBodyBytes), 0 if it sent none.
+	MaxBodyBytes int64
 }
 
 func (e *StatusError) Error() string {
@@ -57,25 +66,77 @@ func (c *Client) Send(ctx context.Context, alerts []Alert) error {
 	if err != nil {
 		return fmt.Errorf("encode alerts: %w", err)
 	}
+	_, err = c.SendJSON(ctx, body)
+	return err
+}
+
+// SendJSON posts body, an encoded JSON array of alerts, to the batch
+// endpoint (gzipped when c.Gzip). It returns the body limit the router
+// advertised in its answer (0 if none) and the same errors as Send.
+func (c *Client) SendJSON(ctx context.Context, body []byte) (maxBody int64, err error) {
 	var rd io.Reader = bytes.NewReader(body)
 	if c.Gzip {
 		var zb bytes.Buffer
 		zw := gzip.NewWriter(&zb)
 		if _, err := zw.Write(body); err != nil {
-			return fmt.Errorf("gzip alerts: %w", err)
+			return 0, fmt.Errorf("gzip alerts: %w", err)
 		}
 		if err := zw.Close(); err != nil {
-			return fmt.Errorf("gzip alerts: %w", err)
+			return 0, fmt.Errorf("gzip alerts: %w", err)
 		}
 		rd = &zb
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.URL, "/")+PathBatch, rd)
+	resp, err := c.do(ctx, http.MethodPost, PathBatch, rd)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return 0, fmt.Errorf("post alerts: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.Gzip {
-		req.Header.Set("Content-Encoding", "gzip")
+	defer resp.Body.Close()
+	maxBody, _ = strconv.ParseInt(resp.Header.Get(HeaderMaxBodyBytes), 10, 64)
+	maxBody = max(maxBody, 0)
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 == 2 {
+		return maxBody, nil
+	}
+	return maxBody, &StatusError{Status: resp.StatusCode, Body: string(snippet), MaxBodyBytes: maxBody,
+		RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+}
+
+// Limits asks the router for its body limit (GET PathLimits). Errors are
+// as Send's; a router without the endpoint answers a *StatusError 404.
+func (c *Client) Limits(ctx context.Context) (maxBody int64, err error) {
+	resp, err := c.do(ctx, http.MethodGet, PathLimits, nil)
+	if err != nil {
+		return 0, fmt.Errorf("get limits: %w", err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return 0, &StatusError{Status: resp.StatusCode, Body: string(data)}
+	}
+	var l Limits
+	if err := json.Unmarshal(data, &l); err != nil || l.MaxBodyBytes <= 0 {
+		return 0, fmt.Errorf("get limits: answer is not {\"max_body_bytes\": n}: %q", data)
+	}
+	return l.MaxBodyBytes, nil
+}
+
+// do sends one request to path under the base URL, with auth and headers.
+// Network errors name the URL with its credentials and query redacted.
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	u, err := Endpoint(c.URL, path)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request for %s: %w", RedactURL(u), errors.Unwrap(err))
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		if c.Gzip {
+			req.Header.Set("Content-Encoding", "gzip")
+		}
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -88,16 +149,48 @@ func (c *Client) Send(ctx context.Context, alerts []Alert) error {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
 	resp, err := hc.Do(req)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = RedactURL(ue.URL)
+	}
+	return resp, err
+}
+
+// Endpoint joins path to the base URL's path, keeping its query:
+// http://r:2801/base?x=1 and /v1/alerts give http://r:2801/base/v1/alerts?x=1.
+func Endpoint(base, path string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("router URL %q is not an absolute URL", RedactURL(base))
+	}
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+// RedactURL returns s with its user info and every query value replaced
+// by "REDACTED" (a token may be in either), for logs and errors. A string
+// that does not parse is replaced whole.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("post alerts: %w", err)
+		return "[unparsable URL redacted]"
 	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 == 2 {
-		return nil
+	if u.User != nil {
+		u.User = url.User("REDACTED")
 	}
-	return &StatusError{Status: resp.StatusCode, Body: string(snippet), RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k, vs := range q {
+			for i := range vs {
+				vs[i] = "REDACTED"
+			}
+			q[k] = vs
+		}
+		u.RawQuery = q.Encode()
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }
 
 // ParseRetryAfter reads a Retry-After header (seconds or an HTTP date). It

@@ -213,6 +213,8 @@ func startSensor(t testing.TB, bin string, args ...string) *sensorProc {
 	t.Helper()
 	s := &sensorProc{lines: make(chan string, 1024), exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, args...)
+	// Each sensor spools in its own directory (the default is shared).
+	s.cmd.Env = append(os.Environ(), "LOOKOUT_SPOOL_DIR="+t.TempDir())
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -103,10 +103,19 @@ func TestOutputs(t *testing.T) {
 	cfg.Outputs.Router.URL = "http://127.0.0.1:1"
 	cfg.Outputs.Stdout.Enabled = true
 	cfg.Outputs.File.Path = filepath.Join(t.TempDir(), "alerts.json")
-	outs, err := Outputs(cfg, os.Stdout)
+	cfg.Spool.Dir = t.TempDir()
+	outs, sp, err := Outputs(cfg, os.Stdout, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if sp == nil || outs[0].Spool != sp || sp.Path() != filepath.Join(cfg.Spool.Dir, "spool.db") {
+		t.Errorf("the router output is not spooled in %s", cfg.Spool.Dir)
+	}
+	// A second sensor on the same spool is refused, naming the key.
+	if _, _, err := Outputs(cfg, os.Stdout, quiet()); err == nil || !strings.Contains(err.Error(), "spool.dir") {
+		t.Errorf("second open of the spool: %v", err)
+	}
+	_ = sp.Close()
 	var names []string
 	for _, o := range outs {
 		names = append(names, o.Name)
@@ -116,7 +125,7 @@ func TestOutputs(t *testing.T) {
 		t.Errorf("outputs %v", names)
 	}
 	cfg.Outputs.File.Path = filepath.Join(t.TempDir(), "no", "such", "dir", "alerts.json")
-	if _, err := Outputs(cfg, os.Stdout); err == nil || !strings.Contains(err.Error(), "outputs.file.path") {
+	if _, _, err := Outputs(cfg, os.Stdout, quiet()); err == nil || !strings.Contains(err.Error(), "outputs.file.path") {
 		t.Errorf("bad file path: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/lookout-sec/lookout/sensor/internal/emit"
 	"github.com/lookout-sec/lookout/sensor/internal/metrics"
 	"github.com/lookout-sec/lookout/sensor/internal/probe"
+	"github.com/lookout-sec/lookout/sensor/internal/spool"
 	"github.com/lookout-sec/lookout/sensor/internal/state"
 )
 
@@ -25,17 +26,36 @@ import (
 const ShutdownTimeout = 5 * time.Second
 
 // Outputs builds the emitter outputs cfg enables; stdout is where the
-// stdout output writes.
-func Outputs(cfg config.Config, stdout *os.File) ([]emit.Output, error) {
+// stdout output writes. The router output delivers from the spool when
+// cfg.Spool.Dir is set; the caller closes the returned spool (nil if none)
+// after the emitter.
+func Outputs(cfg config.Config, stdout *os.File, log *slog.Logger) ([]emit.Output, *spool.Spool, error) {
 	var outs []emit.Output
+	var sp *spool.Spool
 	if r := cfg.Outputs.Router; r.URL != "" {
-		outs = append(outs, emit.Output{
-			Name: "router",
-			Writer: &emit.Router{Client: &api.Client{URL: r.URL, Token: r.Token.Value(), Gzip: r.Gzip,
-				UserAgent: "lookout-sensor", HTTPClient: &http.Client{Timeout: r.Timeout}}},
+		w := &emit.Router{Client: &api.Client{URL: r.URL, Token: r.Token.Value(), Gzip: r.Gzip,
+			UserAgent: "lookout-sensor", HTTPClient: &http.Client{Timeout: r.Timeout}}}
+		o := emit.Output{
+			Name: "router", Writer: w,
 			QueueSize: cfg.QueueSize, BatchSize: r.BatchSize, BatchInterval: r.BatchInterval,
 			RetryFor: r.RetryFor, Backoff: emit.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second},
-		})
+		}
+		if cfg.Spool.Dir != "" {
+			var moved string
+			var err error
+			sp, moved, err = spool.Open(cfg.Spool.Dir, cfg.Spool.MaxBytes)
+			if err != nil {
+				return nil, nil, fmt.Errorf("spool.dir %s: %w", cfg.Spool.Dir, err)
+			}
+			if moved != "" {
+				log.Error("the alert spool was unreadable: moved aside, starting an empty one; its alerts are lost unless recovered by hand", "moved_to", moved, "spool", sp.Path())
+			}
+			if n, b := sp.Len(); n > 0 {
+				log.Info("alerts spooled by a previous run will be sent first", "alerts", n, "bytes", b, "spool", sp.Path())
+			}
+			o.Spool, o.Sender = sp, w
+		}
+		outs = append(outs, o)
 	}
 	if cfg.Outputs.Stdout.Enabled {
 		outs = append(outs, emit.Output{Name: "stdout", Writer: emit.NewJSONLines(stdout), QueueSize: cfg.QueueSize})
@@ -43,11 +63,14 @@ func Outputs(cfg config.Config, stdout *os.File) ([]emit.Output, error) {
 	if p := cfg.Outputs.File.Path; p != "" {
 		w, err := emit.OpenFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("outputs.file.path %s: %w", p, err)
+			if sp != nil {
+				_ = sp.Close()
+			}
+			return nil, nil, fmt.Errorf("outputs.file.path %s: %w", p, err)
 		}
 		outs = append(outs, emit.Output{Name: "file", Writer: w, QueueSize: cfg.QueueSize})
 	}
-	return outs, nil
+	return outs, sp, nil
 }
 
 // Run runs the sensor until ctx is done: SIGHUP reloads the rules, the
@@ -71,9 +94,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	outs, err := Outputs(cfg, os.Stdout)
+	outs, sp, err := Outputs(cfg, os.Stdout, log)
 	if err == nil {
 		em, err = emit.New(emit.Options{Outputs: outs, Hostname: cfg.Hostname, DropAlertInterval: cfg.DropAlertInterval, Logger: log})
+		if err != nil && sp != nil {
+			_ = sp.Close()
+		}
 	}
 	if err != nil {
 		s.probe.Close()
@@ -86,7 +112,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			log.Warn("close outputs", "err", err)
 		}
 		for _, st := range em.Stats() {
-			log.Info("output closed", "output", st.Name, "sent", st.Sent, "dropped", st.Dropped)
+			log.Info("output closed", "output", st.Name, "sent", st.Sent, "dropped", st.Dropped, "spooled", st.Spooled)
+		}
+		if sp != nil {
+			if err := sp.Close(); err != nil {
+				log.Warn("close spool", "err", err)
+			}
 		}
 	}
 	var srv *http.Server

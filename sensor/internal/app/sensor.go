@@ -114,7 +114,8 @@ func LoadRules(cfg config.Config, log *slog.Logger) (*rules.Engine, *rules.Repor
 		m = rules.MatchAll
 	}
 	return rules.Load(srcs, rules.Options{MinPriority: cfg.MinPriority, Matching: m, Hostname: cfg.Hostname, Logger: log,
-		TimeISO8601: cfg.TimeISO8601, OmitContainerFields: !cfg.SuggestedOutput, LookupIP: lookupIP})
+		TimeISO8601: cfg.TimeISO8601, OmitContainerFields: !cfg.SuggestedOutput, LookupIP: lookupIP,
+		MaxExpandedBytes: cfg.RulesMaxExpandedBytes})
 }
 
 // lookupIP resolves the names rules compare with fd.sip.name and friends

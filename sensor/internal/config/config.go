@@ -31,6 +31,9 @@ type Config struct {
 	// their *.yaml files in lexical order). Empty means the embedded
 	// upstream stable ruleset.
 	Rules []string
+	// RulesMaxExpandedBytes caps what the rules' lists, list substitution
+	// and macro expansion may expand to; a rules file over it is refused.
+	RulesMaxExpandedBytes int
 	// MinPriority is the least severe rule priority loaded.
 	MinPriority api.Priority
 	// RuleMatching is "first" (stop at the first matching rule) or "all".
@@ -61,6 +64,8 @@ type Config struct {
 	// Runtimes are the container runtimes' API sockets the sensor asks
 	// for container metadata; "" selects each one's default path.
 	Runtimes RuntimeSockets
+	// Spool is the router output's on-disk queue.
+	Spool Spool
 }
 
 // RuntimeSockets are the container runtime API sockets. A socket that does
@@ -70,6 +75,17 @@ type RuntimeSockets struct {
 	Podman     string // Podman's Docker-compatible API; default /run/podman/podman.sock
 	Containerd string // containerd's CRI; default /run/containerd/containerd.sock
 	CRIO       string // cri-o's CRI; default /var/run/crio/crio.sock
+}
+
+// Spool configures the on-disk queue the router output delivers from, so
+// that alerts survive a router outage and a sensor restart.
+type Spool struct {
+	// Dir holds spool.db; "" keeps alerts in memory only (retried for
+	// outputs.router.retry_for, then dropped).
+	Dir string
+	// MaxBytes bounds the spooled alerts; when full, the oldest are
+	// dropped and counted.
+	MaxBytes int64
 }
 
 // Outputs configures the alert destinations. At least one must be enabled.
@@ -129,14 +145,16 @@ func (s Secret) Value() string { return string(s) }
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		MinPriority:       api.PriorityDebug,
-		RuleMatching:      MatchFirst,
-		SuggestedOutput:   true,
-		RingSize:          8 << 20,
-		MetricsListen:     "127.0.0.1:2802",
-		LogLevel:          slog.LevelInfo,
-		QueueSize:         10000,
-		DropAlertInterval: 30 * time.Second,
+		MinPriority:           api.PriorityDebug,
+		RulesMaxExpandedBytes: 16 << 20,
+		RuleMatching:          MatchFirst,
+		SuggestedOutput:       true,
+		RingSize:              8 << 20,
+		MetricsListen:         "127.0.0.1:2802",
+		LogLevel:              slog.LevelInfo,
+		QueueSize:             10000,
+		Spool:                 Spool{Dir: "/var/lib/lookout/sensor", MaxBytes: 256 << 20},
+		DropAlertInterval:     30 * time.Second,
 		Outputs: Outputs{Router: RouterOutput{
 			BatchSize:     100,
 			BatchInterval: 100 * time.Millisecond,
@@ -156,6 +174,9 @@ func (c *Config) Validate() error {
 	if c.RuleMatching != MatchFirst && c.RuleMatching != MatchAll {
 		bad("rule_matching", "must be %q or %q, got %q", MatchFirst, MatchAll, c.RuleMatching)
 	}
+	if c.RulesMaxExpandedBytes < 1<<16 {
+		bad("rules_max_expanded_bytes", "must be at least 65536, got %d", c.RulesMaxExpandedBytes)
+	}
 	if c.RingSize < os.Getpagesize() || c.RingSize&(c.RingSize-1) != 0 {
 		bad("ring_size", "must be a power of two of at least %d bytes, got %d", os.Getpagesize(), c.RingSize)
 	}
@@ -167,6 +188,9 @@ func (c *Config) Validate() error {
 	if c.QueueSize < 1 {
 		bad("queue_size", "must be at least 1, got %d", c.QueueSize)
 	}
+	if c.Spool.MaxBytes < 2<<20 {
+		bad("spool.max_bytes", "must be at least 2097152 (two router bodies), got %d", c.Spool.MaxBytes)
+	}
 	if c.DropAlertInterval <= 0 {
 		bad("drop_alert_interval", "must be a positive duration, got %s", c.DropAlertInterval)
 	}
@@ -174,7 +198,7 @@ func (c *Config) Validate() error {
 	if r.URL != "" {
 		u, err := url.Parse(r.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("outputs.router.url", "must be an http:// or https:// URL, got %q", r.URL)
+			bad("outputs.router.url", "must be an http:// or https:// URL, got %q", api.RedactURL(r.URL))
 		}
 	}
 	if r.BatchSize < 1 {

@@ -38,12 +38,16 @@ rule_matching: all
 hostname: node-1
 time_format_iso_8601: true
 suggested_output: false
+rules_max_expanded_bytes: 1048576
 ring_size: 16777216
 metrics:
   listen: 127.0.0.1:9999
 log_level: debug
 queue_size: 50
 drop_alert_interval: 5s
+spool:
+  dir: /tmp/spool
+  max_bytes: 10485760
 outputs:
   router:
     url: http://router:2801
@@ -62,7 +66,7 @@ container_runtimes:
 		t.Fatal(err)
 	}
 	want := Config{
-		Rules: []string{"/etc/lookout/rules.d", "/tmp/extra.yaml"}, MinPriority: api.PriorityWarning,
+		Rules: []string{"/etc/lookout/rules.d", "/tmp/extra.yaml"}, RulesMaxExpandedBytes: 1 << 20, MinPriority: api.PriorityWarning,
 		RuleMatching: "all", Hostname: "node-1", TimeISO8601: true, SuggestedOutput: false, RingSize: 16 << 20, MetricsListen: "127.0.0.1:9999",
 		LogLevel: -4, QueueSize: 50, DropAlertInterval: 5 * time.Second,
 		Outputs: Outputs{
@@ -71,6 +75,7 @@ container_runtimes:
 			File: FileOutput{Path: "/var/log/lookout.json"},
 		},
 		Runtimes: RuntimeSockets{Podman: "/tmp/podman.sock"},
+		Spool:    Spool{Dir: "/tmp/spool", MaxBytes: 10 << 20},
 	}
 	cfg.File = ""
 	if fmt.Sprintf("%#v", cfg) != fmt.Sprintf("%#v", want) || cfg.Outputs.Router.Token.Value() != "s3cret" {

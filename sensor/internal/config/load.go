@@ -107,6 +107,7 @@ var keys = []keySpec{
 		c.MinPriority = p
 		return nil
 	}},
+	{"rules_max_expanded_bytes", integer(func(c *Config) *int { return &c.RulesMaxExpandedBytes })},
 	{"rule_matching", str(func(c *Config) *string { return &c.RuleMatching })},
 	{"hostname", str(func(c *Config) *string { return &c.Hostname })},
 	{"time_format_iso_8601", boolean(func(c *Config) *bool { return &c.TimeISO8601 })},
@@ -122,6 +123,15 @@ var keys = []keySpec{
 		return nil
 	}},
 	{"queue_size", integer(func(c *Config) *int { return &c.QueueSize })},
+	{"spool.dir", str(func(c *Config) *string { return &c.Spool.Dir })},
+	{"spool.max_bytes", func(c *Config, v any) error {
+		n, err := cast.ToInt64E(v)
+		if err != nil {
+			return fmt.Errorf("expected an integer number of bytes, got %q", fmt.Sprint(v))
+		}
+		c.Spool.MaxBytes = n
+		return nil
+	}},
 	{"drop_alert_interval", duration(func(c *Config) *time.Duration { return &c.DropAlertInterval })},
 	{"outputs.router.url", str(func(c *Config) *string { return &c.Outputs.Router.URL })},
 	{"outputs.router.token", func(c *Config, v any) error {

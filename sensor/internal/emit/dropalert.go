@@ -38,10 +38,13 @@ func dropAlert(host string, now time.Time, window time.Duration, prev, cur map[s
 		"n_drops_queue_full":        byReason[dropQueueFull],
 		"n_drops_retries_exhausted": byReason[dropRetries],
 		"n_drops_rejected":          byReason[dropRejected],
+		"n_drops_too_large":         byReason[dropTooLarge],
+		"n_drops_spool_full":        byReason[dropSpoolFull],
+		"n_drops_shutdown":          byReason[dropShutdown],
 		"outputs":                   strings.Join(outs, ","),
 	}
-	out := fmt.Sprintf("Lookout internal: alert drops. %d alerts dropped in the last %s (queue full: %d, retries exhausted: %d, rejected: %d; outputs: %s)",
-		total, window, byReason[dropQueueFull], byReason[dropRetries], byReason[dropRejected], strings.Join(outs, ","))
+	out := fmt.Sprintf("Lookout internal: alert drops. %d alerts dropped in the last %s (queue full: %d, retries exhausted: %d, rejected: %d, too large: %d, spool full: %d; outputs: %s)",
+		total, window, byReason[dropQueueFull], byReason[dropRetries], byReason[dropRejected], byReason[dropTooLarge], byReason[dropSpoolFull], strings.Join(outs, ","))
 	return api.Alert{
 		Hostname: host, Output: out, OutputFields: fields, Priority: api.PriorityCritical,
 		Rule: DropRule, Source: "internal", Tags: []string{"lookout_internal"}, Time: now.UTC(),

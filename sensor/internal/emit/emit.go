@@ -7,10 +7,13 @@
 // goroutine batches alerts by size and interval and hands each batch to its
 // Writer, retrying with exponential backoff and jitter while the error is
 // retryable (a router that is down, 5xx, 429 with Retry-After) for up to
-// RetryFor, after which the batch is dropped and counted. Drops of any kind
+// RetryFor, after which the batch is dropped and counted. An output with a
+// Spool (the router) is lossless instead: alerts go to the on-disk spool
+// and are sent from it in order, split by bytes under the destination's
+// body limit, for as long as it takes (spooled.go). Drops of any kind
 // raise a rate-limited synthetic alert, "Lookout internal: alert drops",
 // modelled on Falco's syscall_event_drops alert, sent through the same
-// outputs.
+// outputs; losing one of those is counted apart and raises none.
 package emit
 
 import (
@@ -25,6 +28,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/sensor/internal/spool"
 )
 
 // Writer delivers one batch of alerts to a destination, once; retries are
@@ -52,6 +56,14 @@ type Output struct {
 	// Backoff shapes the delay between retries; zero values select
 	// 100ms initial and 10s maximum.
 	Backoff Backoff
+	// Spool, when set, makes delivery lossless: every alert is appended to
+	// it (fsync'd) and sent from it, oldest first, by Sender, which must
+	// be set too; Writer is then only closed. RetryFor does not apply:
+	// alerts wait in the spool until the destination takes them, and only
+	// a full spool drops (the oldest).
+	Spool *spool.Spool
+	// Sender posts encoded batches, for a spooled output.
+	Sender Sender
 }
 
 // Backoff is exponential backoff with jitter: attempt n waits a random
@@ -80,6 +92,8 @@ const (
 	DropRetriesExhausted = "retries_exhausted" // retried for RetryFor without success
 	DropRejected         = "rejected"          // the destination refused it (non-retryable)
 	DropShutdown         = "shutdown"          // still queued when Close's deadline passed
+	DropTooLarge         = "too_large"         // one alert larger than the destination's body limit
+	DropSpoolFull        = "spool_full"        // the oldest spooled alerts, removed to make room
 )
 
 // DropRule is the rule name of the synthetic alert about dropped alerts.
@@ -121,6 +135,9 @@ func New(opts Options) (*Emitter, error) {
 		if o.Name == "" || o.Writer == nil {
 			return nil, fmt.Errorf("emit: output %q needs a name and a writer", o.Name)
 		}
+		if (o.Spool == nil) != (o.Sender == nil) {
+			return nil, fmt.Errorf("emit: output %q needs both a spool and a sender, or neither", o.Name)
+		}
 		if seen[o.Name] {
 			return nil, fmt.Errorf("emit: output %q configured twice", o.Name)
 		}
@@ -152,13 +169,13 @@ func (e *Emitter) Emit(a *api.Alert) {
 	defer e.mu.RUnlock()
 	for _, o := range e.outs {
 		if e.closed {
-			o.drops[dropShutdown].Add(1)
+			o.drop(dropShutdown, []api.Alert{c})
 			continue
 		}
 		select {
 		case o.ch <- c:
 		default:
-			o.drops[dropQueueFull].Add(1)
+			o.drop(dropQueueFull, []api.Alert{c})
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/sensor/internal/spool"
 )
 
 const (
@@ -16,10 +17,12 @@ const (
 	dropRetries
 	dropRejected
 	dropShutdown
+	dropTooLarge
+	dropSpoolFull
 	numDrop
 )
 
-var dropNames = [numDrop]string{DropQueueFull, DropRetriesExhausted, DropRejected, DropShutdown}
+var dropNames = [numDrop]string{DropQueueFull, DropRetriesExhausted, DropRejected, DropShutdown, DropTooLarge, DropSpoolFull}
 
 // OutputStats are one output's counters.
 type OutputStats struct {
@@ -31,8 +34,15 @@ type OutputStats struct {
 	Sent uint64
 	// Retries counts failed Write attempts that were retried.
 	Retries uint64
-	// Dropped counts lost alerts by reason (DropQueueFull, ...).
+	// Dropped counts lost alerts by reason (DropQueueFull, ...), the
+	// sensor's own drop alerts excluded.
 	Dropped map[string]uint64
+	// DropAlertsLost counts the sensor's own "alert drops" alerts that
+	// were lost; they are not drops themselves and raise no drop alert.
+	DropAlertsLost uint64
+	// Spooled is the number of alerts in the on-disk spool (included in
+	// Queued).
+	Spooled int
 }
 
 // output is one destination's queue and delivery goroutine.
@@ -46,11 +56,30 @@ type output struct {
 	backoff  Backoff
 	log      *slog.Logger
 
-	inflight atomic.Int64
-	sent     atomic.Uint64
-	retries  atomic.Uint64
-	drops    [numDrop]atomic.Uint64
+	inflight     atomic.Int64
+	sent         atomic.Uint64
+	retries      atomic.Uint64
+	drops        [numDrop]atomic.Uint64
+	lostInternal atomic.Uint64 // drop alerts lost (not counted as drops)
+
+	spool  *spool.Spool // nil: in-memory delivery with retryFor
+	sender Sender       // with spool
+	limit  atomic.Int64 // the destination's body limit, with spool
 }
+
+// drop counts alerts lost for reason, the sensor's own drop alerts apart.
+func (o *output) drop(reason int, alerts []api.Alert) {
+	for i := range alerts {
+		if isInternal(&alerts[i]) {
+			o.lostInternal.Add(1)
+		} else {
+			o.drops[reason].Add(1)
+		}
+	}
+}
+
+// isInternal reports whether a is the sensor's own drop alert.
+func isInternal(a *api.Alert) bool { return a.Rule == DropRule && a.Source == "internal" }
 
 func newOutput(o Output, log *slog.Logger) *output {
 	if o.QueueSize <= 0 {
@@ -65,13 +94,20 @@ func newOutput(o Output, log *slog.Logger) *output {
 	if o.Backoff.Max <= 0 {
 		o.Backoff.Max = 10 * time.Second
 	}
-	return &output{name: o.Name, w: o.Writer, ch: make(chan api.Alert, o.QueueSize), size: o.BatchSize,
-		interval: o.BatchInterval, retryFor: o.RetryFor, backoff: o.Backoff, log: log.With("output", o.Name)}
+	out := &output{name: o.Name, w: o.Writer, ch: make(chan api.Alert, o.QueueSize), size: o.BatchSize,
+		interval: o.BatchInterval, retryFor: o.RetryFor, backoff: o.Backoff, log: log.With("output", o.Name),
+		spool: o.Spool, sender: o.Sender}
+	out.limit.Store(api.DefaultMaxBodyBytes)
+	return out
 }
 
 func (o *output) stats() OutputStats {
 	s := OutputStats{Name: o.name, Queued: len(o.ch) + int(o.inflight.Load()), Sent: o.sent.Load(),
-		Retries: o.retries.Load(), Dropped: make(map[string]uint64, numDrop)}
+		Retries: o.retries.Load(), Dropped: make(map[string]uint64, numDrop), DropAlertsLost: o.lostInternal.Load()}
+	if o.spool != nil {
+		s.Spooled, _ = o.spool.Len()
+		s.Queued += s.Spooled
+	}
 	for i, n := range dropNames {
 		s.Dropped[n] = o.drops[i].Load()
 	}
@@ -81,6 +117,10 @@ func (o *output) stats() OutputStats {
 // run batches and delivers until the queue is closed and drained. When hard
 // is cancelled, what remains is counted as shutdown drops.
 func (o *output) run(hard context.Context) {
+	if o.spool != nil {
+		o.runSpooled(hard)
+		return
+	}
 	batch := make([]api.Alert, 0, o.size)
 	var timer *time.Timer
 	for {
@@ -143,7 +183,7 @@ func (o *output) deliver(hard context.Context, batch []api.Alert) {
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		if hard.Err() != nil {
-			o.drops[dropShutdown].Add(uint64(len(batch)))
+			o.drop(dropShutdown, batch)
 			return
 		}
 		err := o.w.Write(hard, batch)
@@ -154,16 +194,16 @@ func (o *output) deliver(hard context.Context, batch []api.Alert) {
 		retry, after := classify(err)
 		switch {
 		case hard.Err() != nil:
-			o.drops[dropShutdown].Add(uint64(len(batch)))
+			o.drop(dropShutdown, batch)
 			return
 		case !retry:
-			o.drops[dropRejected].Add(uint64(len(batch)))
+			o.drop(dropRejected, batch)
 			o.log.Error("emit: destination rejected alerts; dropped", "alerts", len(batch), "err", err)
 			return
 		}
 		wait := max(o.backoff.delay(attempt), after)
 		if time.Since(start)+wait > o.retryFor {
-			o.drops[dropRetries].Add(uint64(len(batch)))
+			o.drop(dropRetries, batch)
 			o.log.Error("emit: delivery kept failing; alerts dropped", "alerts", len(batch),
 				"attempts", attempt+1, "retried_for", time.Since(start).Round(time.Millisecond), "err", err)
 			return

@@ -23,6 +23,14 @@ func (r *Router) Write(ctx context.Context, alerts []api.Alert) error {
 	return r.Client.Send(ctx, alerts)
 }
 
+// SendJSON posts an encoded batch (the spooled path).
+func (r *Router) SendJSON(ctx context.Context, body []byte) (int64, error) {
+	return r.Client.SendJSON(ctx, body)
+}
+
+// Limits asks the router for its body limit.
+func (r *Router) Limits(ctx context.Context) (int64, error) { return r.Client.Limits(ctx) }
+
 // Close releases idle connections.
 func (r *Router) Close() error {
 	if r.Client.HTTPClient != nil {

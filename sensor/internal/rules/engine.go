@@ -63,6 +63,11 @@ type Options struct {
 	// to outputs (Falco's append_output without suggested_output, as
 	// before 0.41).
 	OmitContainerFields bool
+	// MaxExpandedBytes caps what lists, list substitution and macro
+	// expansion may produce for the whole set (see
+	// compile.Options.MaxExpandedBytes); 0 means
+	// compile.DefaultMaxExpandedBytes.
+	MaxExpandedBytes int
 }
 
 // FileReport counts what one file defined (redefinitions count again, as
@@ -147,7 +152,7 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := compile.CompileWith(set, compile.FromTable(tbl), compile.Options{LookupIP: opts.LookupIP})
+	res, err := compile.CompileWith(set, compile.FromTable(tbl), compile.Options{LookupIP: opts.LookupIP, MaxExpandedBytes: opts.MaxExpandedBytes})
 	if err != nil {
 		return nil, nil, err
 	}

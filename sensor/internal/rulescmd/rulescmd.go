@@ -15,6 +15,7 @@ import (
 
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/sensor/internal/rules"
+	"github.com/lookout-sec/lookout/sensor/internal/rules/compile"
 	"github.com/lookout-sec/lookout/sensor/internal/ruleset"
 )
 
@@ -25,10 +26,12 @@ var ErrInvalid = errors.New("rules are invalid")
 type common struct {
 	withDefault bool
 	minPriority string
+	maxExpanded int
 }
 
 func (c *common) flags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&c.withDefault, "default", false, "load the embedded upstream falco_rules.yaml before PATH... (to check override files)")
+	cmd.Flags().IntVar(&c.maxExpanded, "max-expanded-bytes", compile.DefaultMaxExpandedBytes, "cap on what lists, list substitution and macros may expand to (rules_max_expanded_bytes)")
 	cmd.Flags().StringVar(&c.minPriority, "min-priority", "debug", "least severe priority that runs ("+api.AllowedPriorities+")")
 }
 
@@ -48,7 +51,7 @@ func (c *common) load(paths []string, stderr io.Writer) (*rules.Engine, *rules.R
 	if len(srcs) == 0 {
 		return nil, nil, fmt.Errorf("no rules files found in %s", strings.Join(paths, ", "))
 	}
-	e, rep, err := rules.Load(srcs, rules.Options{MinPriority: prio})
+	e, rep, err := rules.Load(srcs, rules.Options{MinPriority: prio, MaxExpandedBytes: c.maxExpanded})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return nil, nil, ErrInvalid

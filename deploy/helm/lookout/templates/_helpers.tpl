@@ -136,5 +136,6 @@ value (see router-configmap.yaml).
 {{- fail "sensor: router.enabled is false and sensor.stdout is false: alerts would go nowhere (set sensor.extraConfig.outputs.router.url to an external router, or sensor.stdout)" -}}
 {{- end -}}
 {{- $_ := set $cfg "outputs" $outputs -}}
+{{- $_ := set $cfg "spool" (dict "dir" $s.spool.hostPath "max_bytes" (int64 $s.spool.maxBytes)) -}}
 {{- toYaml (mergeOverwrite $cfg (deepCopy $s.extraConfig)) -}}
 {{- end -}}

@@ -52,6 +52,8 @@ type Result struct {
 	// Slots is the number of scratch buffers the predicates need: one per
 	// distinct field (or transformed field) of the whole set.
 	Slots int
+	// ExpandedBytes is how much of Options.MaxExpandedBytes the set used.
+	ExpandedBytes int
 }
 
 // slot returns the scratch slot of the field spelled key, shared by every
@@ -66,15 +68,16 @@ func (c *compiler) slot(key string) int {
 }
 
 type compiler struct {
-	set      *spec.Set
-	resolve  Resolver
-	macros   map[string]*macroInfo
-	lists    []*spec.List
-	slots    map[string]int // field text -> scratch slot, shared by all rules
-	warnings []string
-	budget   int // nodes left for the rule being expanded
-	opts     Options
-	resolved map[string][]netip.Addr // LookupIP results by name, for this compilation
+	set       *spec.Set
+	resolve   Resolver
+	macros    map[string]*macroInfo
+	lists     []list
+	slots     map[string]int // field text -> scratch slot, shared by all rules
+	warnings  []string
+	nodesLeft int     // nodes left for the rule being expanded
+	budget    *budget // bytes left for the whole set
+	opts      Options
+	resolved  map[string][]netip.Addr // LookupIP results by name, for this compilation
 	// origin maps the checks that came from a macro to the macro's text,
 	// so errors point into the macro.
 	origin map[parse.Node]textPair
@@ -158,14 +161,30 @@ type Options struct {
 	// compiled (Falco resolves them at load time too). Nil, or a failed
 	// lookup, leaves the name with no address: the check never matches.
 	LookupIP func(host string) ([]netip.Addr, error)
+	// MaxExpandedBytes caps what the rule set may expand to: the text of
+	// the lists after nested lists are expanded, every macro and rule
+	// condition after list substitution, and 64 bytes per condition node
+	// after macro expansion. 0 means DefaultMaxExpandedBytes.
+	MaxExpandedBytes int
 }
 
 // CompileWith is Compile with options.
 func CompileWith(set *spec.Set, resolve Resolver, opts Options) (*Result, error) {
 	c := &compiler{opts: opts, set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]textPair{}, slots: map[string]int{}}
-	c.lists = expandLists(set.Lists)
+	c.budget = &budget{max: opts.MaxExpandedBytes}
+	if c.budget.max <= 0 {
+		c.budget.max = DefaultMaxExpandedBytes
+	}
+	var err error
+	if c.lists, err = expandLists(set.Lists, c.budget); err != nil {
+		return nil, err
+	}
 	for _, m := range set.Macros {
-		mi := &macroInfo{m: m, txt: c.substitute(m.Condition.S)}
+		txt, err := c.substitute(m.Condition.S)
+		if err != nil {
+			return nil, &spec.Error{Pos: m.Pos, Msg: fmt.Sprintf("macro '%s': %v", m.Name, err)}
+		}
+		mi := &macroInfo{m: m, txt: txt}
 		mi.ast, mi.err = parse.Parse(mi.txt)
 		c.macros[m.Name] = mi
 	}
@@ -190,6 +209,7 @@ func CompileWith(set *spec.Set, resolve Resolver, opts Options) (*Result, error)
 	}
 	res.Warnings = c.warnings
 	res.Slots = len(c.slots)
+	res.ExpandedBytes = c.budget.used
 	for _, r := range res.Rules {
 		r.Slots = res.Slots
 	}
@@ -202,7 +222,10 @@ func (e *unknownFieldError) Error() string { return e.err.Error() }
 
 func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 	full := r.FullCondition()
-	txt := c.substitute(full)
+	txt, err := c.substitute(full)
+	if err != nil {
+		return nil, errAtRule(r, "rule '%s': %v", r.Name, err)
+	}
 	shift := 0
 	if full != r.Condition.S {
 		shift = 1
@@ -218,7 +241,7 @@ func (c *compiler) rule(r *spec.Rule) (*Rule, error) {
 		errors.As(err, &pe)
 		return nil, where.Errorf(pe.Off-shift, "rule '%s': %s", r.Name, pe.Msg)
 	}
-	c.budget = maxNodes
+	c.nodesLeft = maxNodes
 	ast, err = c.expand(ast, 1<<62, 0)
 	if err != nil {
 		var ie *identError
@@ -284,8 +307,11 @@ func (c *compiler) expand(n parse.Node, vis, depth int) (parse.Node, error) {
 	if depth > 100 {
 		return nil, fmt.Errorf("macro expansion too deep (recursive macros?)")
 	}
-	if c.budget--; c.budget < 0 {
+	if c.nodesLeft--; c.nodesLeft < 0 {
 		return nil, fmt.Errorf("condition has more than %d nodes after macro expansion", maxNodes)
+	}
+	if err := c.budget.take(nodeCost); err != nil {
+		return nil, err
 	}
 	switch n := n.(type) {
 	case *parse.And:
@@ -322,42 +348,6 @@ func (c *compiler) expand(n parse.Node, vis, depth int) (parse.Node, error) {
 	return n, nil
 }
 
-// expandLists resolves list items naming earlier lists (Falco's
-// compile_list_infos visibility rule).
-func expandLists(ls []*spec.List) []*spec.List {
-	byName := map[string]*spec.List{}
-	out := make([]*spec.List, 0, len(ls))
-	for _, l := range ls {
-		byName[l.Name] = l
-	}
-	done := map[string][]string{}
-	for _, l := range ls {
-		var items []string
-		for _, it := range l.Items {
-			if ref := byName[it]; ref != nil && ref.Index < l.Visibility && done[it] != nil {
-				items = append(items, done[it]...)
-				continue
-			}
-			items = append(items, it)
-		}
-		if items == nil {
-			items = []string{}
-		}
-		done[l.Name] = items
-		out = append(out, &spec.List{Name: l.Name, Items: items, Index: l.Index, Visibility: l.Visibility})
-	}
-	return out
-}
-
-// substitute applies Falco's textual list substitution (resolve_list) for
-// every list.
-func (c *compiler) substitute(cnd string) string {
-	for _, l := range c.lists {
-		cnd = resolveList(cnd, l)
-	}
-	return cnd
-}
-
 const blanks = " \t\n\r"
 const delims = blanks + "(),="
 
@@ -368,10 +358,10 @@ func quoteItem(s string) string {
 	return s
 }
 
-func resolveList(cnd string, l *spec.List) string {
-	start := strings.Index(cnd, l.Name)
+func resolveList(cnd string, l list, b *budget) (string, error) {
+	start := strings.Index(cnd, l.name)
 	for start >= 0 {
-		end := start + len(l.Name)
+		end := start + len(l.name)
 		if (start == 0 || strings.IndexByte(delims, cnd[start-1]) >= 0) &&
 			(end >= len(cnd) || strings.IndexByte(delims, cnd[end]) >= 0) {
 			for start > 0 && strings.IndexByte(blanks, cnd[start-1]) >= 0 {
@@ -380,11 +370,7 @@ func resolveList(cnd string, l *spec.List) string {
 			for end < len(cnd) && strings.IndexByte(blanks, cnd[end]) >= 0 {
 				end++
 			}
-			items := make([]string, len(l.Items))
-			for i, it := range l.Items {
-				items[i] = quoteItem(it)
-			}
-			sub := strings.Join(items, ", ")
+			sub := l.sub
 			if sub == "" {
 				if start > 0 && cnd[start-1] == ',' {
 					start--
@@ -392,21 +378,34 @@ func resolveList(cnd string, l *spec.List) string {
 					end++
 				}
 			}
-			var nc string
-			if start > 0 {
-				nc = cnd[:start] + " "
+			// The text grows before it is charged (substitute charges the
+			// result): check the new length first.
+			grown := start + len(sub) + 2 + len(cnd) - end
+			if grown > b.max-b.used {
+				return "", &budgetError{max: b.max}
 			}
-			nc += sub + " " + cnd[end:]
-			cnd = nc
+			if b.work += grown; b.work > workFactor*b.max {
+				return "", &budgetError{max: b.max, work: true}
+			}
+			var nc strings.Builder
+			nc.Grow(start + len(sub) + 2 + len(cnd) - end)
+			if start > 0 {
+				nc.WriteString(cnd[:start])
+				nc.WriteByte(' ')
+			}
+			nc.WriteString(sub)
+			nc.WriteByte(' ')
+			nc.WriteString(cnd[end:])
+			cnd = nc.String()
 			start += len(sub) + 1
 		}
-		next := strings.Index(cnd[min(start+1, len(cnd)):], l.Name)
+		next := strings.Index(cnd[min(start+1, len(cnd)):], l.name)
 		if next < 0 {
 			break
 		}
 		start = start + 1 + next
 	}
-	return cnd
+	return cnd, nil
 }
 
 // expandAll expands each child of an and/or.
