@@ -314,6 +314,7 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 		ann      *api.Annotation
 		prev     string
 		counted  bool // the silences' held-back counts include it
+		record   bool // one of its outputs records: it carries the annotation
 	}
 	seen := map[*api.Alert]*per{}
 	names := make([]string, 0, len(routed))
@@ -352,6 +353,7 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 				seen[a] = p
 			}
 			decision := s.decideOne(pol, a, p.f, p.silences, p.learning, now, ch)
+			p.record = p.record || pol.Record
 			s.onDecide(name, decision, 1)
 			switch decision {
 			case DecisionRecorded, DecisionNotified:
@@ -379,7 +381,12 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 			}
 		}
 	}
-	for _, p := range seen {
+	for a, p := range seen {
+		if !p.record {
+			// Only record outputs need to know the finding and why others
+			// held the alert back; everyone else gets Falco's alert as sent.
+			a.Lookout = nil
+		}
 		if p.f.changed {
 			p.f.changed = false
 			ch.finding(p.f)

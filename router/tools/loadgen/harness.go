@@ -90,16 +90,18 @@ func startRouter(ctx context.Context, o options, outs []outputSpec) (*routerProc
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\nqueue: {dir: %q, max_bytes: 1GiB}\n", addr, qdir)
-	notify := "all"
+	notify := "notify: all"
 	switch o.noise {
 	case "off":
 		b.WriteString("noise: {enabled: false}\n")
 	case "new":
-		notify = "new"
+		notify = "notify: new"
+	case "record":
+		notify = "record: true"
 	}
 	b.WriteString("outputs:\n")
 	for _, out := range outs {
-		fmt.Fprintf(&b, "  - name: %s\n    type: webhook\n    notify: %s\n    concurrency: %d\n    timeout: %s\n    retry: {initial_backoff: 20ms, max_backoff: 100ms}\n    webhook: {url: %q, timeout: 1m}\n",
+		fmt.Fprintf(&b, "  - name: %s\n    type: webhook\n    %s\n    concurrency: %d\n    timeout: %s\n    retry: {initial_backoff: 20ms, max_backoff: 100ms}\n    webhook: {url: %q, timeout: 1m}\n",
 			out.name, notify, out.concurrency, out.timeout, out.url)
 	}
 	cfg := filepath.Join(dir, "router.yaml")

@@ -49,7 +49,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 1, "alerts per request; >1 posts NDJSON to /v1/alerts (the sensor's path)")
 	flag.IntVar(&o.repeat, "repeat", 3, "hung scenario: alternating runs of each case (the median is reported)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the router's work directory")
-	flag.StringVar(&o.noise, "noise", "all", "noise stage: all (on, notify: all), new (on, notify: new) or off (noise.enabled: false)")
+	flag.StringVar(&o.noise, "noise", "all", "noise stage: all (on, notify: all), record (on, record: true: alerts carry the annotation), new (on, notify: new) or off (noise.enabled: false)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
