@@ -63,6 +63,15 @@ func (o *Output) lookoutMappings() map[string]any {
 		"rule": kw, "priority": kw, "hostname": kw, "source": kw, "tags": kw, "uuid": kw,
 		"time": date, "@timestamp": date,
 		"output": map[string]any{"type": "text"},
+		// The router's noise annotation (docs/noise.md): exact search on
+		// why an alert was held back, and on its finding.
+		"lookout": map[string]any{"properties": map[string]any{
+			"finding": map[string]any{"properties": map[string]any{
+				"id": kw, "status": kw, "first_seen": date, "count": map[string]any{"type": "long"},
+			}},
+			"notified": kw, "silences": kw,
+			"held": map[string]any{"type": "object", "dynamic": true},
+		}},
 	}
 	if len(o.cfg.KeywordFields) > 0 {
 		names := o.cfg.KeywordFields
@@ -83,6 +92,9 @@ func (o *Output) lookoutMappings() map[string]any {
 		"dynamic_templates": []any{
 			map[string]any{"output_fields_strings": map[string]any{
 				"path_match": match, "match_mapping_type": "string", "mapping": kw,
+			}},
+			map[string]any{"lookout_held": map[string]any{
+				"path_match": "lookout.held.*", "match_mapping_type": "string", "mapping": kw,
 			}},
 		},
 		"properties": props,

@@ -195,6 +195,42 @@ func TestZinc(t *testing.T) {
 	t.Run("retry does not duplicate", func(t *testing.T) { testZincRetryDoesNotDuplicate(t, base) })
 	t.Run("wrong password is permanent", func(t *testing.T) { testZincWrongPassword(t, base) })
 	t.Run("compat falcosidekick", func(t *testing.T) { testZincCompat(t, base) })
+	t.Run("noise annotation is searchable", func(t *testing.T) { testZincNoiseAnnotation(t, base) })
+}
+
+// testZincNoiseAnnotation: what the router's noise stage held back from a
+// notifying output is found in Elasticsearch by its reason and finding
+// (docs/noise.md), months later.
+func testZincNoiseAnnotation(t *testing.T, base string) {
+	o, err := New(Config{Addresses: []string{base}, Username: zincUser, Password: zincPassword, Index: "noise", IndexSuffix: SuffixNone}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	alerts := zincAlerts()
+	first := alerts[0].Time
+	for i, a := range alerts {
+		id := map[string]string{"Read sensitive file untrusted": "9b1f0c2d4e6a8b3c", "Terminal shell in container": "0c1d2e3f4a5b6c7d"}[a.Rule]
+		a.Lookout = &api.Annotation{Finding: &api.FindingRef{ID: id, Status: "expected", FirstSeen: first, Count: int64(i + 1)}}
+		switch i {
+		case 0:
+			a.Lookout.Notified = []string{"slack"}
+		case 1:
+			a.Lookout.Held = map[string]string{"slack": "expected"}
+		case 2, 3:
+			a.Lookout.Held = map[string]string{"slack": "silenced", "pagerduty": "repeat"}
+			a.Lookout.Silences = []string{"cfg-0123456789ab"}
+		}
+	}
+	if err := o.Send(context.Background(), alerts); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	eventually(t, base, "noise", map[string]any{"term": map[string]any{"lookout.held.slack": "silenced"}}, []string{"a3", "a4"})
+	eventually(t, base, "noise", map[string]any{"term": map[string]any{"lookout.held.slack": "expected"}}, []string{"a2"})
+	eventually(t, base, "noise", map[string]any{"term": map[string]any{"lookout.finding.id": "9b1f0c2d4e6a8b3c"}}, []string{"a1", "a2"})
+	// Ids with a dash are analysed text here (and in Elasticsearch's
+	// dynamic mapping): a match query (Kibana's KQL) finds them.
+	eventually(t, base, "noise", map[string]any{"match": map[string]any{"lookout.silences": "cfg-0123456789ab"}}, []string{"a3", "a4"})
 }
 
 // zincDo sends one request with the admin credentials and returns the
