@@ -16,6 +16,8 @@ export GOBIN := $(TOOLS)/bin
 export PATH  := $(TOOLS)/bin:$(PATH)
 MODULES      := ./router/api/... ./router/... ./outputs/... ./sensor/...
 GOTEST_FLAGS ?= -race -count=1 -timeout 20m
+# apt waits for its lock (unattended upgrades on a fresh machine) instead of failing.
+APT          := apt-get -o DPkg::Lock::Timeout=300
 
 .PHONY: all build run test test-go test-deps bench bpf lint fmt clean
 
@@ -24,12 +26,21 @@ all: build
 ## ---- build ----------------------------------------------------------------
 build: $(BIN)/lookout-router $(BIN)/lookout-sensor
 
+# Version, commit and build date for --version, `version` and the build-info
+# metric (Go's own VCS stamp is not written in workspace mode).
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS      := -X github.com/lookout-sec/lookout/router/api/buildinfo.Version=$(VERSION) \
+                -X github.com/lookout-sec/lookout/router/api/buildinfo.Date=$(BUILD_DATE) \
+                -X github.com/lookout-sec/lookout/router/api/buildinfo.Commit=$(COMMIT)
+
 $(BIN)/lookout-router: FORCE
-	$(GO) build -trimpath -o $@ ./router/cmd/lookout-router
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./router/cmd/lookout-router
 
 # grpcnotrace drops grpc's request tracing (off unless enabled; ~5 MB of binary).
 $(BIN)/lookout-sensor: FORCE
-	$(GO) build -trimpath -tags grpcnotrace -o $@ ./sensor/cmd/lookout-sensor
+	$(GO) build -trimpath -tags grpcnotrace -ldflags '$(LDFLAGS)' -o $@ ./sensor/cmd/lookout-sensor
 
 FORCE:
 
@@ -88,8 +99,7 @@ test-deps-sensor:
 # their own podman API service and containerd (private root and socket).
 test-deps-containers:
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v containerd >/dev/null && dpkg -s busybox-static >/dev/null 2>&1 || \
-		{ apt-get -o DPkg::Lock::Timeout=300 update -qq && \
-		  apt-get -o DPkg::Lock::Timeout=300 install -y podman runc containerd busybox-static; }
+		{ $(APT) update -qq && $(APT) install -y podman runc containerd busybox-static; }
 
 .PHONY: bench-rules fuzz-rules
 # bench-rules: the rule engine over the full stable ruleset (events/s, events/cpu-s, allocs/event).
@@ -106,7 +116,7 @@ fuzz-rules:
 # bpf regenerates sensor/internal/probe/bpf_{x86,arm64}_bpfel.{go,o} from bpf/.
 # The output is committed, so only this target needs clang.
 bpf:
-	@command -v clang-19 >/dev/null || { apt-get update -qq && apt-get install -y clang-19 llvm-19; }
+	@command -v clang-19 >/dev/null || { $(APT) update -qq && $(APT) install -y clang-19 llvm-19; }
 	$(GO) generate ./sensor/internal/probe
 
 # bench-probe measures the probe's overhead and reader throughput (root, BTF kernel).
@@ -119,7 +129,7 @@ bench-probe:
 # sh and setpriv, and builds both programs with the go toolchain.
 test-deps-app:
 	@command -v shred >/dev/null && command -v find >/dev/null && command -v setpriv >/dev/null || \
-		{ apt-get update -qq && apt-get install -y coreutils findutils util-linux; }
+		{ $(APT) update -qq && $(APT) install -y coreutils findutils util-linux; }
 
 .PHONY: bench-sensor
 # bench-sensor: overhead of the full sensor (default rules) on getppid, open+close and exec loops,
@@ -139,7 +149,7 @@ HELM                := $(TOOLS)/bin/helm
 DEPLOY_CHART        := deploy/helm/lookout
 test-deps-deploy:
 	@command -v systemd-analyze >/dev/null && command -v busybox >/dev/null || \
-		{ apt-get install -y systemd busybox || { apt-get update -qq && apt-get install -y systemd busybox; }; }
+		{ $(APT) install -y systemd busybox || { $(APT) update -qq && $(APT) install -y systemd busybox; }; }
 	@if [ ! -x $(HELM) ] || [ ! -f $(TOOLS)/bin/.helm-$(HELM_VERSION) ]; then \
 		echo "installing helm $(HELM_VERSION) (go install, several minutes on a cold cache)"; \
 		start=$$(date +%s); \

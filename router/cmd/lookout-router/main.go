@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lookout-sec/lookout/outputs/registry"
+	"github.com/lookout-sec/lookout/router/api/buildinfo"
 	"github.com/lookout-sec/lookout/router/internal/app"
 	"github.com/lookout-sec/lookout/router/internal/config"
 )
@@ -35,6 +37,7 @@ func newCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           "lookout-router --config FILE",
 		Short:         "Receive Falco-shaped alerts and deliver them to outputs",
+		Version:       buildinfo.Get().String(),
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -65,6 +68,29 @@ func newCommand() *cobra.Command {
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().BoolVar(&checkOnly, "check", false, "validate the config, print it (secrets redacted) and exit")
 	cmd.Flags().BoolVar(&initQueue, "init-queue", false, "start an empty queue where queue.db is missing or empty although queue.id says a queue existed (its alerts are lost)")
+	cmd.SetVersionTemplate("lookout-router {{.Version}}\n")
+	cmd.AddCommand(versionCommand("lookout-router"))
 	cmd.AddCommand(deadletterCommand(), queueCommand(), configCommand(), silenceCommand(), findingsCommand(), learnCommand(), replayCommand())
+	return cmd
+}
+
+// versionCommand prints the build identity (as --version does; --json for
+// scripts).
+func versionCommand(name string) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and build date",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in := buildinfo.Get()
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(in)
+			}
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), name, in)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

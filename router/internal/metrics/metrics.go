@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lookout-sec/lookout/router/api/buildinfo"
 )
 
 // Metrics holds the router's collectors. Per-output series carry an
@@ -52,6 +54,12 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	m.Findings = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lookout_router_noise_findings", Help: "Findings kept by the noise stage, by status (new, expected, resolved)."}, []string{"status"})
 	m.Silences = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lookout_router_noise_silences", Help: "Silences, by state (active, pending, expired)."}, []string{"state"})
+	bi := buildinfo.Get()
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lookout_router_build_info", Help: "Always 1; the labels name the running build.",
+	}, []string{"version", "commit", "date", "goversion"})
+	build.WithLabelValues(bi.Version, bi.Commit, bi.Date, bi.Go).Set(1)
+	reg.MustRegister(build)
 	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects, m.Noise, m.Digests, m.Findings, m.Silences)
 	return m
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lookout-sec/lookout/router/api/buildinfo"
 	"github.com/lookout-sec/lookout/sensor/internal/app"
 	"github.com/lookout-sec/lookout/sensor/internal/config"
 	"github.com/lookout-sec/lookout/sensor/internal/rulescmd"
@@ -47,6 +48,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "lookout-sensor",
 		Short:         "Lookout runtime security sensor (eBPF + Falco rules)",
+		Version:       buildinfo.Get().String(),
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -63,5 +65,15 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	rc := rulescmd.NewCommand(stdout, stderr)
 	rc.AddCommand(testCommand(stdout, stderr))
 	root.AddCommand(rc)
+	root.SetVersionTemplate("lookout-sensor {{.Version}}\n")
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and build date",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "lookout-sensor", buildinfo.Get())
+			return err
+		},
+	})
 	return root
 }

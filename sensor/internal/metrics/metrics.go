@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lookout-sec/lookout/router/api/buildinfo"
 	"github.com/lookout-sec/lookout/sensor/internal/emit"
 	"github.com/lookout-sec/lookout/sensor/internal/probe"
 	"github.com/lookout-sec/lookout/sensor/internal/state"
@@ -70,7 +71,12 @@ func New(src Sources) *Metrics {
 			Name: "lookout_sensor_rules_active", Help: "Rules currently evaluated.",
 		}),
 	}
-	m.reg.MustRegister(m.Alerts, m.EvalSeconds, m.Events, m.Reloads, m.RulesActive,
+	bi := buildinfo.Get()
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lookout_sensor_build_info", Help: "Always 1; the labels name the running build.",
+	}, []string{"version", "commit", "date", "goversion"})
+	build.WithLabelValues(bi.Version, bi.Commit, bi.Date, bi.Go).Set(1)
+	m.reg.MustRegister(m.Alerts, m.EvalSeconds, m.Events, m.Reloads, m.RulesActive, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&collector{src: src})
 	return m
