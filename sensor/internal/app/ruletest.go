@@ -108,6 +108,10 @@ func TestRules(ctx context.Context, cfg config.Config, t RuleTest, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
+	if err := checkExpect(t.Expect, s.Engine().Rules()); err != nil {
+		s.probe.Close()
+		return nil, err
+	}
 	lctx, stop := context.WithCancel(ctx)
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- s.Run(lctx) }()

@@ -95,6 +95,9 @@ type Report struct {
 	// Warnings are non-fatal problems, each prefixed with file:line:col
 	// where known.
 	Warnings []string `json:"warnings,omitempty"`
+	// Notes are facts about the environment, logged at Info (a host name
+	// of a fd.sip.name check that does not resolve off-cluster).
+	Notes []string `json:"notes,omitempty"`
 	// RequiredEngineVersion is the highest required_engine_version seen.
 	RequiredEngineVersion string              `json:"required_engine_version,omitempty"`
 	Plugins               []PluginRequirement `json:"required_plugin_versions,omitempty"`
@@ -161,6 +164,7 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 		rep.Files = append(rep.Files, FileReport{Name: f.Name, Rules: f.Rules, Macros: f.Macros, Lists: f.Lists})
 	}
 	rep.Warnings = append(append(rep.Warnings, set.Warnings...), res.Warnings...)
+	rep.Notes = append(rep.Notes, res.Notes...)
 
 	prefixName := "evt.time"
 	if opts.TimeISO8601 {
@@ -220,6 +224,9 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	e.scratch = compile.NewScratch(res.Slots)
 	e.vals = make([]fields.Value, 0, 16)
 	if opts.Logger != nil {
+		for _, n := range rep.Notes {
+			opts.Logger.Info("rules: " + n)
+		}
 		for _, w := range rep.Warnings {
 			opts.Logger.Warn("rules: " + w)
 		}

@@ -256,12 +256,12 @@ func TestLookupIPOncePerName(t *testing.T) {
 		t.Errorf("lookups = %v, want %v", calls, want)
 	}
 	n := 0
-	for _, w := range rep.Warnings {
+	for _, w := range rep.Notes {
 		if strings.Contains(w, `cannot resolve "api.example"`) {
 			n++
 		}
 	}
 	if n != 1 {
-		t.Errorf("%d warnings for api.example, want 1: %q", n, rep.Warnings)
+		t.Errorf("%d notes for api.example, want 1: %q", n, rep.Notes)
 	}
 }

@@ -305,7 +305,7 @@ func (c *compiler) lookupIP(field, name string) []netip.Addr {
 	}
 	addrs, err := c.opts.LookupIP(name)
 	if err != nil {
-		c.warnings = append(c.warnings, fmt.Sprintf("%s: cannot resolve %q: %v", field, name, err))
+		c.notes = append(c.notes, fmt.Sprintf("%s: cannot resolve %q (%v): checks against it match nothing here (expected off-cluster)", field, name, err))
 		addrs = nil
 	}
 	if c.resolved == nil {

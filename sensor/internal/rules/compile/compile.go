@@ -49,6 +49,9 @@ type Result struct {
 	Rules    []*Rule
 	Skipped  []string // rules skipped by skip-if-unknown-filter
 	Warnings []string
+	// Notes are facts about the environment worth one INFO line, not a
+	// problem of the rules (a host name that does not resolve off-cluster).
+	Notes []string
 	// Slots is the number of scratch buffers the predicates need: one per
 	// distinct field (or transformed field) of the whole set.
 	Slots int
@@ -74,6 +77,7 @@ type compiler struct {
 	lists     []list
 	slots     map[string]int // field text -> scratch slot, shared by all rules
 	warnings  []string
+	notes     []string
 	nodesLeft int     // nodes left for the rule being expanded
 	budget    *budget // bytes left for the whole set
 	opts      Options
@@ -208,6 +212,7 @@ func CompileWith(set *spec.Set, resolve Resolver, opts Options) (*Result, error)
 		res.Rules = append(res.Rules, cr)
 	}
 	res.Warnings = c.warnings
+	res.Notes = c.notes
 	res.Slots = len(c.slots)
 	res.ExpandedBytes = c.budget.used
 	for _, r := range res.Rules {
