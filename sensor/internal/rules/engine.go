@@ -40,6 +40,9 @@ const (
 // MinPriority: api.Priority's zero value is Emergency, which drops every
 // rule less severe; pass api.PriorityDebug to load every rule.
 type Options struct {
+	// Strict makes unknown keys in lists, macros and rules errors (a
+	// typo like "enabeld" is otherwise a warning).
+	Strict bool
 	// MinPriority is the least severe priority loaded (Falco's priority
 	// setting): rules less severe than it never run.
 	MinPriority api.Priority
@@ -151,7 +154,7 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	if tbl == nil {
 		tbl = fields.NewTable()
 	}
-	set, err := spec.Load(srcs)
+	set, err := spec.LoadWith(srcs, spec.Options{Strict: opts.Strict})
 	if err != nil {
 		return nil, nil, err
 	}

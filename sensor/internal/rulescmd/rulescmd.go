@@ -27,9 +27,11 @@ type common struct {
 	withDefault bool
 	minPriority string
 	maxExpanded int
+	strict      bool
 }
 
 func (c *common) flags(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&c.strict, "strict", false, "unknown keys in lists, macros and rules are errors, not warnings")
 	cmd.Flags().BoolVar(&c.withDefault, "default", false, "load the embedded upstream falco_rules.yaml before PATH... (to check override files)")
 	cmd.Flags().IntVar(&c.maxExpanded, "max-expanded-bytes", compile.DefaultMaxExpandedBytes, "cap on what lists, list substitution and macros may expand to (rules_max_expanded_bytes)")
 	cmd.Flags().StringVar(&c.minPriority, "min-priority", "debug", "least severe priority that runs ("+api.AllowedPriorities+")")
@@ -51,7 +53,7 @@ func (c *common) load(paths []string, stderr io.Writer) (*rules.Engine, *rules.R
 	if len(srcs) == 0 {
 		return nil, nil, fmt.Errorf("no rules files found in %s", strings.Join(paths, ", "))
 	}
-	e, rep, err := rules.Load(srcs, rules.Options{MinPriority: prio, MaxExpandedBytes: c.maxExpanded})
+	e, rep, err := rules.Load(srcs, rules.Options{MinPriority: prio, MaxExpandedBytes: c.maxExpanded, Strict: c.strict})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return nil, nil, ErrInvalid

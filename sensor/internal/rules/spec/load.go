@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,12 +21,23 @@ type loader struct {
 	file   string
 	lines  []string
 	stats  *FileStats
+	strict bool
 }
 
 // Load reads the files in order and merges them. The first error stops
 // loading and is returned as a *Error.
-func Load(srcs []Source) (*Set, error) {
-	l := &loader{set: &Set{}, lists: map[string]*List{}, macros: map[string]*Macro{}, rules: map[string]*Rule{}}
+func Load(srcs []Source) (*Set, error) { return LoadWith(srcs, Options{}) }
+
+// Options are Load's choices.
+type Options struct {
+	// Strict makes an unknown key in a list, macro or rule an error (as
+	// Falco's schema validation does) instead of a warning.
+	Strict bool
+}
+
+// LoadWith is Load with options.
+func LoadWith(srcs []Source, opts Options) (*Set, error) {
+	l := &loader{set: &Set{}, lists: map[string]*List{}, macros: map[string]*Macro{}, rules: map[string]*Rule{}, strict: opts.Strict}
 	for _, src := range srcs {
 		if err := l.loadFile(src); err != nil {
 			return nil, err
@@ -116,13 +128,51 @@ func (l *loader) item(n *yaml.Node) error {
 	case it.keys["required_plugin_versions"] != nil:
 		return l.plugins(it.keys["required_plugin_versions"])
 	case it.keys["list"] != nil:
+		if err := l.knownKeys(it, "list", listKeys); err != nil {
+			return err
+		}
 		return l.list(it)
 	case it.keys["macro"] != nil:
+		if err := l.knownKeys(it, "macro", macroKeys); err != nil {
+			return err
+		}
 		return l.macro(it)
 	case it.keys["rule"] != nil:
+		if err := l.knownKeys(it, "rule", ruleKeys); err != nil {
+			return err
+		}
 		return l.rule(it)
 	}
 	l.warn(n, "Unknown top level item")
+	return nil
+}
+
+// The keys Falco's rules schema allows per item kind.
+var (
+	listKeys  = []string{"list", "items", "append", "override"}
+	macroKeys = []string{"macro", "condition", "append", "override"}
+	ruleKeys  = []string{"rule", "desc", "condition", "output", "priority", "source", "enabled", "tags",
+		"exceptions", "append", "override", "warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration"}
+)
+
+// knownKeys reports each key of it that kind does not have, at the key's
+// position: a warning, or with Strict an error (a typo such as
+// "enabeld: false" would otherwise be ignored without a word).
+func (l *loader) knownKeys(it *item, kind string, allowed []string) error {
+	for _, k := range it.ord {
+		if slices.Contains(allowed, k) {
+			continue
+		}
+		name := ""
+		if v := it.keys[kind]; v != nil {
+			name = v.Value
+		}
+		msg := fmt.Sprintf("unknown key '%s' in %s '%s' (allowed: %s)", k, kind, name, strings.Join(allowed, ", "))
+		if l.strict {
+			return l.errAt(it.knod[k], "%s", msg)
+		}
+		l.warn(it.knod[k], "%s", msg)
+	}
 	return nil
 }
 
