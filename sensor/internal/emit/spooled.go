@@ -146,6 +146,7 @@ func (o *output) sendHead(ctx context.Context, maxCount int) headResult {
 	if err != nil {
 		return headResult{wait: true, err: err}
 	}
+	defer o.spool.Release() // while sending, making room must not evict these
 	if len(recs) == 0 {
 		return headResult{sent: true}
 	}

@@ -349,11 +349,14 @@ func TestSpoolFullDropsOldest(t *testing.T) {
 	if st.Dropped[DropSpoolFull] == 0 || uint64(delivered)+st.Dropped[DropSpoolFull] != n {
 		t.Errorf("delivered %d + dropped %d != %d (stats %+v)", delivered, st.Dropped[DropSpoolFull], n, st)
 	}
-	// The survivors are the newest: one contiguous tail of uuids.
-	first := n - delivered
-	for i, u := range uuids {
-		if (lr.got[u] > 0) != (i >= first) {
-			t.Fatalf("alert %d delivered=%v; want the newest %d only", i, lr.got[u] > 0, delivered)
+	// The newest survive: the last 100 (far less than the spool holds)
+	// all arrive. While the spool drains, the batch in flight is never
+	// evicted (it would be counted dropped and delivered), so room for the
+	// drop alerts comes from the records after it: the survivors need not
+	// be one contiguous tail.
+	for _, u := range uuids[n-100:] {
+		if lr.got[u] == 0 {
+			t.Fatalf("alert %s, among the newest 100, was not delivered", u)
 		}
 	}
 	t.Logf("emitted %d, dropped oldest %d, delivered %d, drop alerts lost (not counted) %d", n, st.Dropped[DropSpoolFull], delivered, st.DropAlertsLost)

@@ -59,6 +59,12 @@ type Spool struct {
 	next  uint64 // seq of the next append
 	count int
 	bytes int64
+	// inflight is one past the highest seq the last Peek returned, until
+	// Remove or Release: those records are being sent, so making room never
+	// evicts them (an evicted record that still arrives would be counted
+	// twice, dropped and delivered); the spool may then exceed its bound by
+	// that one batch. 0: none.
+	inflight uint64
 }
 
 // Open opens (creating) dir/spool.db, bounded to maxBytes of records. A
@@ -164,7 +170,9 @@ func (s *Spool) Append(recs []Record) (Dropped, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		c := b.Cursor()
-		for k, v := c.First(); k != nil && s.bytes-freed+add > s.maxBytes; k, v = c.First() {
+		var from [8]byte
+		binary.BigEndian.PutUint64(from[:], s.inflight)
+		for k, v := c.Seek(from[:]); k != nil && s.bytes-freed+add > s.maxBytes; k, v = c.Seek(from[:]) {
 			freed += int64(len(v)) + 8
 			removed++
 			d.N++
@@ -220,7 +228,20 @@ func (s *Spool) Peek(n int, maxBytes int64) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read spool %s: %w", s.path, err)
 	}
+	if len(out) > 0 {
+		s.mu.Lock()
+		s.inflight = out[len(out)-1].Seq + 1
+		s.mu.Unlock()
+	}
 	return out, nil
+}
+
+// Release ends the last Peek's claim on its records (their send failed or
+// is over): making room may evict them again.
+func (s *Spool) Release() {
+	s.mu.Lock()
+	s.inflight = 0
+	s.mu.Unlock()
 }
 
 // Remove deletes the records with the given sequence numbers (delivered or
@@ -255,6 +276,7 @@ func (s *Spool) Remove(seqs []uint64) error {
 	}
 	s.count -= removed
 	s.bytes -= freed
+	s.inflight = 0
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -106,6 +107,11 @@ func TestLiveFieldFidelity(t *testing.T) {
 	l.attempt(t, func() string {
 		var execSeen, listenSeen, recvSeen bool
 		var lfd, rfd int
+		// The hook runs on the probe's goroutine: it reads the fds the
+		// test creates through atomics.
+		var lfdA, rfdA atomic.Int64
+		lfdA.Store(-1)
+		rfdA.Store(-1)
 		l.setHook(func(ev *event.Event) {
 			switch {
 			case ev.Type == event.TypeExecve && ev.Proc != nil && ev.Proc.ExePath == true_ && ev.Proc.PPID == self:
@@ -117,10 +123,10 @@ func TestLiveFieldFidelity(t *testing.T) {
 				if len(vals) == 1 && vals[0].Str == "" {
 					argsEq = "true"
 				}
-			case ev.Type == event.TypeListen && ev.PID == self && argInt(ev, "fd", -1) == int64(lfd):
+			case ev.Type == event.TypeListen && ev.PID == self && argInt(ev, "fd", -1) == lfdA.Load():
 				listenSeen = true
 				lport = render(t, ev, "fd.lport")
-			case ev.Type == event.TypeRecvfrom && ev.PID == self && argInt(ev, "fd", -1) == int64(rfd):
+			case ev.Type == event.TypeRecvfrom && ev.PID == self && argInt(ev, "fd", -1) == rfdA.Load():
 				recvSeen = true
 				sip, sport, cport, name = render(t, ev, "fd.sip"), render(t, ev, "fd.sport"), render(t, ev, "fd.cport"), render(t, ev, "fd.name")
 			}
@@ -133,6 +139,7 @@ func TestLiveFieldFidelity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		lfdA.Store(int64(lfd))
 		defer unix.Close(lfd)
 		// A server binds a port of its own: pick a free one first (the
 		// port of a bind to port 0 is chosen by the kernel after the
@@ -150,6 +157,7 @@ func TestLiveFieldFidelity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		rfdA.Store(int64(rfd))
 		defer unix.Close(rfd)
 		if err := unix.Bind(rfd, &unix.SockaddrInet4{Addr: lo}); err != nil {
 			t.Fatal(err)
