@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/router/api/glob"
 )
 
 // Op is a matcher's operator.
@@ -295,7 +296,7 @@ func (m *Matcher) positive(v string) bool {
 }
 
 // GlobMatch is Falco's glob: '*' crosses '/', '?' is one byte, [...] a class.
-func GlobMatch(pattern, s string) bool { return fnmatch(pattern, s, false) }
+func GlobMatch(pattern, s string) bool { return glob.Match(pattern, s, false) }
 
 // Value reads field from a as a string ("" when absent or null).
 func Value(a *api.Alert, field string) string {

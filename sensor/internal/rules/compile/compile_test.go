@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lookout-sec/lookout/router/api/glob"
 	"github.com/lookout-sec/lookout/sensor/internal/event"
 	"github.com/lookout-sec/lookout/sensor/internal/rules/fields"
 	"github.com/lookout-sec/lookout/sensor/internal/rules/spec"
@@ -245,7 +246,7 @@ func TestGlob(t *testing.T) {
 		{"[A-C]", "b", true, true},
 	}
 	for _, tc := range tests {
-		if got := fields.Glob(tc.pat, tc.s, tc.fold); got != tc.want {
+		if got := glob.Match(tc.pat, tc.s, tc.fold); got != tc.want {
 			t.Errorf("Glob(%q, %q, %v) = %v, want %v", tc.pat, tc.s, tc.fold, got, tc.want)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/lookout-sec/lookout/router/api/glob"
 	"github.com/lookout-sec/lookout/sensor/internal/rules/fields"
 )
 
@@ -121,9 +122,9 @@ func match(op opCode, a fields.Value, l *lit) bool {
 		}
 		return strings.HasSuffix(a.Str, l.v.Str)
 	case opGlob:
-		return fields.Glob(l.v.Str, a.Str, false)
+		return glob.Match(l.v.Str, a.Str, false)
 	case opIglob:
-		return fields.Glob(l.v.Str, a.Str, true)
+		return glob.Match(l.v.Str, a.Str, true)
 	case opRegex:
 		return l.re.MatchString(a.Str)
 	case opPmatch:

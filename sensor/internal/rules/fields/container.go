@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lookout-sec/lookout/router/api/glob"
 	"github.com/lookout-sec/lookout/sensor/internal/event"
 )
 
@@ -185,7 +186,7 @@ func (t *Table) addMounts() {
 						if byDest {
 							key = ms[i].Dest
 						}
-						if Glob(arg, key, false) {
+						if glob.Match(arg, key, false) {
 							return append(dst, sv(get(&ms[i])))
 						}
 					}

@@ -1,12 +1,13 @@
-package match
+// Package glob is Falco's glob: fnmatch(3) without FNM_PATHNAME, so '*'
+// crosses '/', '?' is one byte and [...] a class ([!...] or [^...]
+// negated), with a backslash escaping the next byte. The sensor's rule
+// engine (the glob and iglob operators, container.mount.*[PATTERN]) and the
+// router's matchers (filters, silences) share it, so a pattern means the
+// same on both sides.
+package glob
 
-// This is the rule engine's glob (sensor/internal/rules/compile.Glob), copied
-// because the router must not import the sensor module: fnmatch(3) without
-// FNM_PATHNAME, so '*' crosses '/' exactly as in Falco's glob operator.
-// TestGlobAgreesWithFalco pins the semantics.
-
-// fnmatch is fnmatch(pattern, s, 0) (FNM_CASEFOLD when fold): '*' crosses '/'.
-func fnmatch(pat, s string, fold bool) bool {
+// Match is fnmatch(pattern, s, 0), or with FNM_CASEFOLD (ASCII) when fold.
+func Match(pat, s string, fold bool) bool {
 	px, sx := 0, 0
 	nextPx, nextSx := -1, -1
 	for px < len(pat) || sx < len(s) {
