@@ -1,26 +1,13 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/lookout-sec/lookout/outputs/registry"
 )
 
-func load(t *testing.T, y string) (*Config, error) {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(f, []byte(y), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return Load(f, registry.Builtin())
-}
-
 func TestNoiseConfig(t *testing.T) {
-	c, err := load(t, `
+	c, err := loadYAML(t, `
 noise:
   baseline: {learn_for: 24h}
   retention: {max_age: 90d, max_findings: 5000}
@@ -69,7 +56,7 @@ outputs:
 }
 
 func TestElasticsearchRecordsByDefault(t *testing.T) {
-	c, err := load(t, "outputs:\n  - {name: es, type: elasticsearch, elasticsearch: {addresses: ['http://127.0.0.1:9200']}}\n")
+	c, err := loadYAML(t, "outputs:\n  - {name: es, type: elasticsearch, elasticsearch: {addresses: ['http://127.0.0.1:9200']}}\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +82,7 @@ func TestNoiseConfigErrors(t *testing.T) {
 		{"fingerprint without fields", "noise: {fingerprints: [{rules: [x]}]}\n" + out, "noise.fingerprints[0]: rules and fields are both required"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := load(t, c.yaml)
+			_, err := loadYAML(t, c.yaml)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error containing %q", err, c.want)
 			}

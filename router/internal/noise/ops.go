@@ -261,6 +261,7 @@ func (s *Stage) AddSilence(n NewSilence) (Silence, error) {
 		Comment: n.Comment, MarkExpected: n.MarkExpected, Origin: "api",
 	}
 	s.silences[x.ID] = x
+	s.silenceList = nil
 	ch := &Changes{}
 	ch.silence(x)
 	if x.MarkExpected && x.StateAt(now) == SilenceActive {

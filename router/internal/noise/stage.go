@@ -62,6 +62,9 @@ type Stage struct {
 	silences map[string]*Silence
 	windows  map[string]*Window
 	groups   map[string]*group
+	// silenceList caches silences sorted by id; nil after any change to
+	// the silences map.
+	silenceList []*Silence
 	// dirty holds findings whose count or last-seen changed since they
 	// were last written; Flush writes them.
 	dirty map[string]*Finding
@@ -127,59 +130,39 @@ func New(cfg Config, st Store, opts Options) (*Stage, error) {
 }
 
 func (s *Stage) load(st Store) error {
-	loadInto := func(bucket string, fn func(k string, v []byte) error) error {
-		if err := st.Load(bucket, fn); err != nil {
-			return fmt.Errorf("noise state %s: %w", bucket, err)
-		}
-		return nil
+	err := loadBucket(st, s.log, bucketFindings, func(f *Finding) { s.findings[f.ID] = f })
+	if err == nil {
+		err = loadBucket(st, s.log, bucketSilences, func(x *Silence) { s.silences[x.ID] = x })
 	}
-	err := loadInto(bucketFindings, func(k string, v []byte) error {
-		var f Finding
-		if err := json.Unmarshal(v, &f); err != nil {
-			s.log.Warn("noise state: unreadable finding skipped", "id", k, "err", err)
+	if err == nil {
+		err = loadBucket(st, s.log, bucketWindows, func(w *Window) { s.windows[w.ID] = w })
+	}
+	if err == nil {
+		err = loadBucket(st, s.log, bucketGroups, func(g *group) {
+			if s.policies[g.Output] != nil { // groups of removed outputs are forgotten
+				s.groups[g.Key] = g
+			}
+		})
+	}
+	return err
+}
+
+// loadBucket decodes every record of bucket into a new T and hands it to
+// add; an unreadable record is logged and skipped (it never stops a start).
+func loadBucket[T any](st Store, log *slog.Logger, bucket string, add func(*T)) error {
+	err := st.Load(bucket, func(k string, v []byte) error {
+		x := new(T)
+		if err := json.Unmarshal(v, x); err != nil {
+			log.Warn("noise state: unreadable record skipped", "bucket", bucket, "key", k, "err", err)
 			return nil
 		}
-		s.findings[f.ID] = &f
+		add(x)
 		return nil
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("noise state %s: %w", bucket, err)
 	}
-	err = loadInto(bucketSilences, func(k string, v []byte) error {
-		var x Silence
-		if err := json.Unmarshal(v, &x); err != nil {
-			s.log.Warn("noise state: unreadable silence skipped", "id", k, "err", err)
-			return nil
-		}
-		s.silences[x.ID] = &x
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = loadInto(bucketWindows, func(k string, v []byte) error {
-		var x Window
-		if err := json.Unmarshal(v, &x); err != nil {
-			s.log.Warn("noise state: unreadable learning window skipped", "id", k, "err", err)
-			return nil
-		}
-		s.windows[x.ID] = &x
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return loadInto(bucketGroups, func(k string, v []byte) error {
-		var g group
-		if err := json.Unmarshal(v, &g); err != nil {
-			s.log.Warn("noise state: unreadable group skipped", "key", k, "err", err)
-			return nil
-		}
-		if s.policies[g.Output] != nil {
-			s.groups[g.Key] = &g
-		}
-		return nil
-	})
+	return nil
 }
 
 // applyConfig installs the config silences and the first baseline window.
@@ -202,6 +185,7 @@ func (s *Stage) applyConfig(st Store) error {
 			ch.del(bucketSilences, id)
 		}
 	}
+	s.silenceList = nil
 	if s.cfg.LearnFor > 0 {
 		if _, ok := s.windows["baseline"]; !ok {
 			now := s.now()
@@ -452,12 +436,18 @@ func (s *Stage) matchingSilences(a *api.Alert, now time.Time) []*Silence {
 	return out
 }
 
+// sortedSilences is the silences by id, rebuilt only after a change
+// (matchingSilences runs for every alert).
 func (s *Stage) sortedSilences() []*Silence {
+	if s.silenceList != nil {
+		return s.silenceList
+	}
 	out := make([]*Silence, 0, len(s.silences))
 	for _, x := range s.silences {
 		out = append(out, x)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	s.silenceList = out
 	return out
 }
 
