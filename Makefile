@@ -117,7 +117,7 @@ fuzz-rules:
 # The output is committed, so only this target needs clang.
 bpf:
 	@command -v clang-19 >/dev/null || { $(APT) update -qq && $(APT) install -y clang-19 llvm-19; }
-	$(GO) generate ./sensor/internal/probe
+	$(GO) generate ./sensor/internal/probe/...
 
 # bench-probe measures the probe's overhead and reader throughput (root, BTF kernel).
 bench-probe:

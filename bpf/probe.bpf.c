@@ -3,7 +3,8 @@
 // Lookout probe: syscalls captured at exit (tp_btf/sys_exit) behind an
 // in-kernel interest filter, plus process lifecycle (sched_process_exec,
 // sched_process_fork, sched_process_exit). Records go to one ring buffer
-// written with BPF_RB_NO_WAKEUP; user space polls it.
+// that wakes the reader only past a fill watermark (wakeup_bytes); user
+// space also polls it on a timer.
 //
 // The C knows no syscall numbers: user space fills `interest` (indexed by
 // syscall nr) with a spec per syscall — which arguments are user strings,
@@ -35,10 +36,22 @@ static __always_inline int compat(struct task_struct *t)
 #endif
 }
 
-static __always_inline void regs_args(struct pt_regs *r, __u64 a[6], long *nr)
+// syscall_nr returns the syscall number: read first, alone, so a syscall
+// nobody wants costs one load and one map lookup.
+static __always_inline long syscall_nr(struct pt_regs *r)
 {
 #if defined(__TARGET_ARCH_x86)
-	*nr = r->orig_ax;
+	return r->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	return r->syscallno;
+#else
+#error "unsupported architecture"
+#endif
+}
+
+static __always_inline void regs_args(struct pt_regs *r, __u64 a[6])
+{
+#if defined(__TARGET_ARCH_x86)
 	a[0] = r->di;
 	a[1] = r->si;
 	a[2] = r->dx;
@@ -46,7 +59,6 @@ static __always_inline void regs_args(struct pt_regs *r, __u64 a[6], long *nr)
 	a[4] = r->r8;
 	a[5] = r->r9;
 #elif defined(__TARGET_ARCH_arm64)
-	*nr = r->syscallno;
 	a[0] = r->orig_x0;
 	a[1] = r->regs[1];
 	a[2] = r->regs[2];
@@ -105,10 +117,7 @@ static __always_inline void msghdr(struct scratch *s, __u32 *off, __u64 ptr, __u
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	count(CAT_SYSCALL, CTR_INVOKED);
-	long nr;
-	__u64 a[6];
-	regs_args(regs, a, &nr);
+	long nr = syscall_nr(regs);
 	if (nr < 0 || nr >= IDX_ONLY) {
 		count(CAT_SYSCALL, CTR_FILTERED);
 		return 0;
@@ -128,10 +137,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		count(CAT_SYSCALL, CTR_DROP_FULL);
 		return 0;
 	}
+	__u64 a[6];
+	regs_args(regs, a);
 	s->hdr.res = ret;
 	__u32 off = 0;
 	__u32 fd = (spec >> SPEC_FD_SHIFT) & 7;
-	long unix_sk = 0;
+	struct sock *unix_sk = 0;
 	if (fd) {
 		long n = (long)pick(fd, a, ret, -1);
 		if (spec & SPEC_FD_USER) {
@@ -140,7 +151,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 				v = -1;
 			n = v;
 		}
-		unix_sk = put_fd_info(s, &off, bpf_get_current_task(), (int)n, CAT_SYSCALL);
+		unix_sk = put_fd_info(s, &off, t, (int)n, CAT_SYSCALL);
 	}
 	for (int i = 0; i < 6; i++) {
 		s->hdr.args[i] = a[i];
@@ -188,15 +199,12 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	count(CAT_EXEC, CTR_INVOKED);
 	if (!(spec_of(IDX_EXEC) & SPEC_ON) || excluded()) {
 		count(CAT_EXEC, CTR_FILTERED);
 		return 0;
 	}
-	long nr;
-	__u64 a[6];
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
-	regs_args(regs, a, &nr);
+	long nr = syscall_nr(regs);
 	struct scratch *s = start(KIND_EXEC, nr, p);
 	if (!s) {
 		count(CAT_EXEC, CTR_DROP_FULL);
@@ -235,8 +243,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	count(CAT_FORK, CTR_INVOKED);
-	if (!(spec_of(IDX_FORK) & SPEC_ON) || excluded()) {
+	if (!(spec_of(IDX_FORK) & SPEC_ON) || excluded_fork(child->tgid)) {
 		count(CAT_FORK, CTR_FILTERED);
 		return 0;
 	}
@@ -255,7 +262,6 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
-	count(CAT_EXIT, CTR_INVOKED);
 	if (!(spec_of(IDX_EXIT) & SPEC_ON) || excluded()) {
 		count(CAT_EXIT, CTR_FILTERED);
 		return 0;

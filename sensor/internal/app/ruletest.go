@@ -131,6 +131,11 @@ func TestRules(ctx context.Context, cfg config.Config, t RuleTest, log *slog.Log
 		return nil, fmt.Errorf("rules test: run %s: %w", t.Argv[0], runErr)
 	}
 	child := int64(cmd.Process.Pid)
+	// The sensor's own events are filtered in the kernel; let the marker
+	// through (everything before it has been evaluated once it arrives).
+	if err := s.probe.SetExcludePID(0); err != nil {
+		return nil, fmt.Errorf("rules test: %w", err)
+	}
 	if f, err := os.Open(marker); err == nil { // never exists; the failed open is the marker
 		f.Close()
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,7 +147,11 @@ func New(ctx context.Context, cfg config.Config, opts NewOptions) (*Sensor, erro
 	s.engine.Store(eng)
 	interest := eng.EventTypes()
 	interest.Union(StateNeeds())
-	s.probe, err = probe.Open(ctx, probe.Config{RingSize: cfg.RingSize, Interest: interest, Logger: s.log})
+	// The sensor's own syscalls are filtered in the kernel (its children's
+	// are not): a scrape of its metrics or a post to the router must not
+	// come back as events, or as alerts about itself.
+	s.probe, err = probe.Open(ctx, probe.Config{RingSize: cfg.RingSize, Interest: interest, Logger: s.log,
+		ExcludePID: os.Getpid()})
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,7 @@ const (
 	bpfProgOnSysExit     = "on_sys_exit"
 	bpfVarUnusedEventHdr = "unused_event_hdr"
 	bpfVarUnusedFdInfo   = "unused_fd_info"
+	bpfVarWakeupBytes    = "wakeup_bytes"
 )
 
 // loadBpf returns the embedded CollectionSpec for bpf.
@@ -150,6 +151,7 @@ type bpfMapSpecs struct {
 type bpfVariableSpecs struct {
 	UnusedEventHdr *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
 	UnusedFdInfo   *ebpf.VariableSpec `ebpf:"unused_fd_info"`
+	WakeupBytes    *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // bpfObjects contains all objects after they have been loaded into the kernel.
@@ -193,6 +195,7 @@ func (m *bpfMaps) Close() error {
 type bpfVariables struct {
 	UnusedEventHdr *ebpf.Variable `ebpf:"unused_event_hdr"`
 	UnusedFdInfo   *ebpf.Variable `ebpf:"unused_fd_info"`
+	WakeupBytes    *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // bpfPrograms contains all programs after they have been loaded into the kernel.

@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -154,32 +156,115 @@ func TestCloseWhileRunning(t *testing.T) {
 }
 
 // TestExcludePID leaves this process out: its mkdirs are filtered in the
-// kernel while another process's still arrive. (mkdir is rare on a busy
+// kernel while another process's still arrive. The child it starts is not
+// excluded: its fork (which the kernel reports in this, the excluded,
+// process), exec, mkdir and exit all arrive. (mkdir is rare on a busy
 // machine, unlike open, so other processes cannot fill the ring.)
 func TestExcludePID(t *testing.T) {
 	pid := int64(os.Getpid())
 	dir := t.TempDir()
-	h := startProbe(t, Config{ExcludePID: int(pid), Interest: types(event.TypeMkdir, event.TypeMkdirat)}, func(ev *event.Event) bool {
-		a := ev.Arg("path")
-		return a != nil && strings.HasPrefix(a.Str, dir)
+	var child atomic.Int64
+	h := startProbe(t, Config{ExcludePID: int(pid), Interest: types(event.TypeMkdir, event.TypeMkdirat,
+		event.TypeClone, event.TypeExecve, event.TypeProcexit)}, func(ev *event.Event) bool {
+		if ev.PID == pid {
+			return true // must never happen: kept to fail below
+		}
+		if ev.Type == event.TypeClone {
+			return true // the child's pid is not known yet when its fork arrives
+		}
+		if a := ev.Arg("path"); a != nil {
+			return strings.HasPrefix(a.Str, dir)
+		}
+		return ev.Type != event.TypeMkdir && ev.Type != event.TypeMkdirat && ev.PID == child.Load()
 	})
 	for i := range 100 {
 		if err := unix.Mkdirat(unix.AT_FDCWD, filepath.Join(dir, fmt.Sprintf("self-%d", i)), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("mkdir", filepath.Join(dir, "from-child"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mkdir: %v %s", err, out)
+	// The child waits for a line before its exec, so that its pid is known
+	// to the filter above before its exec, mkdir and exit records arrive.
+	cmd := exec.Command("sh", "-c", "read x; exec mkdir "+filepath.Join(dir, "from-child"))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	child := int64(cmd.Process.Pid)
-	evs := h.waitFor("the child's mkdir", func(evs []event.Event) bool {
-		_, err := find(evs, func(e *event.Event) bool { return e.PID == child })
-		return err == nil
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	child.Store(int64(cmd.Process.Pid))
+	stdin.Write([]byte("go\n"))
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	c := child.Load()
+	evs := h.waitFor("the child's mkdir, exec and exit", func(evs []event.Event) bool {
+		has := func(typ ...event.Type) bool {
+			_, err := find(evs, func(e *event.Event) bool { return e.PID == c && slices.Contains(typ, e.Type) })
+			return err == nil
+		}
+		return has(event.TypeClone) && has(event.TypeMkdir, event.TypeMkdirat) && has(event.TypeExecve) && has(event.TypeProcexit)
 	})
 	for _, e := range evs {
 		if e.PID == pid {
 			t.Errorf("record of the excluded process: %s", describe(&e))
 		}
 	}
+}
+
+// TestCountersUnderLoad snapshots the counters while this process makes
+// watched and unwatched syscalls as fast as it can: every snapshot holds the
+// invariant, no counter ever goes back, and once the hooks are quiet the
+// records user space got are exactly those the kernel emitted.
+func TestCountersUnderLoad(t *testing.T) {
+	h := startProbe(t, Config{OnlyPID: os.Getpid(), Interest: types(event.TypeOpenat)}, func(*event.Event) bool { return false })
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	const n = 200000
+	go func() {
+		defer close(done)
+		for i := 0; i < n; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			unix.Getppid()
+			unix.Openat(unix.AT_FDCWD, "/nonexistent/lookout-counters", unix.O_RDONLY, 0)
+		}
+	}()
+	var prev Stats
+	snaps := 0
+	for loop := true; loop; snaps++ {
+		select {
+		case <-done:
+			loop = false
+		default:
+		}
+		st, err := h.p.Stats()
+		if err != nil {
+			close(stop)
+			t.Fatal(err)
+		}
+		checkInvariant(t, st)
+		for name, pair := range map[string][2]Category{"syscall": {prev.Syscall, st.Syscall}} {
+			a, b := pair[0], pair[1]
+			if b.Filtered < a.Filtered || b.Emitted < a.Emitted || b.Dropped() < a.Dropped() {
+				t.Fatalf("%s counters went back: %+v then %+v", name, a, b)
+			}
+		}
+		prev = st
+	}
+	st := h.quiesce()
+	checkInvariant(t, st)
+	if st.Syscall.Emitted < n || st.Syscall.Filtered < n {
+		t.Errorf("emitted %d, filtered %d; want at least %d each (this process's openat and getppid)", st.Syscall.Emitted, st.Syscall.Filtered, n)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.total != st.Total().Emitted {
+		t.Errorf("user space got %d records, the kernel emitted %d", h.total, st.Total().Emitted)
+	}
+	t.Logf("%d snapshots under load, final %+v", snaps, st.Syscall)
 }

@@ -31,25 +31,34 @@ const (
 // DefaultRingSize is the ring buffer size used when Config.RingSize is 0.
 const DefaultRingSize = 8 << 20
 
-// DefaultPollInterval is how often the reader polls an idle ring.
-const DefaultPollInterval = 2 * time.Millisecond
+// DefaultPollInterval is how long the reader sleeps on a ring that holds
+// less than the wakeup watermark: the most a record waits on a quiet node.
+// Bursts wake the reader earlier (see Config.WakeupBytes).
+const DefaultPollInterval = 50 * time.Millisecond
 
 // Config configures Open.
 type Config struct {
 	// RingSize is the ring buffer size in bytes: a power of two and a
 	// multiple of the page size. 0 means DefaultRingSize.
 	RingSize int
-	// PollInterval is how long the reader waits on an idle ring. 0 means
-	// DefaultPollInterval.
+	// PollInterval is how long the reader waits on a ring below the wakeup
+	// watermark. 0 means DefaultPollInterval.
 	PollInterval time.Duration
+	// WakeupBytes is the watermark: records are written without waking the
+	// reader until this much data waits, so a quiet node costs a timer tick
+	// per PollInterval and no wakeup per record, while a burst wakes the
+	// reader long before the ring is full. 0 means RingSize/8.
+	WakeupBytes int
 	// Logger receives decode problems; nil means slog.Default().
 	Logger *slog.Logger
 	// Interest is the set of event types to deliver; everything else is
 	// filtered in the kernel. Types the probe does not support are ignored.
 	Interest event.TypeSet
 	// ExcludePID, when not 0, is a process (tgid) whose events are filtered
-	// in the kernel: the sensor can pass its own pid so that its /proc reads
-	// and posts to the router do not come back as events.
+	// in the kernel: the sensor passes its own pid so that its /proc reads,
+	// metrics scrapes and posts to the router do not come back as events.
+	// Its children are not excluded: their fork (which runs in the excluded
+	// parent), exec and syscalls pass.
 	ExcludePID int
 	// OnlyPID, when not 0, is the only process (tgid) whose events pass the
 	// kernel filter: for watching one process, and for tests that must not
@@ -99,6 +108,12 @@ func Open(ctx context.Context, cfg Config) (*Probe, error) {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
 	spec.Maps["events"].MaxEntries = uint32(cfg.RingSize)
+	if cfg.WakeupBytes <= 0 || cfg.WakeupBytes > cfg.RingSize {
+		cfg.WakeupBytes = cfg.RingSize / 8
+	}
+	if err := spec.Variables["wakeup_bytes"].Set(uint64(cfg.WakeupBytes)); err != nil {
+		return nil, fmt.Errorf("probe: set the wakeup watermark: %w", err)
+	}
 	p := &Probe{cfg: cfg, log: cfg.Logger}
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -162,6 +177,16 @@ func (p *Probe) SetInterest(s event.TypeSet) error {
 			}
 		}
 	}
+	return nil
+}
+
+// SetExcludePID changes Config.ExcludePID (0: exclude nothing) while the
+// probe runs; the next hook run sees it.
+func (p *Probe) SetExcludePID(pid int) error {
+	if err := p.objs.Interest.Put(uint32(idxExclude), uint32(pid)); err != nil {
+		return fmt.Errorf("probe: set the excluded pid: %w", err)
+	}
+	p.cfg.ExcludePID = pid
 	return nil
 }
 

@@ -2,10 +2,13 @@ package probe
 
 import "fmt"
 
-// Category is one hook's counters, summed over CPUs. For every category,
-// Invocations = Filtered + Emitted + Dropped().
+// Category is one hook's counters, summed over CPUs. Every hook run ends in
+// exactly one outcome (filtered, emitted or dropped) and only outcomes are
+// counted in the kernel, so Invocations is their sum: the invariant
+// Invocations = Filtered + Emitted + Dropped() holds in every snapshot, and a
+// run costs one counter increment, not two.
 type Category struct {
-	Invocations  uint64 // hook runs
+	Invocations  uint64 // hook runs (the sum of the outcomes)
 	Filtered     uint64 // not interesting, dropped in the kernel on purpose
 	Emitted      uint64 // records written to the ring
 	DropRingFull uint64 // lost: no room in the ring
@@ -42,7 +45,7 @@ func (s Stats) Total() Category {
 	return t
 }
 
-const nCtr = 7 // NCTR in bpf/lookout/record.h
+const nCtr = 6 // NCTR in bpf/lookout/record.h
 
 // Stats reads the kernel counters.
 func (p *Probe) Stats() (Stats, error) {
@@ -59,7 +62,8 @@ func (p *Probe) Stats() (Stats, error) {
 				v[k] += x
 			}
 		}
-		*c = Category{Invocations: v[0], Filtered: v[1], Emitted: v[2], DropRingFull: v[3], DropTooBig: v[4], ReadFailures: v[5], Truncated: v[6]}
+		*c = Category{Filtered: v[0], Emitted: v[1], DropRingFull: v[2], DropTooBig: v[3], ReadFailures: v[4], Truncated: v[5]}
+		c.Invocations = c.Filtered + c.Emitted + c.Dropped()
 	}
 	out.DecodeErrors = p.decodeErrors.Load()
 	return out, nil
