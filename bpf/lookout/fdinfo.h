@@ -25,6 +25,9 @@ struct inode___pre611 {
 // makes them fault-safe) instead of one bpf_probe_read_kernel call each.
 // Weak: on older kernels it resolves to 0 and the probe-read path runs.
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+// probe_reads forces the probe-read path (set by tests, to check it on
+// kernels that have bpf_rdonly_cast).
+volatile const __u32 probe_reads = 0;
 #define bpf_core_type_id_kernel(type) __builtin_btf_type_id(*(typeof(type) *)0, 1 /* BPF_TYPE_ID_TARGET */)
 
 // Field access for the two flavours of the fill_* functions below: LD
@@ -154,7 +157,7 @@ static __noinline struct sock *put_fd_info(struct scratch *s, __u32 *off, struct
 	if (!fi)
 		return 0;
 	__builtin_memset(fi, 0, sizeof(*fi));
-	if (bpf_rdonly_cast)
+	if (bpf_rdonly_cast && !probe_reads)
 		return fill_file_btf(fi, CAST_BTF(struct file, f));
 	return fill_file(fi, f);
 }

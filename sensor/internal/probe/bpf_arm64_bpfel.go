@@ -82,6 +82,7 @@ const (
 	bpfProgOnExit        = "on_exit"
 	bpfProgOnFork        = "on_fork"
 	bpfProgOnSysExit     = "on_sys_exit"
+	bpfVarProbeReads     = "probe_reads"
 	bpfVarUnusedEventHdr = "unused_event_hdr"
 	bpfVarUnusedFdInfo   = "unused_fd_info"
 	bpfVarWakeupBytes    = "wakeup_bytes"
@@ -149,6 +150,7 @@ type bpfMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type bpfVariableSpecs struct {
+	ProbeReads     *ebpf.VariableSpec `ebpf:"probe_reads"`
 	UnusedEventHdr *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
 	UnusedFdInfo   *ebpf.VariableSpec `ebpf:"unused_fd_info"`
 	WakeupBytes    *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -193,6 +195,7 @@ func (m *bpfMaps) Close() error {
 //
 // It can be passed to loadBpfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type bpfVariables struct {
+	ProbeReads     *ebpf.Variable `ebpf:"probe_reads"`
 	UnusedEventHdr *ebpf.Variable `ebpf:"unused_event_hdr"`
 	UnusedFdInfo   *ebpf.Variable `ebpf:"unused_fd_info"`
 	WakeupBytes    *ebpf.Variable `ebpf:"wakeup_bytes"`

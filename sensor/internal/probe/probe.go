@@ -64,6 +64,11 @@ type Config struct {
 	// kernel filter: for watching one process, and for tests that must not
 	// see the rest of the machine.
 	OnlyPID int
+
+	// probeReads makes the hooks read kernel structures with
+	// bpf_probe_read_kernel even where typed loads are possible: tests use
+	// it to check the path kernels without bpf_rdonly_cast (before 6.2) take.
+	probeReads bool
 }
 
 // Probe is a loaded and attached set of BPF programs.
@@ -113,6 +118,11 @@ func Open(ctx context.Context, cfg Config) (*Probe, error) {
 	}
 	if err := spec.Variables["wakeup_bytes"].Set(uint64(cfg.WakeupBytes)); err != nil {
 		return nil, fmt.Errorf("probe: set the wakeup watermark: %w", err)
+	}
+	if cfg.probeReads {
+		if err := spec.Variables["probe_reads"].Set(uint32(1)); err != nil {
+			return nil, fmt.Errorf("probe: %w", err)
+		}
 	}
 	p := &Probe{cfg: cfg, log: cfg.Logger}
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {

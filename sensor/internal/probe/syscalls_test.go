@@ -32,7 +32,10 @@ type call struct {
 // runCalls watches the calls' types, runs each call on its own locked OS
 // thread between two marker calls (close(-2) before, close(-3) after: a
 // thread may have run other goroutines' syscalls before) and checks the
-// first record of the call's type between the markers.
+// first record of the call's type between the markers. Two probes watch at
+// once, one reading kernel structures with typed loads (bpf_rdonly_cast) and
+// one with bpf_probe_read_kernel (the path of kernels before 6.2): both must
+// report the same.
 func runCalls(t *testing.T, calls []call) {
 	t.Helper()
 	var interest event.TypeSet
@@ -41,13 +44,12 @@ func runCalls(t *testing.T, calls []call) {
 		interest.Add(c.typ)
 	}
 	pid := int64(os.Getpid())
-	h := startProbe(t, Config{OnlyPID: int(pid), Interest: interest}, func(ev *event.Event) bool { return ev.PID == pid })
-	type result struct {
-		tid  int64
-		res  int64
-		args map[string]any
+	keep := func(ev *event.Event) bool { return ev.PID == pid }
+	flavours := map[string]*harness{
+		"btf":        startProbe(t, Config{OnlyPID: int(pid), Interest: interest}, keep),
+		"probe-read": startProbe(t, Config{OnlyPID: int(pid), Interest: interest, probeReads: true}, keep),
 	}
-	results := make([]result, len(calls))
+	results := make([]callResult, len(calls))
 	for i, c := range calls {
 		done := make(chan struct{})
 		go func() {
@@ -60,6 +62,20 @@ func runCalls(t *testing.T, calls []call) {
 		}()
 		<-done
 	}
+	for name, h := range flavours {
+		t.Run(name, func(t *testing.T) { checkCalls(t, h, calls, results) })
+	}
+}
+
+// callResult is what a call did, seen from user space.
+type callResult struct {
+	tid  int64
+	res  int64
+	args map[string]any
+}
+
+// checkCalls checks the records h got for calls against results.
+func checkCalls(t *testing.T, h *harness, calls []call, results []callResult) {
 	marker := func(e *event.Event, tid, fd int64) bool {
 		return e.TID == tid && e.Type == event.TypeClose && e.Arg("fd").Int == fd
 	}
