@@ -25,6 +25,10 @@ var (
 		"Events for threads the state tables did not know.", nil, nil)
 	descEvicted = prometheus.NewDesc("lookout_sensor_state_evicted_total",
 		"Process-table entries evicted because the table was full.", nil, nil)
+	descEarly = prometheus.NewDesc("lookout_sensor_state_exited_evicted_early_total",
+		"Exited process-table entries removed before their grace period because more than state.max_exited waited (fork storms).", nil, nil)
+	descExited = prometheus.NewDesc("lookout_sensor_state_exited_threads",
+		"Exited process-table entries kept for their grace period.", nil, nil)
 	descQueue = prometheus.NewDesc("lookout_sensor_alert_queue_depth",
 		"Alerts waiting for delivery, by output.", []string{"output"}, nil)
 	descSent = prometheus.NewDesc("lookout_sensor_alerts_sent_total",
@@ -40,7 +44,7 @@ type collector struct{ src Sources }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSeen, descFiltered, descDelivered, descDropped, descReadFail, descDecode,
-		descThreads, descUnknown, descEvicted, descQueue, descSent, descRetries, descAlertDrops} {
+		descThreads, descUnknown, descEvicted, descEarly, descExited, descQueue, descSent, descRetries, descAlertDrops} {
 		ch <- d
 	}
 }
@@ -72,6 +76,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descThreads, float64(s.Threads))
 		counter(descUnknown, s.Unknown)
 		counter(descEvicted, s.Evicted)
+		counter(descEarly, s.EvictedEarly)
+		gauge(descExited, float64(s.Exited))
 	}
 	if c.src.Emit != nil {
 		for _, o := range c.src.Emit() {

@@ -269,6 +269,9 @@ func (t *Tables) markExited(th *thread, ts, reaper int64) {
 	t.nExited++
 	th.p.ExitTS = ts
 	t.exited = append(t.exited, th.p.TID)
+	for t.nExited > t.opts.MaxExited && t.evictOldestExited() {
+		t.stats.EvictedEarly++
+	}
 	if len(th.children) == 0 {
 		return
 	}

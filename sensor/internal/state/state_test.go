@@ -237,6 +237,25 @@ func TestEvictionBounds(t *testing.T) {
 	}
 }
 
+// TestMaxExitedBoundsForkStorm: more exited threads than MaxExited waiting for their
+// grace period: the oldest go early, every one counted, the newest stay.
+func TestMaxExitedBoundsForkStorm(t *testing.T) {
+	tb := newTestTables(t, Options{MaxExited: 5})
+	b := &evb{}
+	tb.Apply(execEv(b, 1, "/sbin/init", "", "/", 0))
+	for i := int64(2); i < 22; i++ {
+		tb.Apply(fork(b, i, 1))
+		tb.Apply(b.ev(event.TypeProcexit, i, i, 0))
+	}
+	s := tb.Stats()
+	if s.Exited != 5 || s.EvictedEarly != 15 || s.Threads != 6 || s.Expired != 0 || s.Evicted != 0 {
+		t.Fatalf("stats = %+v, want 5 exited kept, 15 evicted early, 6 threads", s)
+	}
+	if tb.Process(16) != nil || tb.Process(17) == nil || tb.Process(21) == nil {
+		t.Fatal("early eviction did not take the oldest exited first")
+	}
+}
+
 func TestResolvePath(t *testing.T) {
 	for _, tc := range []struct{ base, name, want string }{
 		{"/root/", "a", "/root/a"},

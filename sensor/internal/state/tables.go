@@ -19,6 +19,10 @@ type Options struct {
 	MaxFDsPerProcess int           // fds kept per fd table; default 4096
 	MaxEnvBytes      int           // environment bytes kept per process; default 8192
 	ExitGrace        time.Duration // how long an exited thread stays (event time); default 5s
+	// MaxExited bounds the exited threads kept for their grace period;
+	// past it the oldest go early (counted in Stats.EvictedEarly), so a
+	// fork storm cannot grow the tables. Default 4096.
+	MaxExited int
 
 	// Containers fetches container metadata (name, image, privileged, pod)
 	// from the runtimes; nil leaves containers with their cgroup id only.
@@ -32,6 +36,7 @@ type Stats struct {
 	Exited        int    // exited entries waiting for eviction
 	Evicted       uint64 // entries removed because the table was full
 	Expired       uint64 // exited entries removed after the grace period
+	EvictedEarly  uint64 // exited entries removed before their grace period (more than MaxExited waited)
 	Unknown       uint64 // events for a thread the tables did not know
 	FDsDropped    uint64 // fds not recorded because a table was full
 	ScanProcesses int    // threads found by the last Scan
@@ -109,6 +114,9 @@ func New(opts Options) (*Tables, error) {
 	}
 	if opts.ExitGrace <= 0 {
 		opts.ExitGrace = 5 * time.Second
+	}
+	if opts.MaxExited <= 0 {
+		opts.MaxExited = 4096
 	}
 	root := opts.HostRoot
 	if root == "/" {
@@ -293,19 +301,27 @@ func descends(p, anc *event.Process) bool {
 
 // evictOne removes the oldest exited entry, or else an arbitrary live one.
 func (t *Tables) evictOne() bool {
-	for len(t.exited) > 0 {
-		tid := t.exited[0]
-		t.exited = t.exited[1:]
-		if th := t.threads[tid]; th != nil && th.exited {
-			t.remove(tid)
-			t.stats.Evicted++
-			return true
-		}
+	if t.evictOldestExited() {
+		t.stats.Evicted++
+		return true
 	}
 	for tid := range t.threads {
 		t.remove(tid)
 		t.stats.Evicted++
 		return true
+	}
+	return false
+}
+
+// evictOldestExited removes the exited entry that exited first, if any.
+func (t *Tables) evictOldestExited() bool {
+	for len(t.exited) > 0 {
+		tid := t.exited[0]
+		t.exited = t.exited[1:]
+		if th := t.threads[tid]; th != nil && th.exited {
+			t.remove(tid)
+			return true
+		}
 	}
 	return false
 }
