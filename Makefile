@@ -135,7 +135,7 @@ test-deps-app:
 # bench-sensor: overhead of the full sensor (default rules) on getppid, open+close and exec loops,
 # as ratios of interleaved medians, plus the sensor's RSS and CPU idle and under load (root).
 bench-sensor:
-	$(GO) test -run '^$$' -bench SensorOverhead -benchtime 1x -count 1 -timeout 20m ./sensor/e2e/
+	$(GO) test -run '^$$' -bench "SensorOverhead|SensorIdle|SensorForkStorm" -benchtime 1x -count 1 -timeout 20m ./sensor/e2e/
 
 ## ---- deploy (issue 8) ------------------------------------------------------
 # The Helm chart, systemd units and Dockerfiles are validated offline by the

@@ -309,7 +309,7 @@ func field(a *api.Alert, k string) string {
 }
 
 // scrape reads the sensor's /metrics at the address it logged.
-func scrape(t *testing.T, s *sensorProc) string {
+func scrape(t testing.TB, s *sensorProc) string {
 	t.Helper()
 	log := s.logText()
 	i := strings.Index(log, "msg=\"metrics endpoint\" url=")

@@ -21,7 +21,7 @@ type Options struct {
 	ExitGrace        time.Duration // how long an exited thread stays (event time); default 5s
 	// MaxExited bounds the exited threads kept for their grace period;
 	// past it the oldest go early (counted in Stats.EvictedEarly), so a
-	// fork storm cannot grow the tables. Default 4096.
+	// fork storm cannot grow the tables. Default 1024.
 	MaxExited int
 
 	// Containers fetches container metadata (name, image, privileged, pod)
@@ -116,7 +116,7 @@ func New(opts Options) (*Tables, error) {
 		opts.ExitGrace = 5 * time.Second
 	}
 	if opts.MaxExited <= 0 {
-		opts.MaxExited = 4096
+		opts.MaxExited = 1024
 	}
 	root := opts.HostRoot
 	if root == "/" {
