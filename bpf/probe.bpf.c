@@ -210,6 +210,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		count(CAT_EXEC, CTR_DROP_FULL);
 		return 0;
 	}
+	fill_creds(&s->hdr, p);
 	fill_task(&s->hdr, p);
 	__u32 off = 0;
 	// Pointers passed to the global put_* functions must be plain numbers.
@@ -252,6 +253,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		count(CAT_FORK, CTR_DROP_FULL);
 		return 0;
 	}
+	fill_creds(&s->hdr, child);
 	fill_task(&s->hdr, child);
 	s->hdr.ptid = parent->pid;
 	s->hdr.flags = child->tgid == parent->tgid; // CLONE_THREAD

@@ -173,6 +173,10 @@ static __always_inline int excluded_fork(__u32 child_tgid)
 	return (ex && ex == child_tgid) || (only && only != tgid);
 }
 
+// start returns the per-CPU scratch record with its header zeroed and the
+// fields every record carries set: time, kind, nr, cpu, tid and pid. The
+// ids and credentials only the lifecycle records carry are set by
+// fill_creds, so a syscall record does not pay for them.
 static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_struct *t)
 {
 	__u32 zero = 0;
@@ -187,6 +191,13 @@ static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_s
 	h->cpu = bpf_get_smp_processor_id();
 	h->tid = t->pid;
 	h->pid = t->tgid;
+	return s;
+}
+
+// fill_creds sets the parent, credentials, capabilities, loginuid and comm
+// of task t (exec and fork records).
+static __always_inline void fill_creds(struct event_hdr *h, struct task_struct *t)
+{
 	h->ptid = t->real_parent->tgid;
 	const struct cred *c = t->cred;
 	h->uid = c->euid.val;
@@ -196,7 +207,6 @@ static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_s
 	h->cap_eff = *(__u64 *)&c->cap_effective;
 	h->loginuid = t->loginuid.val;
 	__builtin_memcpy(h->comm, t->comm, sizeof(h->comm)); // plain loads from the typed task
-	return s;
 }
 
 // room reports whether a part may start at off; parts that do not fit are
