@@ -195,7 +195,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 
 // Successful execve/execveat: the new image is in place, so argv/env are
 // read from the new mm. Parts: PART_FD the exe file, 1 filename, 2 argv,
-// 3 env, 4 cwd, 5 trusted exe path, 6 cgroup v2 path.
+// 3 env, 4 cwd, 5 trusted exe path, 6 cgroup v2 path, after the proc_hdr.
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -210,9 +210,10 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		count(CAT_EXEC, CTR_DROP_FULL);
 		return 0;
 	}
-	fill_creds(&s->hdr, p);
-	fill_task(&s->hdr, p);
-	__u32 off = 0;
+	__u32 off;
+	struct proc_hdr *ph = start_proc(s, &off);
+	fill_creds(ph, p);
+	fill_task(ph, p);
 	// Pointers passed to the global put_* functions must be plain numbers.
 	struct fs_struct *fs = 0;
 	struct file *exe = 0;
@@ -224,7 +225,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (fi) {
 		__builtin_memset(fi, 0, sizeof(*fi));
 		fill_file(fi, exe);
-		s->hdr.exe_flags = exe_flags(p, exe, fi);
+		ph->exe_flags = exe_flags(p, exe, fi);
 	}
 	put_kernel_str(s, &off, 1, filename, CAT_EXEC);
 	struct mm_struct *mm = p->mm;
@@ -253,11 +254,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		count(CAT_FORK, CTR_DROP_FULL);
 		return 0;
 	}
-	fill_creds(&s->hdr, child);
-	fill_task(&s->hdr, child);
-	s->hdr.ptid = parent->pid;
+	__u32 off;
+	struct proc_hdr *ph = start_proc(s, &off);
+	fill_creds(ph, child);
+	fill_task(ph, child);
+	ph->ptid = parent->pid;
 	s->hdr.flags = child->tgid == parent->tgid; // CLONE_THREAD
-	submit(s, 0, CAT_FORK);
+	submit(s, off, CAT_FORK);
 	return 0;
 }
 
@@ -273,8 +276,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		count(CAT_EXIT, CTR_DROP_FULL);
 		return 0;
 	}
+	__u32 off;
+	struct proc_hdr *ph = start_proc(s, &off);
 	s->hdr.res = p->exit_code;
-	s->hdr.reaper = reaper_of(p);
-	submit(s, 0, CAT_EXIT);
+	ph->reaper = reaper_of(p);
+	submit(s, off, CAT_EXIT);
 	return 0;
 }

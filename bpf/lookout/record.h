@@ -53,23 +53,31 @@ enum ctr { CTR_FILTERED, CTR_EMITTED, CTR_DROP_FULL, CTR_DROP_TOOBIG, CTR_READ_F
 // a burst is drained long before the ring fills. Set at load time.
 volatile const __u64 wakeup_bytes = 1 << 20;
 
-// event_hdr starts every record. Fields after the first line of u32s are
-// filled by the lifecycle hooks only.
+// event_hdr starts every record: what a syscall record needs and no more
+// (96 bytes). Lifecycle records (exec, fork, exit) put a struct proc_hdr
+// first in their data, before the parts.
 struct event_hdr {
 	__u64 ts; // CLOCK_BOOTTIME ns
 	__s64 res;
 	__u64 args[6];
+	__u32 tid, pid;
+	__u16 kind, nr, cpu, flags;
+	__u16 len[NPARTS];
+};
+
+// proc_hdr is the process view exec, fork and exit records carry at the
+// start of their data (parts follow it).
+struct proc_hdr {
 	__u64 cap_inh, cap_prm, cap_eff;
 	__u64 fdlimit;
 	__u64 start_ts; // task start, CLOCK_BOOTTIME ns
-	__u32 tid, pid, ptid;
+	__u32 ptid;
 	__u32 uid, gid, loginuid;
 	__u32 vtid, vpid, pgid, vpgid;
 	__u32 tty;       // controlling tty, user-space dev_t encoding
 	__u32 exe_flags; // EXE_* as Falco
 	__u32 reaper;    // exit: the tid that adopts the children (0: unknown)
-	__u16 kind, nr, cpu, flags;
-	__u16 len[NPARTS];
+	__u32 pad;
 	char comm[16];
 };
 
@@ -119,6 +127,7 @@ struct {
 
 // Unused instances so bpf2go can emit the Go types.
 const struct event_hdr *unused_event_hdr __attribute__((unused));
+const struct proc_hdr *unused_proc_hdr __attribute__((unused));
 const struct fd_info *unused_fd_info __attribute__((unused));
 
 // bpf_loop (kernel 5.17+) is newer than the vendored bpf_helper_defs.h.
@@ -174,9 +183,7 @@ static __always_inline int excluded_fork(__u32 child_tgid)
 }
 
 // start returns the per-CPU scratch record with its header zeroed and the
-// fields every record carries set: time, kind, nr, cpu, tid and pid. The
-// ids and credentials only the lifecycle records carry are set by
-// fill_creds, so a syscall record does not pay for them.
+// fields every record carries set: time, kind, nr, cpu, tid and pid.
 static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_struct *t)
 {
 	__u32 zero = 0;
@@ -194,9 +201,19 @@ static __always_inline struct scratch *start(__u16 kind, __u16 nr, struct task_s
 	return s;
 }
 
+// start_proc zeroes the proc_hdr at the start of a lifecycle record's data
+// and returns it; the record's parts start at *off, after it.
+static __always_inline struct proc_hdr *start_proc(struct scratch *s, __u32 *off)
+{
+	struct proc_hdr *ph = (struct proc_hdr *)s->data;
+	__builtin_memset(ph, 0, sizeof(*ph));
+	*off = sizeof(*ph);
+	return ph;
+}
+
 // fill_creds sets the parent, credentials, capabilities, loginuid and comm
-// of task t (exec and fork records).
-static __always_inline void fill_creds(struct event_hdr *h, struct task_struct *t)
+// of task t.
+static __always_inline void fill_creds(struct proc_hdr *h, struct task_struct *t)
 {
 	h->ptid = t->real_parent->tgid;
 	const struct cred *c = t->cred;

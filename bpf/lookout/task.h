@@ -42,7 +42,7 @@ static __always_inline __u32 new_encode_dev(__u32 dev)
 }
 
 // fill_task sets the lifecycle-only header fields for task t.
-static __always_inline void fill_task(struct event_hdr *h, struct task_struct *t)
+static __always_inline void fill_task(struct proc_hdr *h, struct task_struct *t)
 {
 	struct pid *tp = 0, *lp = 0, *gp = 0;
 	struct task_struct *leader = 0;

@@ -14,35 +14,17 @@ import (
 )
 
 type bpfEventHdr struct {
-	_        structs.HostLayout
-	Ts       uint64
-	Res      int64
-	Args     [6]uint64
-	CapInh   uint64
-	CapPrm   uint64
-	CapEff   uint64
-	Fdlimit  uint64
-	StartTs  uint64
-	Tid      uint32
-	Pid      uint32
-	Ptid     uint32
-	Uid      uint32
-	Gid      uint32
-	Loginuid uint32
-	Vtid     uint32
-	Vpid     uint32
-	Pgid     uint32
-	Vpgid    uint32
-	Tty      uint32
-	ExeFlags uint32
-	Reaper   uint32
-	Kind     uint16
-	Nr       uint16
-	Cpu      uint16
-	Flags    uint16
-	Len      [8]uint16
-	Comm     [16]int8
-	_        [4]byte
+	_     structs.HostLayout
+	Ts    uint64
+	Res   int64
+	Args  [6]uint64
+	Tid   uint32
+	Pid   uint32
+	Kind  uint16
+	Nr    uint16
+	Cpu   uint16
+	Flags uint16
+	Len   [8]uint16
 }
 
 type bpfFdInfo struct {
@@ -61,6 +43,28 @@ type bpfFdInfo struct {
 	Saddr  [16]uint8
 	Daddr  [16]uint8
 	_      [4]byte
+}
+
+type bpfProcHdr struct {
+	_        structs.HostLayout
+	CapInh   uint64
+	CapPrm   uint64
+	CapEff   uint64
+	Fdlimit  uint64
+	StartTs  uint64
+	Ptid     uint32
+	Uid      uint32
+	Gid      uint32
+	Loginuid uint32
+	Vtid     uint32
+	Vpid     uint32
+	Pgid     uint32
+	Vpgid    uint32
+	Tty      uint32
+	ExeFlags uint32
+	Reaper   uint32
+	Pad      uint32
+	Comm     [16]int8
 }
 
 type bpfScratch struct {
@@ -85,6 +89,7 @@ const (
 	bpfVarProbeReads     = "probe_reads"
 	bpfVarUnusedEventHdr = "unused_event_hdr"
 	bpfVarUnusedFdInfo   = "unused_fd_info"
+	bpfVarUnusedProcHdr  = "unused_proc_hdr"
 	bpfVarWakeupBytes    = "wakeup_bytes"
 )
 
@@ -153,6 +158,7 @@ type bpfVariableSpecs struct {
 	ProbeReads     *ebpf.VariableSpec `ebpf:"probe_reads"`
 	UnusedEventHdr *ebpf.VariableSpec `ebpf:"unused_event_hdr"`
 	UnusedFdInfo   *ebpf.VariableSpec `ebpf:"unused_fd_info"`
+	UnusedProcHdr  *ebpf.VariableSpec `ebpf:"unused_proc_hdr"`
 	WakeupBytes    *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
@@ -198,6 +204,7 @@ type bpfVariables struct {
 	ProbeReads     *ebpf.Variable `ebpf:"probe_reads"`
 	UnusedEventHdr *ebpf.Variable `ebpf:"unused_event_hdr"`
 	UnusedFdInfo   *ebpf.Variable `ebpf:"unused_fd_info"`
+	UnusedProcHdr  *ebpf.Variable `ebpf:"unused_proc_hdr"`
 	WakeupBytes    *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 

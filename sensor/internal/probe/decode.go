@@ -27,6 +27,7 @@ const (
 
 var (
 	hdrSize    = int(unsafe.Sizeof(bpfEventHdr{}))
+	procSize   = int(unsafe.Sizeof(bpfProcHdr{}))
 	fdInfoSize = int(unsafe.Sizeof(bpfFdInfo{}))
 )
 
@@ -37,6 +38,7 @@ type decoder struct {
 	bootToUTC int64 // add to CLOCK_BOOTTIME ns to get Unix ns
 	num       uint64
 	hdr       bpfEventHdr
+	proc      bpfProcHdr // exec, fork and exit records: the proc_hdr before their parts
 	fd        bpfFdInfo
 	hasFD     bool
 	parts     [nParts][]byte
@@ -58,6 +60,13 @@ func (d *decoder) decode(raw []byte, ev *event.Event) error {
 	// reflection on every record.
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(h)), hdrSize), raw)
 	off := hdrSize
+	if h.Kind != kindSyscall {
+		if len(raw) < hdrSize+procSize {
+			return fmt.Errorf("%d-byte record of kind %d is shorter than its headers (%d bytes)", len(raw), h.Kind, hdrSize+procSize)
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&d.proc)), procSize), raw[hdrSize:])
+		off += procSize
+	}
 	for i, n := range h.Len {
 		if off+int(n) > len(raw) {
 			return fmt.Errorf("record part %d (%d bytes at %d) overruns the %d-byte record", i, n, off, len(raw))

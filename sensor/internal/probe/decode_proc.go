@@ -21,7 +21,7 @@ const (
 // cgroups holds "=<cgroup v2 path>" or is empty (root cgroup, or cgroup v1
 // only: state then reads /proc/PID/cgroup).
 func (d *decoder) decodeExec(ev *event.Event) {
-	h := &d.hdr
+	h, p := &d.hdr, &d.proc
 	ev.Type = event.TypeExecve
 	if t, ok := d.types[h.Nr]; ok && t == event.TypeExecveat {
 		ev.Type = event.TypeExecveat
@@ -40,26 +40,26 @@ func (d *decoder) decodeExec(ev *event.Event) {
 		event.Arg{Name: "args", Kind: event.ArgBytes, Bytes: append([]byte(nil), args...)},
 		event.Arg{Name: "tid", Kind: event.ArgInt, Int: int64(h.Tid)},
 		event.Arg{Name: "pid", Kind: event.ArgInt, Int: int64(h.Pid)},
-		event.Arg{Name: "ptid", Kind: event.ArgInt, Int: int64(h.Ptid)},
+		event.Arg{Name: "ptid", Kind: event.ArgInt, Int: int64(p.Ptid)},
 		event.Arg{Name: "cwd", Kind: event.ArgString, Str: string(d.parts[partExecCwd])},
-		event.Arg{Name: "fdlimit", Kind: event.ArgUint, Uint: h.Fdlimit},
-		event.Arg{Name: "comm", Kind: event.ArgString, Str: cstr(h.Comm[:])},
+		event.Arg{Name: "fdlimit", Kind: event.ArgUint, Uint: p.Fdlimit},
+		event.Arg{Name: "comm", Kind: event.ArgString, Str: cstr(p.Comm[:])},
 		event.Arg{Name: "cgroups", Kind: event.ArgBytes, Bytes: append([]byte(nil), d.parts[partExecCgroup]...)},
 		event.Arg{Name: "env", Kind: event.ArgBytes, Bytes: append([]byte(nil), env...)},
-		event.Arg{Name: "tty", Kind: event.ArgUint, Uint: uint64(h.Tty)},
-		event.Arg{Name: "vpgid", Kind: event.ArgInt, Int: int64(h.Vpgid)},
-		event.Arg{Name: "loginuid", Kind: event.ArgInt, Int: int64(h.Loginuid)},
-		event.Arg{Name: "flags", Kind: event.ArgFlags, Flags: event.FlagsExecve, Uint: uint64(h.ExeFlags)},
-		event.Arg{Name: "cap_inheritable", Kind: event.ArgUint, Uint: h.CapInh},
-		event.Arg{Name: "cap_permitted", Kind: event.ArgUint, Uint: h.CapPrm},
-		event.Arg{Name: "cap_effective", Kind: event.ArgUint, Uint: h.CapEff},
+		event.Arg{Name: "tty", Kind: event.ArgUint, Uint: uint64(p.Tty)},
+		event.Arg{Name: "vpgid", Kind: event.ArgInt, Int: int64(p.Vpgid)},
+		event.Arg{Name: "loginuid", Kind: event.ArgInt, Int: int64(p.Loginuid)},
+		event.Arg{Name: "flags", Kind: event.ArgFlags, Flags: event.FlagsExecve, Uint: uint64(p.ExeFlags)},
+		event.Arg{Name: "cap_inheritable", Kind: event.ArgUint, Uint: p.CapInh},
+		event.Arg{Name: "cap_permitted", Kind: event.ArgUint, Uint: p.CapPrm},
+		event.Arg{Name: "cap_effective", Kind: event.ArgUint, Uint: p.CapEff},
 		event.Arg{Name: "exe_ino", Kind: event.ArgUint, Uint: ino},
 		event.Arg{Name: "exe_ino_ctime", Kind: event.ArgAbsTime, Int: ctime},
 		event.Arg{Name: "exe_ino_mtime", Kind: event.ArgAbsTime, Int: mtime},
-		event.Arg{Name: "uid", Kind: event.ArgUint, Uint: uint64(h.Uid)},
+		event.Arg{Name: "uid", Kind: event.ArgUint, Uint: uint64(p.Uid)},
 		event.Arg{Name: "trusted_exepath", Kind: event.ArgString, Str: string(d.parts[partExecExePath])},
-		event.Arg{Name: "pgid", Kind: event.ArgInt, Int: int64(h.Pgid)},
-		event.Arg{Name: "gid", Kind: event.ArgUint, Uint: uint64(h.Gid)},
+		event.Arg{Name: "pgid", Kind: event.ArgInt, Int: int64(p.Pgid)},
+		event.Arg{Name: "gid", Kind: event.ArgUint, Uint: uint64(p.Gid)},
 	)
 	if ev.Type == event.TypeExecve {
 		ev.Args = append(ev.Args, event.Arg{Name: "filename", Kind: event.ArgString, Str: string(d.parts[partExecFilename])})
@@ -70,28 +70,28 @@ func (d *decoder) decodeExec(ev *event.Event) {
 // args and cwd (the child's are its parent's: state copies them), pgft_*,
 // vm_*, cgroups.
 func (d *decoder) decodeFork(ev *event.Event) {
-	h := &d.hdr
+	h, p := &d.hdr, &d.proc
 	ev.Type = event.TypeClone
 	ev.Res = 0
 	var flags uint64
 	if h.Flags&1 != 0 {
 		flags = 0x10000 // CLONE_THREAD
 	}
-	comm := cstr(h.Comm[:])
+	comm := cstr(p.Comm[:])
 	ev.Args = append(ev.Args,
 		event.Arg{Name: "res", Kind: event.ArgInt},
 		event.Arg{Name: "exe", Kind: event.ArgString, Str: comm},
 		event.Arg{Name: "tid", Kind: event.ArgInt, Int: int64(h.Tid)},
 		event.Arg{Name: "pid", Kind: event.ArgInt, Int: int64(h.Pid)},
-		event.Arg{Name: "ptid", Kind: event.ArgInt, Int: int64(h.Ptid)},
-		event.Arg{Name: "fdlimit", Kind: event.ArgInt, Int: int64(h.Fdlimit)},
+		event.Arg{Name: "ptid", Kind: event.ArgInt, Int: int64(p.Ptid)},
+		event.Arg{Name: "fdlimit", Kind: event.ArgInt, Int: int64(p.Fdlimit)},
 		event.Arg{Name: "comm", Kind: event.ArgString, Str: comm},
 		event.Arg{Name: "flags", Kind: event.ArgFlags, Uint: flags},
-		event.Arg{Name: "uid", Kind: event.ArgUint, Uint: uint64(h.Uid)},
-		event.Arg{Name: "gid", Kind: event.ArgUint, Uint: uint64(h.Gid)},
-		event.Arg{Name: "vtid", Kind: event.ArgInt, Int: int64(h.Vtid)},
-		event.Arg{Name: "vpid", Kind: event.ArgInt, Int: int64(h.Vpid)},
-		event.Arg{Name: "start_ts", Kind: event.ArgAbsTime, Int: int64(h.StartTs) + d.bootToUTC},
+		event.Arg{Name: "uid", Kind: event.ArgUint, Uint: uint64(p.Uid)},
+		event.Arg{Name: "gid", Kind: event.ArgUint, Uint: uint64(p.Gid)},
+		event.Arg{Name: "vtid", Kind: event.ArgInt, Int: int64(p.Vtid)},
+		event.Arg{Name: "vpid", Kind: event.ArgInt, Int: int64(p.Vpid)},
+		event.Arg{Name: "start_ts", Kind: event.ArgAbsTime, Int: int64(p.StartTs) + d.bootToUTC},
 	)
 }
 
@@ -110,6 +110,6 @@ func (d *decoder) decodeExit(ev *event.Event) {
 		event.Arg{Name: "ret", Kind: event.ArgInt, Int: (code >> 8) & 0xff},
 		event.Arg{Name: "sig", Kind: event.ArgInt, Int: code & 0x7f},
 		event.Arg{Name: "core", Kind: event.ArgUint, Uint: core},
-		event.Arg{Name: "reaper_tid", Kind: event.ArgInt, Int: int64(d.hdr.Reaper)},
+		event.Arg{Name: "reaper_tid", Kind: event.ArgInt, Int: int64(d.proc.Reaper)},
 	)
 }

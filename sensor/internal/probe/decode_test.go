@@ -8,13 +8,17 @@ import (
 	"github.com/lookout-sec/lookout/sensor/internal/event"
 )
 
-// record builds a ring record: the header, then the parts in index order.
+// record builds a ring record: the header, a zero proc_hdr for lifecycle
+// kinds, then the parts in index order.
 func record(h bpfEventHdr, parts map[int][]byte) []byte {
 	for i, p := range parts {
 		h.Len[i] = uint16(len(p))
 	}
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&h)), hdrSize)
 	out := append([]byte(nil), b...)
+	if h.Kind != kindSyscall {
+		out = append(out, make([]byte, procSize)...)
+	}
 	for i := range nParts {
 		out = append(out, parts[i]...)
 	}
