@@ -23,14 +23,24 @@ func durationsFromStringsOnly(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
+// trimSecrets drops trailing newlines from a Secret: a value from a file or
+// from a Kubernetes Secret made with --from-file often ends with one, and no
+// URL, key or password does.
+func trimSecrets(from, to reflect.Type, data any) (any, error) {
+	if s, ok := data.(string); ok && to == reflect.TypeFor[outputs.Secret]() {
+		return strings.TrimRight(s, "\r\n"), nil
+	}
+	return data, nil
+}
+
 // Decode decodes raw into out (a pointer to a struct) strictly: unknown
 // keys are errors naming the allowed ones, durations are parsed from
 // strings such as "5s" (a bare number is an error), and a string field (a
 // Secret too) accepts only a string.
 //
 // Every Secret field K may instead be given as K_file, the path of a file
-// holding the secret (Alertmanager's convention; one trailing newline is
-// dropped): `routing_key_file: /run/secrets/pd`.
+// holding the secret (Alertmanager's convention; trailing newlines are
+// dropped, as from any Secret): `routing_key_file: /run/secrets/pd`.
 func Decode(raw map[string]any, out any) error {
 	if raw == nil {
 		return nil
@@ -45,6 +55,7 @@ func Decode(raw map[string]any, out any) error {
 		Metadata:         &md,
 		WeaklyTypedInput: false,
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			trimSecrets,
 			durationsFromStringsOnly,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
@@ -138,7 +149,7 @@ func readSecretFiles(raw map[string]any, t reflect.Type) (map[string]any, error)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
-		s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		s := strings.TrimRight(string(b), "\r\n")
 		if s == "" {
 			return nil, fmt.Errorf("%s: %s is empty", k, path)
 		}

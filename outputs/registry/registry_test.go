@@ -167,7 +167,7 @@ func TestSecretFiles(t *testing.T) {
 	}
 	for raw, want := range map[string]map[string]any{
 		"pagerduty.routing_key_file: set routing_key or routing_key_file, not both": {"routing_key_file": f, "routing_key": "x"},
-		"pagerduty.routing_key_file: open " + filepath.Join(dir, "nope"):             {"routing_key_file": filepath.Join(dir, "nope")},
+		"pagerduty.routing_key_file: open " + filepath.Join(dir, "nope"):            {"routing_key_file": filepath.Join(dir, "nope")},
 	} {
 		_, err := reg.Check("pagerduty", want)
 		if err == nil || !strings.HasPrefix(err.Error(), raw) {
