@@ -46,6 +46,16 @@ func (c *Config) Defaults() {
 	}
 }
 
+// AllowedRules is the rules allow-list. The router applies it in its
+// filter stage (an alert of another rule counts as filtered, never as
+// delivered); Send does not look at it.
+func (c Config) AllowedRules() []string {
+	if len(c.Rules) == 0 {
+		return nil
+	}
+	return c.Rules
+}
+
 // Validate reports the first problem with the configuration, naming its key.
 func (c Config) Validate() error {
 	if c.RoutingKey == "" {

@@ -32,7 +32,6 @@ type Output struct {
 	cfg    Config
 	log    *slog.Logger
 	client *pd.Client
-	rules  map[string]bool
 }
 
 var _ outputs.Output = (*Output)(nil)
@@ -50,25 +49,15 @@ func New(cfg Config, opts Options) (*Output, error) {
 	// The auth token is for the REST API; events carry the routing key.
 	o.client = pd.NewClient("", pd.WithV2EventsAPIEndpoint(strings.TrimRight(cfg.Endpoint, "/")))
 	o.client.HTTPClient = httprec.WrapClient(opts.HTTPClient)
-	if len(cfg.Rules) > 0 {
-		o.rules = map[string]bool{}
-		for _, r := range cfg.Rules {
-			o.rules[r] = true
-		}
-	}
 	return o, nil
 }
 
-// Send triggers one event per alert, in order, skipping rules outside the
-// allow-list. It stops at the first failure: if nothing was delivered it
+// Send triggers one event per alert, in order (the rules allow-list is
+// applied before, by the router's filter stage: Config.AllowedRules). It stops at the first failure: if nothing was delivered it
 // returns that error, otherwise a *outputs.PartialError naming the
 // undelivered alerts.
 func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 	return outputs.SendEach(alerts, func(a *api.Alert) error {
-		if o.rules != nil && !o.rules[a.Rule] {
-			o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty: rule not in allow-list, not paging", slog.String("rule", a.Rule))
-			return nil
-		}
 		rctx, rec := httprec.WithResponse(ctx)
 		_, err := o.client.ManageEventWithContext(rctx, o.Event(a))
 		if err = httprec.Classify(ctx, "pagerduty", rec, err, nil); err != nil {

@@ -113,21 +113,30 @@ func TestSeverity(t *testing.T) {
 	}
 }
 
+// TestAllowList: the allow-list is the router's to apply (AllowedRules);
+// Send pages every alert it is given.
 func TestAllowList(t *testing.T) {
+	cfg := Config{RoutingKey: routingKey, Rules: []string{"Terminal shell in container"}}
+	if got := cfg.AllowedRules(); len(got) != 1 || got[0] != "Terminal shell in container" {
+		t.Fatalf("AllowedRules() = %v", got)
+	}
+	if got := (Config{}).AllowedRules(); got != nil {
+		t.Fatalf("no rules: AllowedRules() = %v, want nil (every rule)", got)
+	}
 	srv, bodies := eventsServer(t)
-	o, err := New(Config{RoutingKey: routingKey, Endpoint: srv.URL, Rules: []string{"Terminal shell in container"}}, Options{})
+	cfg.Endpoint = srv.URL
+	o, err := New(cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := outputtest.Alert()
 	shell := outputtest.Alert()
 	shell.Rule = "Terminal shell in container"
-	if err := o.Send(context.Background(), []*api.Alert{other, shell, other}); err != nil {
+	if err := o.Send(context.Background(), []*api.Alert{other, shell}); err != nil {
 		t.Fatal(err)
 	}
-	got := bodies()
-	if len(got) != 1 || got[0]["payload"].(map[string]any)["class"] != shell.Rule {
-		t.Fatalf("want only the allowed rule paged, got %v", got)
+	if got := bodies(); len(got) != 2 {
+		t.Fatalf("want both alerts paged, got %v", got)
 	}
 }
 

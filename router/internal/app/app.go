@@ -75,6 +75,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		qopts = append(qopts, queue.OutputOptions{Name: oc.Name, DropOldest: oc.Delivery.DropOldest})
 		routes = append(routes, pipeline.Route{Name: oc.Name, Filter: pipeline.Filter{
 			MinPriority: oc.MinPriority, Rules: oc.Filters.Rules, Tags: oc.Filters.Tags, Sources: oc.Filters.Sources, Fields: oc.Filters.Fields,
+			AllowRules: oc.Filters.AllowRules,
 		}})
 		d := oc.Delivery
 		workers = append(workers, &pipeline.Worker{

@@ -128,3 +128,18 @@ func TestExpand(t *testing.T) {
 		}
 	}
 }
+
+// TestPagerDutyRulesAreFilters: pagerduty.rules becomes the output's
+// filter allow-list (so the router counts skipped alerts as filtered).
+func TestPagerDutyRulesAreFilters(t *testing.T) {
+	c, err := loadYAML(t, "outputs:\n  - {name: pd, type: pagerduty, pagerduty: {routing_key: k, rules: ['Terminal shell in container']}}\n  - {name: pd2, type: pagerduty, pagerduty: {routing_key: k}}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Outputs[0].Filters.AllowRules; len(got) != 1 || got[0] != "Terminal shell in container" {
+		t.Errorf("allow-list %v", got)
+	}
+	if got := c.Outputs[1].Filters.AllowRules; got != nil {
+		t.Errorf("no rules: allow-list %v, want nil", got)
+	}
+}

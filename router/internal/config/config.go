@@ -106,6 +106,10 @@ type Filters struct {
 	Tags    Match      `mapstructure:"tags"`
 	Sources Match      `mapstructure:"sources"`
 	Fields  FieldMatch `mapstructure:"fields"`
+	// AllowRules is the output's own allow-list of rule names (an output
+	// whose settings have AllowedRules, e.g. pagerduty.rules), applied
+	// with the filters so skipped alerts count as filtered.
+	AllowRules []string `mapstructure:"-"`
 }
 
 // FieldMatch selects alerts by matchers (router/internal/match) on any

@@ -171,6 +171,9 @@ func (o *Output) check(reg registry.Registry) error {
 		return keyed(err)
 	}
 	o.Settings = s
+	if ar, ok := s.(interface{ AllowedRules() []string }); ok {
+		o.Filters.AllowRules = ar.AllowedRules()
+	}
 	return nil
 }
 
