@@ -182,3 +182,28 @@ func TestValidate(t *testing.T) {
 		t.Errorf("printed config leaks the routing key: %s", s)
 	}
 }
+
+// TestTemplates: summary and custom_details are message templates; a bad
+// one fails Validate naming the key and line.
+func TestTemplates(t *testing.T) {
+	srv, bodies := eventsServer(t)
+	o, err := New(Config{RoutingKey: routingKey, Endpoint: srv.URL, Summary: `{{ .Rule }} on {{ .Hostname }}`,
+		CustomDetails: map[string]string{"runbook": `https://runbooks.example/{{ .Rule | lower | replace " " "-" }}`}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Send(context.Background(), []*api.Alert{outputtest.Alert()}); err != nil {
+		t.Fatal(err)
+	}
+	p := bodies()[0]["payload"].(map[string]any)
+	if p["summary"] != "Read sensitive file untrusted on node-1" {
+		t.Errorf("summary %q", p["summary"])
+	}
+	if d := p["custom_details"].(map[string]any); d["runbook"] != "https://runbooks.example/read-sensitive-file-untrusted" || d["fd.name"] != "/etc/shadow" {
+		t.Errorf("details %v", d)
+	}
+	err = Config{RoutingKey: "k", Endpoint: DefaultEndpoint, CustomDetails: map[string]string{"x": "{{ .Rulle }}"}}.Validate()
+	if err == nil || !strings.HasPrefix(err.Error(), "pagerduty.custom_details.x: with a sample alert: template: pagerduty.custom_details.x:1:3") {
+		t.Errorf("Validate: %v", err)
+	}
+}

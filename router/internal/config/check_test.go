@@ -16,13 +16,17 @@ func TestOutputBlocksValidated(t *testing.T) {
 	const first = "outputs:\n  - {name: out, type: stdout}\n"
 	for _, c := range []struct{ name, yaml, want string }{
 		{"slack typo", first + "  - {name: s, type: slack, slack: {webhok_url: 'https://hooks.slack.com/services/T/B/x'}}\n",
-			"outputs[1].slack.webhok_url: unknown key (allowed: api_url, channel, "},
+			"outputs[1].slack.webhok_url: unknown key (allowed: api_url, blocks, channel, "},
 		{"es suffix", first + "  - {name: es, type: elasticsearch, elasticsearch: {addresses: ['http://127.0.0.1:9200'], index_suffix: weekly}}\n",
 			`outputs[1].elasticsearch.index_suffix: "weekly" is not one of daily, monthly, annually, none`},
 		{"webhook url", first + "  - {name: w, type: webhook, webhook: {}}\n", "outputs[1].webhook.url: is required"},
 		{"webhook missing block", first + "  - {name: w, type: webhook}\n", "outputs[1].webhook.url: is required"},
 		{"pagerduty key", first + "  - {name: p, type: pagerduty, pagerduty: {routing_key: 42}}\n", "outputs[1].pagerduty.routing_key"},
 		{"block not a mapping", first + "  - {name: w, type: webhook, webhook: [x]}\n", "outputs[1].webhook: must be a mapping"},
+		{"slack template", first + "  - {name: s, type: slack, slack: {webhook_url: 'https://hooks.slack.com/services/T/B/x', template: \"ok\\n{{ .Rulee }}\"}}\n",
+			`outputs[1].slack.template: with a sample alert: template: slack.template:2:3: executing "slack.template" at <.Rulee>: can't evaluate field Rulee`},
+		{"webhook body", first + "  - {name: w, type: webhook, webhook: {url: 'http://127.0.0.1:1/', body: '{{ .Rule }}'}}\n",
+			"outputs[1].webhook.body: with a sample alert it renders no valid JSON"},
 		{"another type's block", first + "  - {name: w, type: webhook, slack: {}}\n", "outputs[1].slack: unknown key (allowed: "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
