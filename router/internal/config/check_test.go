@@ -27,6 +27,7 @@ func TestOutputBlocksValidated(t *testing.T) {
 			`outputs[1].slack.template: with a sample alert: template: slack.template:2:3: executing "slack.template" at <.Rulee>: can't evaluate field Rulee`},
 		{"webhook body", first + "  - {name: w, type: webhook, webhook: {url: 'http://127.0.0.1:1/', body: '{{ .Rule }}'}}\n",
 			"outputs[1].webhook.body: with a sample alert it renders no valid JSON"},
+		{"no type", first + "  - {name: w}\n", "outputs[1].type: is required (one of: elasticsearch, pagerduty, slack, stdout, webhook)"},
 		{"another type's block", first + "  - {name: w, type: webhook, slack: {}}\n", "outputs[1].slack: unknown key (allowed: "},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -145,6 +145,9 @@ func (o *Output) check(reg registry.Registry) error {
 	if o.Name == "" {
 		return Errorf("name", "is required (a string)")
 	}
+	if o.Type == "" {
+		return Errorf("type", "is required (one of: %s)", strings.Join(reg.Types(), ", "))
+	}
 	if _, ok := reg[o.Type]; !ok {
 		return Errorf("type", "%q is not a known output type (allowed: %s)", o.Type, strings.Join(reg.Types(), ", "))
 	}
