@@ -212,6 +212,9 @@ func (c Config) Validate() error {
 	if c.TemplateName == "" || strings.ContainsAny(c.TemplateName, "/ *,\\\"<>|?#") {
 		return fmt.Errorf("elasticsearch.template_name: %q is not a valid template name", c.TemplateName)
 	}
+	if err := outputs.CheckHeaders("elasticsearch.headers", c.Headers); err != nil {
+		return err
+	}
 	for k := range c.ExtraFields {
 		if k == "" {
 			return errors.New("elasticsearch.extra_fields: an empty field name")

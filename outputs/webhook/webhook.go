@@ -59,6 +59,9 @@ func (c Config) Validate() error {
 	case c.Timeout <= 0:
 		return fmt.Errorf("timeout: must be positive, got %s", c.Timeout)
 	}
+	if err := outputs.CheckHeaders("webhook.headers", c.Headers); err != nil {
+		return err
+	}
 	if c.Body != "" {
 		t, err := tmpl.Parse("webhook.body", c.Body)
 		if err != nil {
