@@ -5,7 +5,7 @@ go 1.26
 require (
 	github.com/PagerDuty/go-pagerduty v1.8.0
 	github.com/elastic/go-elasticsearch/v8 v8.19.7
-	github.com/go-viper/mapstructure/v2 v2.4.0
+	github.com/go-viper/mapstructure/v2 v2.5.0
 	github.com/lookout-sec/lookout/router/api v0.0.0
 	github.com/slack-go/slack v0.35.0
 )

@@ -43,3 +43,16 @@ func TestSecretNeverPrints(t *testing.T) {
 		t.Errorf("an empty secret prints empty")
 	}
 }
+
+func TestCheckHeaders(t *testing.T) {
+	if err := CheckHeaders("webhook.headers", map[string]string{"Authorization": "Bearer abc"}); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckHeaders("webhook.headers", map[string]string{"Authorization": "Bearer s3cret\n"})
+	if err == nil || !strings.HasPrefix(err.Error(), "webhook.headers.Authorization: the value contains a newline") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := CheckHeaders("h", map[string]string{"Bad Name": "x"}); err == nil {
+		t.Fatal("a name with a space was accepted")
+	}
+}

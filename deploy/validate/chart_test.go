@@ -208,16 +208,19 @@ func TestChartRouterPod(t *testing.T) {
 }
 
 // TestChartSecretsNeverInlined: with every output configured, each secret
-// reaches the router only through a secretKeyRef; no ConfigMap holds one.
+// reaches the router only through a secretKeyRef in its container's env
+// (no init container renders the config); no ConfigMap holds one.
 func TestChartSecretsNeverInlined(t *testing.T) {
 	objs := render(t, "-f", allOutputs)
 	sts := mustFind[*appsv1.StatefulSet](t, objs, "StatefulSet", "lk-lookout-router")
-	init := sts.Spec.Template.Spec.InitContainers
-	if len(init) != 1 || init[0].Name != "render-config" {
-		t.Fatalf("init containers = %v, want render-config", init)
+	if init := sts.Spec.Template.Spec.InitContainers; len(init) != 0 {
+		t.Fatalf("init containers = %v, want none", init)
 	}
 	refs := map[string]string{}
-	for _, e := range init[0].Env {
+	for _, e := range sts.Spec.Template.Spec.Containers[0].Env {
+		if !strings.HasPrefix(e.Name, "SECRET_") {
+			continue
+		}
 		if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
 			t.Errorf("env %s is not from a Secret: %+v", e.Name, e)
 			continue
@@ -240,8 +243,8 @@ func TestChartSecretsNeverInlined(t *testing.T) {
 	}
 	cfg := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-router").Data["router.yaml"]
 	for k := range want {
-		if strings.Count(cfg, "__"+k+"__") != 1 {
-			t.Errorf("router.yaml has no single placeholder __%s__:\n%s", k, cfg)
+		if strings.Count(cfg, "${"+k+"}") != 1 {
+			t.Errorf("router.yaml has no single reference ${%s}:\n%s", k, cfg)
 		}
 	}
 	for _, o := range objs {

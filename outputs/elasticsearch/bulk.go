@@ -58,6 +58,11 @@ func (o *Output) action(a *api.Alert) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.extra != nil {
+		if d, err = o.addExtra(d, a); err != nil {
+			return nil, err
+		}
+	}
 	lines := make([]byte, 0, len(m)+len(d)+2)
 	lines = append(append(append(lines, m...), '\n'), d...)
 	return append(lines, '\n'), nil

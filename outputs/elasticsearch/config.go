@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/tmpl"
 )
 
 // Secret is a string that redacts itself when printed or logged; it is
@@ -55,6 +56,11 @@ type Config struct {
 	CAFile string `mapstructure:"ca_file"`
 	// Headers are added to every request.
 	Headers map[string]string `mapstructure:"headers"`
+	// ExtraFields adds fields to every document: name → message template
+	// (outputs/tmpl), rendered as a string, e.g. cluster: prod-eu-1 or
+	// runbook: https://runbooks/{{ .Rule }}. A name that the document
+	// already has is replaced.
+	ExtraFields map[string]string `mapstructure:"extra_fields"`
 	// IndexTemplate installs an index template with keyword mappings for
 	// the index pattern before the first bulk request.
 	IndexTemplate bool `mapstructure:"index_template"`
@@ -205,6 +211,17 @@ func (c Config) Validate() error {
 	}
 	if c.TemplateName == "" || strings.ContainsAny(c.TemplateName, "/ *,\\\"<>|?#") {
 		return fmt.Errorf("elasticsearch.template_name: %q is not a valid template name", c.TemplateName)
+	}
+	if err := outputs.CheckHeaders("elasticsearch.headers", c.Headers); err != nil {
+		return err
+	}
+	for k := range c.ExtraFields {
+		if k == "" {
+			return errors.New("elasticsearch.extra_fields: an empty field name")
+		}
+	}
+	if _, err := tmpl.ParseMap("elasticsearch.extra_fields", c.ExtraFields); err != nil {
+		return err
 	}
 	if c.TemplatePriority < 0 {
 		return fmt.Errorf("elasticsearch.template_priority: must not be negative, got %d", c.TemplatePriority)

@@ -1,7 +1,9 @@
 package elasticsearch
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -87,4 +89,23 @@ func sidekickDocument(a *api.Alert, fields map[string]any) map[string]any {
 		d["hostname"] = a.Hostname
 	}
 	return d
+}
+
+// addExtra renders extra_fields for a and sets them at the top level of
+// the document d (JSON), replacing a key of the same name.
+func (o *Output) addExtra(d []byte, a *api.Alert) ([]byte, error) {
+	vals, err := o.extra.Execute(a)
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch.extra_fields: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(d))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	for k, v := range vals {
+		doc[k] = v
+	}
+	return json.Marshal(doc)
 }

@@ -357,3 +357,25 @@ func TestTemplateOverlapDoesNotBlock(t *testing.T) {
 		t.Errorf("template_priority not in the template: %v", p.Template())
 	}
 }
+
+// TestExtraFields: extra_fields adds rendered message templates to every
+// document, numbers of the alert stay exact; a bad template fails Validate.
+func TestExtraFields(t *testing.T) {
+	o, err := New(Config{ExtraFields: map[string]string{"cluster": "prod-eu-1", "runbook": "https://runbooks.example/{{ .Rule | lower | replace \" \" \"-\" }}"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, doc := docLine(t, o, outputtest.Alert())
+	if doc["cluster"] != "prod-eu-1" || doc["runbook"] != "https://runbooks.example/read-sensitive-file-untrusted" {
+		t.Errorf("extra fields: %v", doc)
+	}
+	if doc["output_fields"].(map[string]any)["proc.pid"] != json.Number("4242") || doc["@timestamp"] == nil {
+		t.Errorf("document changed: %v", doc)
+	}
+	c := DefaultConfig()
+	c.Addresses = []string{"http://127.0.0.1:9200"}
+	c.ExtraFields = map[string]string{"x": "{{ .Nope }}"}
+	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "elasticsearch.extra_fields.x: with a sample alert: template: elasticsearch.extra_fields.x:1:3") {
+		t.Errorf("Validate: %v", err)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	es "github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/tmpl"
 	"github.com/lookout-sec/lookout/router/api"
 )
 
@@ -47,6 +48,7 @@ type Output struct {
 	client    *es.Client
 	transport *http.Transport // ours, nil when injected
 	now       func() time.Time
+	extra     tmpl.Map // extra_fields
 
 	mu          sync.Mutex
 	templateSet bool
@@ -69,6 +71,7 @@ func New(cfg Config, opts Options) (*Output, error) {
 		ec.Header.Set(k, v)
 	}
 	o := &Output{cfg: cfg, log: opts.Logger, now: opts.Now}
+	o.extra, _ = tmpl.ParseMap("elasticsearch.extra_fields", cfg.ExtraFields)
 	if o.now == nil {
 		o.now = time.Now
 	}

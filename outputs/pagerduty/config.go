@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/tmpl"
 )
 
 // Secret is a string that redacts itself when printed or logged; it is
@@ -23,6 +24,12 @@ type Config struct {
 	DedupFields []string `mapstructure:"dedup_fields"`
 	// Rules, when set, is the allow-list of rule names that may page.
 	Rules []string `mapstructure:"rules"`
+	// Summary, when set, is a message template (outputs/tmpl) for
+	// payload.summary (default: the alert's output line).
+	Summary string `mapstructure:"summary"`
+	// CustomDetails adds (or replaces) payload.custom_details entries, each
+	// a message template.
+	CustomDetails map[string]string `mapstructure:"custom_details"`
 	// Group and Class override the event's group (default: none) and class
 	// (default: the rule name).
 	Group string `mapstructure:"group"`
@@ -46,6 +53,16 @@ func (c *Config) Defaults() {
 	}
 }
 
+// AllowedRules is the rules allow-list. The router applies it in its
+// filter stage (an alert of another rule counts as filtered, never as
+// delivered); Send does not look at it.
+func (c Config) AllowedRules() []string {
+	if len(c.Rules) == 0 {
+		return nil
+	}
+	return c.Rules
+}
+
 // Validate reports the first problem with the configuration, naming its key.
 func (c Config) Validate() error {
 	if c.RoutingKey == "" {
@@ -59,6 +76,14 @@ func (c Config) Validate() error {
 		if r == "" {
 			return fmt.Errorf("pagerduty.rules[%d]: empty rule name", i)
 		}
+	}
+	if c.Summary != "" {
+		if _, err := tmpl.Parse("pagerduty.summary", c.Summary); err != nil {
+			return err
+		}
+	}
+	if _, err := tmpl.ParseMap("pagerduty.custom_details", c.CustomDetails); err != nil {
+		return err
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	pd "github.com/PagerDuty/go-pagerduty"
 	"github.com/lookout-sec/lookout/outputs"
 	"github.com/lookout-sec/lookout/outputs/internal/httprec"
+	"github.com/lookout-sec/lookout/outputs/tmpl"
 	"github.com/lookout-sec/lookout/router/api"
 )
 
@@ -29,10 +30,11 @@ type Options struct {
 
 // Output triggers PagerDuty events. It is safe for concurrent use.
 type Output struct {
-	cfg    Config
-	log    *slog.Logger
-	client *pd.Client
-	rules  map[string]bool
+	cfg     Config
+	log     *slog.Logger
+	client  *pd.Client
+	summary *tmpl.Template // nil: the alert's output
+	details tmpl.Map
 }
 
 var _ outputs.Output = (*Output)(nil)
@@ -50,27 +52,25 @@ func New(cfg Config, opts Options) (*Output, error) {
 	// The auth token is for the REST API; events carry the routing key.
 	o.client = pd.NewClient("", pd.WithV2EventsAPIEndpoint(strings.TrimRight(cfg.Endpoint, "/")))
 	o.client.HTTPClient = httprec.WrapClient(opts.HTTPClient)
-	if len(cfg.Rules) > 0 {
-		o.rules = map[string]bool{}
-		for _, r := range cfg.Rules {
-			o.rules[r] = true
-		}
+	if cfg.Summary != "" {
+		o.summary = tmpl.MustParse("pagerduty.summary", cfg.Summary)
 	}
+	o.details, _ = tmpl.ParseMap("pagerduty.custom_details", cfg.CustomDetails)
 	return o, nil
 }
 
-// Send triggers one event per alert, in order, skipping rules outside the
-// allow-list. It stops at the first failure: if nothing was delivered it
+// Send triggers one event per alert, in order (the rules allow-list is
+// applied before, by the router's filter stage: Config.AllowedRules). It stops at the first failure: if nothing was delivered it
 // returns that error, otherwise a *outputs.PartialError naming the
 // undelivered alerts.
 func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 	return outputs.SendEach(alerts, func(a *api.Alert) error {
-		if o.rules != nil && !o.rules[a.Rule] {
-			o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty: rule not in allow-list, not paging", slog.String("rule", a.Rule))
-			return nil
-		}
 		rctx, rec := httprec.WithResponse(ctx)
-		_, err := o.client.ManageEventWithContext(rctx, o.Event(a))
+		ev, err := o.Event(a)
+		if err != nil {
+			return outputs.Permanent(err)
+		}
+		_, err = o.client.ManageEventWithContext(rctx, ev)
 		if err = httprec.Classify(ctx, "pagerduty", rec, err, nil); err != nil {
 			o.log.LogAttrs(ctx, slog.LevelDebug, "pagerduty event failed", slog.String("rule", a.Rule), slog.String("error", err.Error()))
 		}
@@ -78,8 +78,9 @@ func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 	})
 }
 
-// Event builds the trigger event for one alert.
-func (o *Output) Event(a *api.Alert) *pd.V2Event {
+// Event builds the trigger event for one alert (an error only from the
+// summary or custom_details templates).
+func (o *Output) Event(a *api.Alert) (*pd.V2Event, error) {
 	class := o.cfg.Class
 	if class == "" {
 		class = a.Rule
@@ -96,13 +97,26 @@ func (o *Output) Event(a *api.Alert) *pd.V2Event {
 	if a.UUID != "" {
 		details["uuid"] = a.UUID
 	}
+	extra, err := o.details.Execute(a)
+	if err != nil {
+		return nil, fmt.Errorf("pagerduty.custom_details: %w", err)
+	}
+	for k, v := range extra {
+		details[k] = v
+	}
+	summary := a.Output
+	if o.summary != nil {
+		if summary, err = o.summary.Execute(a); err != nil {
+			return nil, fmt.Errorf("pagerduty.summary: %w", err)
+		}
+	}
 	return &pd.V2Event{
 		RoutingKey: string(o.cfg.RoutingKey),
 		Action:     "trigger",
 		DedupKey:   o.dedupKey(a),
 		Client:     "Lookout",
 		Payload: &pd.V2Payload{
-			Summary:   trim(a.Output, maxSummary),
+			Summary:   trim(summary, maxSummary),
 			Source:    a.Hostname,
 			Severity:  Severity(a.Priority),
 			Timestamp: a.Time.UTC().Format(time.RFC3339Nano),
@@ -111,7 +125,7 @@ func (o *Output) Event(a *api.Alert) *pd.V2Event {
 			Class:     class,
 			Details:   details,
 		},
-	}
+	}, nil
 }
 
 // dedupKey joins rule, hostname and the configured output fields.

@@ -113,21 +113,30 @@ func TestSeverity(t *testing.T) {
 	}
 }
 
+// TestAllowList: the allow-list is the router's to apply (AllowedRules);
+// Send pages every alert it is given.
 func TestAllowList(t *testing.T) {
+	cfg := Config{RoutingKey: routingKey, Rules: []string{"Terminal shell in container"}}
+	if got := cfg.AllowedRules(); len(got) != 1 || got[0] != "Terminal shell in container" {
+		t.Fatalf("AllowedRules() = %v", got)
+	}
+	if got := (Config{}).AllowedRules(); got != nil {
+		t.Fatalf("no rules: AllowedRules() = %v, want nil (every rule)", got)
+	}
 	srv, bodies := eventsServer(t)
-	o, err := New(Config{RoutingKey: routingKey, Endpoint: srv.URL, Rules: []string{"Terminal shell in container"}}, Options{})
+	cfg.Endpoint = srv.URL
+	o, err := New(cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := outputtest.Alert()
 	shell := outputtest.Alert()
 	shell.Rule = "Terminal shell in container"
-	if err := o.Send(context.Background(), []*api.Alert{other, shell, other}); err != nil {
+	if err := o.Send(context.Background(), []*api.Alert{other, shell}); err != nil {
 		t.Fatal(err)
 	}
-	got := bodies()
-	if len(got) != 1 || got[0]["payload"].(map[string]any)["class"] != shell.Rule {
-		t.Fatalf("want only the allowed rule paged, got %v", got)
+	if got := bodies(); len(got) != 2 {
+		t.Fatalf("want both alerts paged, got %v", got)
 	}
 }
 
@@ -171,5 +180,30 @@ func TestValidate(t *testing.T) {
 	c := Config{RoutingKey: routingKey}
 	if s := fmt.Sprintf("%v %+v %#v", c, c, c); strings.Contains(s, routingKey) {
 		t.Errorf("printed config leaks the routing key: %s", s)
+	}
+}
+
+// TestTemplates: summary and custom_details are message templates; a bad
+// one fails Validate naming the key and line.
+func TestTemplates(t *testing.T) {
+	srv, bodies := eventsServer(t)
+	o, err := New(Config{RoutingKey: routingKey, Endpoint: srv.URL, Summary: `{{ .Rule }} on {{ .Hostname }}`,
+		CustomDetails: map[string]string{"runbook": `https://runbooks.example/{{ .Rule | lower | replace " " "-" }}`}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Send(context.Background(), []*api.Alert{outputtest.Alert()}); err != nil {
+		t.Fatal(err)
+	}
+	p := bodies()[0]["payload"].(map[string]any)
+	if p["summary"] != "Read sensitive file untrusted on node-1" {
+		t.Errorf("summary %q", p["summary"])
+	}
+	if d := p["custom_details"].(map[string]any); d["runbook"] != "https://runbooks.example/read-sensitive-file-untrusted" || d["fd.name"] != "/etc/shadow" {
+		t.Errorf("details %v", d)
+	}
+	err = Config{RoutingKey: "k", Endpoint: DefaultEndpoint, CustomDetails: map[string]string{"x": "{{ .Rulle }}"}}.Validate()
+	if err == nil || !strings.HasPrefix(err.Error(), "pagerduty.custom_details.x: with a sample alert: template: pagerduty.custom_details.x:1:3") {
+		t.Errorf("Validate: %v", err)
 	}
 }

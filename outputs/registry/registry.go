@@ -1,25 +1,24 @@
 // Package registry maps an output type name (as written in the router's
-// config, e.g. "webhook") to the constructor of that output. The map is
-// explicit: there is no init() registration. To add an output, add one entry
-// to Builtin:
+// config, e.g. "webhook") to that output's config decoder and constructor.
+// The map is explicit: there is no init() registration. To add an output,
+// add one entry to Builtin:
 //
 //	"slack": Entry(slack.DefaultConfig, func(c slack.Config, e Env) (outputs.Output, error) {
-//		return slack.New(c)
+//		return slack.New(c, slack.Options{Logger: e.Logger})
 //	}),
 //
-// The output's Config needs mapstructure tags and a Validate method.
+// The output's Config needs mapstructure tags and a Validate method. Check
+// (decode + Validate, no I/O) is what the router's config loader runs, so
+// `lookout-router --check` and the real start accept exactly the same
+// blocks; Build turns the checked settings into an Output.
 package registry
 
 import (
 	"fmt"
 	"io"
 	"log/slog"
-	"reflect"
 	"sort"
 	"strings"
-	"time"
-
-	"github.com/go-viper/mapstructure/v2"
 
 	"github.com/lookout-sec/lookout/outputs"
 	"github.com/lookout-sec/lookout/outputs/elasticsearch"
@@ -35,12 +34,22 @@ type Env struct {
 	Stdout io.Writer // where the stdout output writes
 }
 
-// Constructor builds an output from its raw config block (nil when the
-// block is absent). Errors name the offending key relative to the block.
-type Constructor func(raw map[string]any, env Env) (outputs.Output, error)
+// Settings is an output's decoded and validated config (its Config type).
+type Settings any
 
-// Registry maps type names to constructors.
-type Registry map[string]Constructor
+// Type is one output type: how to check its config block and how to build
+// it from the checked settings.
+type Type struct {
+	// Check decodes the raw block (nil when absent) strictly over the
+	// defaults and validates it. It does no I/O besides reading *_file
+	// secrets. Errors name the key relative to the block.
+	Check func(raw map[string]any) (Settings, error)
+	// Build constructs the output from what Check returned.
+	Build func(s Settings, env Env) (outputs.Output, error)
+}
+
+// Registry maps type names to output types.
+type Registry map[string]Type
 
 // Builtin returns the registry of every output shipped with Lookout.
 func Builtin() Registry {
@@ -73,61 +82,64 @@ func (r Registry) Types() []string {
 	return ts
 }
 
+// Check decodes and validates a block of type typ. The error's key path
+// always starts with the type ("slack.webhook_url: ...", "slack: ..."), so
+// a caller prefixes only its own position (outputs[1].).
+func (r Registry) Check(typ string, raw map[string]any) (Settings, error) {
+	t, ok := r[typ]
+	if !ok {
+		return nil, fmt.Errorf("type: %q is not a known output type (allowed: %s)", typ, strings.Join(r.Types(), ", "))
+	}
+	s, err := t.Check(raw)
+	if err != nil {
+		return nil, withType(typ, err)
+	}
+	return s, nil
+}
+
+// New checks raw and builds the output (Check then Build).
+func (r Registry) New(typ string, raw map[string]any, env Env) (outputs.Output, error) {
+	s, err := r.Check(typ, raw)
+	if err != nil {
+		return nil, err
+	}
+	return r[typ].Build(s, env)
+}
+
+// withType puts typ in front of a relative key path unless the output's own
+// message already starts with it (outputs word their errors either way).
+func withType(typ string, err error) error {
+	msg := err.Error()
+	if strings.HasPrefix(msg, typ+".") || strings.HasPrefix(msg, typ+":") || strings.HasPrefix(msg, typ+"[") {
+		return err
+	}
+	return fmt.Errorf("%s.%w", typ, err)
+}
+
 // Validatable is a config that checks itself.
 type Validatable interface{ Validate() error }
 
-// Entry makes a Constructor from a defaults function and a typed
-// constructor: the raw block is decoded strictly (unknown keys fail, with
-// their names) over the defaults, then validated.
-func Entry[C Validatable](defaults func() C, build func(C, Env) (outputs.Output, error)) Constructor {
-	return func(raw map[string]any, env Env) (outputs.Output, error) {
-		cfg := defaults()
-		if err := Decode(raw, &cfg); err != nil {
-			return nil, err
-		}
-		if err := cfg.Validate(); err != nil {
-			return nil, err
-		}
-		return build(cfg, env)
+// Entry makes a Type from a defaults function and a typed constructor: the
+// raw block is decoded strictly (unknown keys fail, with their names) over
+// the defaults, then validated.
+func Entry[C Validatable](defaults func() C, build func(C, Env) (outputs.Output, error)) Type {
+	return Type{
+		Check: func(raw map[string]any) (Settings, error) {
+			cfg := defaults()
+			if err := Decode(raw, &cfg); err != nil {
+				return nil, err
+			}
+			if err := cfg.Validate(); err != nil {
+				return nil, err
+			}
+			return cfg, nil
+		},
+		Build: func(s Settings, env Env) (outputs.Output, error) {
+			c, ok := s.(C)
+			if !ok {
+				return nil, fmt.Errorf("settings of type %T, want %T (not from this type's Check)", s, c)
+			}
+			return build(c, env)
+		},
 	}
-}
-
-// durationsFromStringsOnly rejects a number where a duration is expected:
-// `timeout: 5` would otherwise silently mean 5 nanoseconds.
-func durationsFromStringsOnly(from, to reflect.Type, data any) (any, error) {
-	if to == reflect.TypeFor[time.Duration]() && from.Kind() != reflect.String && from != to {
-		return nil, fmt.Errorf("expected a duration string such as \"5s\" or \"500ms\", got %v", data)
-	}
-	return data, nil
-}
-
-// Decode decodes raw into out strictly: unknown keys are errors, durations
-// are parsed from strings such as "5s" (a bare number is an error), and a
-// string field (a Secret too) accepts only a string.
-func Decode(raw map[string]any, out any) error {
-	if raw == nil {
-		return nil
-	}
-	var md mapstructure.Metadata
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		Result:           out,
-		Metadata:         &md,
-		WeaklyTypedInput: false,
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			durationsFromStringsOnly,
-			mapstructure.StringToTimeDurationHookFunc(),
-			mapstructure.TextUnmarshallerHookFunc(),
-		),
-	})
-	if err != nil {
-		return fmt.Errorf("build decoder for %s: %w", reflect.TypeOf(out), err)
-	}
-	if err := dec.Decode(raw); err != nil {
-		return fmt.Errorf("%s", strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "decoding failed due to the following error(s):", "")), " "))
-	}
-	if len(md.Unused) > 0 {
-		sort.Strings(md.Unused)
-		return fmt.Errorf("%s: unknown key", md.Unused[0])
-	}
-	return nil
 }

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/lookout-sec/lookout/outputs/elasticsearch"
 	"github.com/lookout-sec/lookout/outputs/outputtest"
+	"github.com/lookout-sec/lookout/outputs/pagerduty"
 	"github.com/lookout-sec/lookout/router/api"
 )
 
@@ -39,7 +43,7 @@ func TestEveryTypeBuilds(t *testing.T) {
 	reg := Builtin()
 	for typ, raw := range valid {
 		t.Run(typ, func(t *testing.T) {
-			o, err := reg[typ](raw, env())
+			o, err := reg.New(typ, raw, env())
 			if err != nil {
 				t.Fatalf("build: %v", err)
 			}
@@ -55,7 +59,7 @@ func TestEveryTypeBuilds(t *testing.T) {
 
 func TestStdoutWritesToEnv(t *testing.T) {
 	var buf bytes.Buffer
-	o, err := Builtin()["stdout"](map[string]any{}, Env{Stdout: &buf})
+	o, err := Builtin().New("stdout", map[string]any{}, Env{Stdout: &buf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +79,10 @@ func TestUnknownKeyNamed(t *testing.T) {
 			for k, v := range raw {
 				block[k] = v
 			}
-			_, err := reg[typ](block, env())
-			if err == nil || err.Error() != "no_such_key: unknown key" {
-				t.Fatalf("err = %v, want %q", err, "no_such_key: unknown key")
+			_, err := reg.New(typ, block, env())
+			want := typ + ".no_such_key: unknown key (allowed: "
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Fatalf("err = %v, want %q...", err, want)
 			}
 		})
 	}
@@ -91,7 +96,8 @@ func TestBadValues(t *testing.T) {
 	}{
 		{"webhook", map[string]any{"url": "http://h/x", "timeout": "soon"}, []string{"timeout"}},
 		{"webhook", map[string]any{"url": "http://h/x", "timeout": 5}, []string{"timeout"}},
-		{"webhook", nil, []string{"url: is required"}},
+		{"webhook", nil, []string{"webhook.url: is required"}},
+		{"slack", map[string]any{"webhok_url": "https://hooks.slack.com/x"}, []string{"slack.webhok_url: unknown key", "webhook_url_file"}},
 		{"webhook", map[string]any{"url": []any{"http://h/x"}}, []string{"url"}},
 		// Secrets decode from strings only: a number or a list is a mistake.
 		{"elasticsearch", map[string]any{"password": 12345, "username": "u"}, []string{"password", "expected type"}},
@@ -106,7 +112,7 @@ func TestBadValues(t *testing.T) {
 	reg := Builtin()
 	for _, c := range cases {
 		t.Run(c.typ, func(t *testing.T) {
-			_, err := reg[c.typ](c.raw, env())
+			_, err := reg.New(c.typ, c.raw, env())
 			if err == nil {
 				t.Fatalf("%v: accepted", c.raw)
 			}
@@ -132,12 +138,48 @@ func TestSecretsNotInErrors(t *testing.T) {
 		{"pagerduty", map[string]any{"routing_key": secret, "endpoint": "nope"}},
 		{"elasticsearch", map[string]any{"api_key": secret, "username": "u"}},
 	} {
-		_, err := reg[c.typ](c.raw, env())
+		_, err := reg.New(c.typ, c.raw, env())
 		if err == nil {
 			t.Fatalf("%s %v: accepted", c.typ, c.raw)
 		}
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("%s: error leaks the secret: %v", c.typ, err)
 		}
+	}
+}
+
+// TestSecretFiles: every Secret key K may be given as K_file; the file's
+// content (one trailing newline dropped) is the value, and both at once or
+// a missing file fail naming the key.
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "key")
+	if err := os.WriteFile(f, []byte("R0UT1NGKEY\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := Builtin()
+	s, err := reg.Check("pagerduty", map[string]any{"routing_key_file": f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(s.(pagerduty.Config).RoutingKey); got != "R0UT1NGKEY" {
+		t.Fatalf("routing key %q", got)
+	}
+	for raw, want := range map[string]map[string]any{
+		"pagerduty.routing_key_file: set routing_key or routing_key_file, not both": {"routing_key_file": f, "routing_key": "x"},
+		"pagerduty.routing_key_file: open " + filepath.Join(dir, "nope"):            {"routing_key_file": filepath.Join(dir, "nope")},
+	} {
+		_, err := reg.Check("pagerduty", want)
+		if err == nil || !strings.HasPrefix(err.Error(), raw) {
+			t.Errorf("%v: err %v, want %q", want, err, raw)
+		}
+	}
+	// ca_file is a path, not a secret file: it stays as written.
+	s, err = reg.Check("elasticsearch", map[string]any{"addresses": []any{"http://127.0.0.1:9200"}, "password_file": f, "username": "u", "ca_file": f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.(elasticsearch.Config); string(c.Password) != "R0UT1NGKEY" || c.CAFile != f {
+		t.Fatalf("elasticsearch: %+v", c)
 	}
 }

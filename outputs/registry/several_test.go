@@ -64,11 +64,11 @@ func TestSeveralOutputsOfOneType(t *testing.T) {
 			mu.Lock()
 			hits = nil
 			mu.Unlock()
-			oa, err := reg[c.typ](c.a, env())
+			oa, err := reg.New(c.typ, c.a, env())
 			if err != nil {
 				t.Fatal(err)
 			}
-			ob, err := reg[c.typ](c.b, env())
+			ob, err := reg.New(c.typ, c.b, env())
 			if err != nil {
 				t.Fatal(err)
 			}

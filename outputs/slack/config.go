@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"text/template"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/tmpl"
 )
 
 // Secret is a string that redacts itself when printed or logged; it is
@@ -23,9 +23,14 @@ type Config struct {
 	Username  string `mapstructure:"username"`
 	IconEmoji string `mapstructure:"icon_emoji"`
 	IconURL   string `mapstructure:"icon_url"`
-	// Template, when set, is a Go text/template over the api.Alert that
-	// replaces the default message with its output as plain text.
+	// Template, when set, is a message template (outputs/tmpl) over the
+	// alert that replaces the default message with its output as text.
 	Template string `mapstructure:"template"`
+	// Blocks, when set, is a message template (outputs/tmpl) rendering a
+	// JSON array of Block Kit blocks; the message is then those blocks
+	// (with template, or the default one-line text, as the notification
+	// text) and no attachment.
+	Blocks string `mapstructure:"blocks"`
 	// APIURL is the Slack Web API base in bot mode (tests, Enterprise Grid).
 	APIURL string `mapstructure:"api_url"`
 	// Nulls is how output fields without a value (Falco's <NA>) appear:
@@ -39,8 +44,8 @@ type Config struct {
 	OutputFormat string `mapstructure:"output_format"`
 	// Footer, in compat mode, replaces Falcosidekick's footer (its URL).
 	Footer string `mapstructure:"footer"`
-	// MessageFormat, in compat mode, is Falcosidekick's messageformat: a Go
-	// text/template over the alert shown as text above the attachment.
+	// MessageFormat, in compat mode, is Falcosidekick's messageformat: a
+	// message template (outputs/tmpl) shown as text above the attachment.
 	MessageFormat string `mapstructure:"message_format"`
 }
 
@@ -104,8 +109,17 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Template != "" {
-		if _, err := template.New("slack").Parse(c.Template); err != nil {
-			return fmt.Errorf("slack.template: %w", err)
+		if _, err := tmpl.Parse("slack.template", c.Template); err != nil {
+			return err
+		}
+	}
+	if c.Blocks != "" {
+		t, err := tmpl.Parse("slack.blocks", c.Blocks)
+		if err != nil {
+			return err
+		}
+		if _, err := renderBlocks(t, tmpl.Sample()); err != nil {
+			return fmt.Errorf("slack.blocks: with a sample alert: %w", err)
 		}
 	}
 	switch c.Nulls {
@@ -130,8 +144,8 @@ func (c Config) Validate() error {
 		if c.Template != "" {
 			return errors.New("slack.message_format: set message_format or template, not both")
 		}
-		if _, err := template.New("slack").Parse(c.MessageFormat); err != nil {
-			return fmt.Errorf("slack.message_format: %w", err)
+		if _, err := tmpl.Parse("slack.message_format", c.MessageFormat); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -5,15 +5,17 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"text/template"
 
 	"github.com/lookout-sec/lookout/outputs"
 	"github.com/lookout-sec/lookout/outputs/internal/httprec"
+	"github.com/lookout-sec/lookout/outputs/tmpl"
 	"github.com/lookout-sec/lookout/router/api"
 	"github.com/slack-go/slack"
 )
@@ -29,9 +31,10 @@ type Output struct {
 	cfg    Config
 	log    *slog.Logger
 	http   *http.Client
-	api    *slack.Client      // bot mode only
-	tmpl   *template.Template // template: replaces the message
-	format *template.Template // message_format: text above the attachment
+	api    *slack.Client  // bot mode only
+	tmpl   *tmpl.Template // template: replaces the message
+	format *tmpl.Template // message_format: text above the attachment
+	blocks *tmpl.Template // blocks: Block Kit blocks instead of attachments
 	closed atomic.Bool
 }
 
@@ -48,10 +51,13 @@ func New(cfg Config, opts Options) (*Output, error) {
 		o.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Template != "" {
-		o.tmpl = template.Must(template.New("slack").Parse(cfg.Template))
+		o.tmpl = tmpl.MustParse("slack.template", cfg.Template)
+	}
+	if cfg.Blocks != "" {
+		o.blocks = tmpl.MustParse("slack.blocks", cfg.Blocks)
 	}
 	if cfg.MessageFormat != "" {
-		o.format = template.Must(template.New("slack").Parse(cfg.MessageFormat))
+		o.format = tmpl.MustParse("slack.message_format", cfg.MessageFormat)
 	}
 	if cfg.Token != "" {
 		apiURL := cfg.APIURL
@@ -81,34 +87,48 @@ func (o *Output) post(ctx context.Context, a *api.Alert) error {
 	var text string
 	var atts []slack.Attachment
 	if o.tmpl != nil {
-		var b strings.Builder
-		if err := o.tmpl.Execute(&b, a); err != nil {
+		b, err := o.tmpl.Execute(a)
+		if err != nil {
 			return outputs.Permanent(fmt.Errorf("slack.template: %w", err))
 		}
-		text = trim(b.String(), maxText)
+		text = trim(b, maxText)
 	} else if o.cfg.Compat == CompatFalcosidekick {
 		atts = []slack.Attachment{o.sidekickAttachment(a)}
 		if o.format != nil {
-			var b strings.Builder
-			if err := o.format.Execute(&b, a); err != nil {
+			b, err := o.format.Execute(a)
+			if err != nil {
 				return outputs.Permanent(fmt.Errorf("slack.message_format: %w", err))
 			}
-			text = trim(b.String(), maxText)
+			text = trim(b, maxText)
 		}
 	} else {
 		text = fallback(a)
 		atts = []slack.Attachment{o.attachment(a)}
 	}
+	var blocks *slack.Blocks
+	if o.blocks != nil {
+		var err error
+		if blocks, err = renderBlocks(o.blocks, a); err != nil {
+			return outputs.Permanent(fmt.Errorf("slack.blocks: %w", err))
+		}
+		atts = nil
+		if text == "" {
+			text = fallback(a)
+		}
+	}
 	if o.api == nil {
 		msg := &slack.WebhookMessage{
 			Channel: o.cfg.Channel, Username: o.cfg.Username, IconEmoji: o.cfg.IconEmoji,
-			IconURL: o.cfg.IconURL, Text: text, Attachments: atts,
+			IconURL: o.cfg.IconURL, Text: text, Attachments: atts, Blocks: blocks,
 		}
 		return classify(ctx, rec, slack.PostWebhookCustomHTTPContext(rctx, string(o.cfg.WebhookURL), o.http, msg))
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionUsername(o.cfg.Username)}
 	if len(atts) > 0 {
 		opts = append(opts, slack.MsgOptionAttachments(atts...))
+	}
+	if blocks != nil {
+		opts = append(opts, slack.MsgOptionBlocks(blocks.BlockSet...))
 	}
 	if o.cfg.IconEmoji != "" {
 		opts = append(opts, slack.MsgOptionIconEmoji(o.cfg.IconEmoji))
@@ -118,6 +138,22 @@ func (o *Output) post(ctx context.Context, a *api.Alert) error {
 	}
 	_, _, err := o.api.PostMessageContext(rctx, o.cfg.Channel, opts...)
 	return classify(ctx, rec, err)
+}
+
+// renderBlocks renders t for a and reads the result as Block Kit blocks.
+func renderBlocks(t *tmpl.Template, a *api.Alert) (*slack.Blocks, error) {
+	s, err := t.Execute(a)
+	if err != nil {
+		return nil, err
+	}
+	var b slack.Blocks
+	if err := json.Unmarshal([]byte(s), &b); err != nil {
+		return nil, fmt.Errorf("not a JSON array of Block Kit blocks: %w", err)
+	}
+	if len(b.BlockSet) == 0 {
+		return nil, errors.New("renders no blocks")
+	}
+	return &b, nil
 }
 
 // Close marks the output closed; it holds no connections of its own and is

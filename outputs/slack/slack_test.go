@@ -229,3 +229,36 @@ func TestSecretRedacts(t *testing.T) {
 		}
 	}
 }
+
+// TestBlocksTemplate: slack.blocks renders Block Kit blocks per alert (the
+// same template language as every output); a template that does not
+// render blocks fails Validate with the key.
+func TestBlocksTemplate(t *testing.T) {
+	var got map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.WebhookURL = Secret(srv.URL + "/hook")
+	cfg.Blocks = `[{"type": "section", "text": {"type": "mrkdwn", "text": {{ printf "*%s* on %s" .Rule .Hostname | quote }}}}]`
+	o, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Send(context.Background(), []*api.Alert{outputtest.Alert()}); err != nil {
+		t.Fatal(err)
+	}
+	blocks, _ := got["blocks"].([]any)
+	if len(blocks) != 1 || got["attachments"] != nil {
+		t.Fatalf("message %v", got)
+	}
+	if txt := blocks[0].(map[string]any)["text"].(map[string]any)["text"]; txt != "*Read sensitive file untrusted* on node-1" {
+		t.Errorf("block text %q", txt)
+	}
+	cfg.Blocks = `{"type": "section"}`
+	if err := cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "slack.blocks: with a sample alert: not a JSON array") {
+		t.Errorf("Validate: %v", err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/tmpl"
 	"github.com/lookout-sec/lookout/router/api"
 )
 
@@ -34,6 +35,12 @@ type Config struct {
 	// FollowRedirects follows 3xx answers, re-sending the same method and
 	// body; by default a 3xx is a permanent failure naming the Location.
 	FollowRedirects bool `mapstructure:"follow_redirects"`
+	// Body, when set, is a message template (outputs/tmpl) for the request
+	// body instead of the alert's JSON; with the default content type it
+	// must render JSON (checked against a sample alert at start-up).
+	Body string `mapstructure:"body"`
+	// ContentType is the body's Content-Type; default application/json.
+	ContentType string `mapstructure:"content_type"`
 }
 
 // DefaultConfig returns the defaults: POST with a 10 s timeout.
@@ -51,6 +58,20 @@ func (c Config) Validate() error {
 		return fmt.Errorf("method: %q is not allowed (allowed: POST, PUT)", c.Method)
 	case c.Timeout <= 0:
 		return fmt.Errorf("timeout: must be positive, got %s", c.Timeout)
+	}
+	if err := outputs.CheckHeaders("webhook.headers", c.Headers); err != nil {
+		return err
+	}
+	if c.Body != "" {
+		t, err := tmpl.Parse("webhook.body", c.Body)
+		if err != nil {
+			return err
+		}
+		if c.ContentType == "" || c.ContentType == "application/json" {
+			if b, _ := t.Execute(tmpl.Sample()); !json.Valid([]byte(b)) {
+				return errors.New("webhook.body: with a sample alert it renders no valid JSON (set content_type if the body is not JSON)")
+			}
+		}
 	}
 	return nil
 }
@@ -70,8 +91,10 @@ func (c Config) GoString() string { return c.String() }
 
 // Output posts alerts to a webhook.
 type Output struct {
-	cfg    Config
-	client *http.Client
+	cfg         Config
+	client      *http.Client
+	body        *tmpl.Template // nil: the alert's JSON
+	contentType string
 }
 
 // New validates cfg and returns a webhook output.
@@ -79,9 +102,16 @@ func New(cfg Config) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Output{cfg: cfg, client: &http.Client{
+	o := &Output{cfg: cfg, contentType: cfg.ContentType, client: &http.Client{
 		Timeout: cfg.Timeout, CheckRedirect: outputs.CheckRedirect(cfg.FollowRedirects),
-	}}, nil
+	}}
+	if o.contentType == "" {
+		o.contentType = "application/json"
+	}
+	if cfg.Body != "" {
+		o.body = tmpl.MustParse("webhook.body", cfg.Body)
+	}
+	return o, nil
 }
 
 // Send posts each alert in order and stops at the first failure, returning a
@@ -92,15 +122,22 @@ func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 }
 
 func (o *Output) post(ctx context.Context, a *api.Alert) error {
-	body, err := json.Marshal(a)
-	if err != nil {
+	var body []byte
+	var err error
+	if o.body != nil {
+		var s string
+		if s, err = o.body.Execute(a); err != nil {
+			return outputs.Permanent(fmt.Errorf("webhook.body: %w", err))
+		}
+		body = []byte(s)
+	} else if body, err = json.Marshal(a); err != nil {
 		return outputs.Permanent(fmt.Errorf("encode alert: %w", err))
 	}
 	req, err := http.NewRequestWithContext(ctx, o.cfg.Method, o.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return outputs.Permanent(fmt.Errorf("build request: %w", err))
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", o.contentType)
 	req.Header.Set("User-Agent", "lookout-router")
 	for k, v := range o.cfg.Headers {
 		req.Header.Set(k, v)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/outputtest"
 	"github.com/lookout-sec/lookout/router/api"
 )
 
@@ -79,5 +80,38 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("err = %v, want prefix %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestBodyTemplate: webhook.body replaces the alert's JSON with a message
+// template; a body that renders no JSON fails Validate unless content_type
+// says it is not JSON.
+func TestBodyTemplate(t *testing.T) {
+	var got, ctype string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got, ctype = string(b), r.Header.Get("Content-Type")
+	}))
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.URL = srv.URL
+	cfg.Body = `{"text": {{ printf "%s: %s" .Priority .Rule | quote }}, "host": {{ quote .Hostname }}}`
+	o, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Send(context.Background(), []*api.Alert{outputtest.Alert()}); err != nil {
+		t.Fatal(err)
+	}
+	if got != `{"text": "Warning: Read sensitive file untrusted", "host": "node-1"}` || ctype != "application/json" {
+		t.Fatalf("body %q (%s)", got, ctype)
+	}
+	cfg.Body = `alert {{ .Rule }}`
+	if err := cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "webhook.body: with a sample alert it renders no valid JSON") {
+		t.Errorf("Validate: %v", err)
+	}
+	cfg.ContentType = "text/plain"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("text body: %v", err)
 	}
 }

@@ -67,14 +67,15 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}()
 	for i, oc := range cfg.Outputs {
-		out, err := opts.Registry[oc.Type](oc.Raw, env)
+		out, err := opts.Registry[oc.Type].Build(oc.Settings, env)
 		if err != nil {
-			return fmt.Errorf("config: outputs[%d].%s.%w", i, oc.Type, err)
+			return fmt.Errorf("output %s (outputs[%d]): %w", oc.Name, i, err)
 		}
 		outs = append(outs, out)
 		qopts = append(qopts, queue.OutputOptions{Name: oc.Name, DropOldest: oc.Delivery.DropOldest})
 		routes = append(routes, pipeline.Route{Name: oc.Name, Filter: pipeline.Filter{
-			MinPriority: oc.MinPriority, Rules: oc.Rules, Tags: oc.Tags, Sources: oc.Sources, Fields: oc.Fields,
+			MinPriority: oc.MinPriority, Rules: oc.Filters.Rules, Tags: oc.Filters.Tags, Sources: oc.Filters.Sources, Fields: oc.Filters.Fields,
+			AllowRules: oc.Filters.AllowRules,
 		}})
 		d := oc.Delivery
 		workers = append(workers, &pipeline.Worker{

@@ -19,11 +19,11 @@ func TestLoadErrors(t *testing.T) {
 		{"no outputs", "listen: 127.0.0.1:1\n", "outputs: at least one output is required"},
 		{"duplicate name", "outputs:\n  - {name: a, type: stdout}\n  - {name: a, type: stdout}\n", `outputs[1].name: "a" is used twice`},
 		{"bad filter key", "outputs:\n  - {name: a, type: stdout, filters: {rule: {include: [x]}}}\n", "outputs[0].filters.rule: unknown key"},
-		{"bad max_bytes", "queue: {max_bytes: 1GB2}\noutputs:\n  - {name: a, type: stdout}\n", "queue.max_bytes: 1GB2 is not a positive size"},
+		{"bad max_bytes", "queue: {max_bytes: 1GB2}\noutputs:\n  - {name: a, type: stdout}\n", "queue.max_bytes: 1GB2 is not a size such as 1GiB"},
 		{"unknown queue key", "queue: {path: /x}\noutputs:\n  - {name: a, type: stdout}\n", "queue.path: unknown key (allowed: dir, max_bytes)"},
 		{"bad overflow", "outputs:\n  - {name: a, type: stdout, overflow: drop}\n", "outputs[0].overflow: drop is not allowed (allowed: block, drop_oldest)"},
 		{"bad concurrency", "outputs:\n  - {name: a, type: stdout, concurrency: 0}\n", "outputs[0].concurrency: 0 is not an integer >= 1"},
-		{"bad timeout", "outputs:\n  - {name: a, type: stdout, timeout: 10}\n", "outputs[0].timeout: 10 is not a positive duration"},
+		{"bad timeout", "outputs:\n  - {name: a, type: stdout, timeout: 10}\n", "outputs[0].timeout: 10 is not a duration: a duration needs a unit"},
 		{"unknown retry key", "outputs:\n  - {name: a, type: stdout, retry: {attempts: 3}}\n", "outputs[0].retry.attempts: unknown key"},
 		{"backoff order", "outputs:\n  - {name: a, type: stdout, retry: {initial_backoff: 2s, max_backoff: 1s}}\n", "outputs[0].retry.max_backoff: 1s is shorter"},
 		{"unknown admin key", "admin: {token: x}\noutputs:\n  - {name: a, type: stdout}\n", "admin.token: unknown key (allowed: tokens)"},
@@ -54,7 +54,7 @@ func TestLoadOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:2801" || c.BodyLimit != 1<<20 || len(c.Tokens) != 1 || c.Outputs[0].Raw["url"] != "http://127.0.0.1:1/h" {
+	if c.Listen != "127.0.0.1:2801" || c.BodyLimit != 1<<20 || len(c.Tokens) != 1 || c.Outputs[0].Block["webhook"].(map[string]any)["url"] != "http://127.0.0.1:1/h" {
 		t.Fatalf("unexpected config: %+v", c)
 	}
 	if strings.Contains(c.String(), "s3cret") {
@@ -70,13 +70,13 @@ func TestLoadDelivery(t *testing.T) {
 	}{
 		{"defaults", "outputs:\n  - {name: a, type: stdout}\n",
 			Queue{Dir: DefaultQueueDir, MaxBytes: 1 << 30},
-			Delivery{Concurrency: 1, Timeout: 10 * time.Second, BatchSize: 1, Retry: Retry{MaxAge: 24 * time.Hour, InitialBackoff: 500 * time.Millisecond, MaxBackoff: time.Minute}}},
+			Delivery{Concurrency: 1, Timeout: 10 * time.Second, BatchSize: 1, Overflow: "block", Retry: Retry{MaxAge: 24 * time.Hour, InitialBackoff: 500 * time.Millisecond, MaxBackoff: time.Minute}}},
 		{"everything", "queue: {dir: /tmp/q, max_bytes: 512MiB}\noutputs:\n  - {name: a, type: stdout, concurrency: 4, timeout: 3s, batch_size: 50, overflow: drop_oldest, retry: {max_attempts: 5, max_age: 0, initial_backoff: 100ms, max_backoff: 10s}}\n",
 			Queue{Dir: "/tmp/q", MaxBytes: 512 << 20},
-			Delivery{Concurrency: 4, Timeout: 3 * time.Second, BatchSize: 50, DropOldest: true, Retry: Retry{MaxAttempts: 5, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second}}},
+			Delivery{Concurrency: 4, Timeout: 3 * time.Second, BatchSize: 50, Overflow: "drop_oldest", DropOldest: true, Retry: Retry{MaxAttempts: 5, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second}}},
 		{"memory", "queue: {dir: '', max_bytes: 1000}\noutputs:\n  - {name: a, type: stdout}\n",
 			Queue{MaxBytes: 1000},
-			Delivery{Concurrency: 1, Timeout: 10 * time.Second, BatchSize: 1, Retry: Retry{MaxAge: 24 * time.Hour, InitialBackoff: 500 * time.Millisecond, MaxBackoff: time.Minute}}},
+			Delivery{Concurrency: 1, Timeout: 10 * time.Second, BatchSize: 1, Overflow: "block", Retry: Retry{MaxAge: 24 * time.Hour, InitialBackoff: 500 * time.Millisecond, MaxBackoff: time.Minute}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,13 +1,10 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/spf13/viper"
 )
 
 // Defaults for the delivery keys (docs/router-delivery.md).
@@ -24,43 +21,78 @@ const (
 
 // Queue configures the durable store.
 type Queue struct {
-	Dir      string // directory of the bbolt file; "" keeps queues in memory (not durable)
-	MaxBytes int64  // bytes of queued alerts accepted across outputs; beyond: 503 + Retry-After
+	Dir      string `mapstructure:"dir"`       // directory of the bbolt file; "" keeps queues in memory (not durable)
+	MaxBytes int64  `mapstructure:"max_bytes"` // bytes of queued alerts accepted across outputs; beyond: 503 + Retry-After
 }
 
-// Delivery is one output's worker, retry and overflow settings.
+// Validate checks the queue block.
+func (q Queue) Validate() error {
+	if q.MaxBytes <= 0 {
+		return Errorf("max_bytes", "%d is not a positive size such as 1GiB, 512MiB or 1048576", q.MaxBytes)
+	}
+	return nil
+}
+
+// Delivery is one output's worker, retry and overflow settings (keys at
+// the output's top level).
 type Delivery struct {
-	Concurrency int           // sends in flight at once
-	Timeout     time.Duration // per attempt
-	BatchSize   int           // alerts per Send
-	DropOldest  bool          // overflow: drop_oldest (default: block, i.e. 503 at ingest)
-	Retry       Retry
+	Concurrency int           `mapstructure:"concurrency"` // sends in flight at once
+	Timeout     time.Duration `mapstructure:"timeout"`     // per attempt
+	BatchSize   int           `mapstructure:"batch_size"`  // alerts per Send
+	Overflow    string        `mapstructure:"overflow"`    // block (default: 503 at ingest) or drop_oldest
+	DropOldest  bool          `mapstructure:"-"`           // Overflow is drop_oldest
+	Retry       Retry         `mapstructure:"retry"`
 }
 
 // Retry bounds an output's retries. Zero MaxAttempts or MaxAge means no cap
 // of that kind.
 type Retry struct {
-	MaxAttempts    int
-	MaxAge         time.Duration
-	InitialBackoff time.Duration
-	MaxBackoff     time.Duration
+	MaxAttempts    int           `mapstructure:"max_attempts"`
+	MaxAge         time.Duration `mapstructure:"max_age"`
+	InitialBackoff time.Duration `mapstructure:"initial_backoff"`
+	MaxBackoff     time.Duration `mapstructure:"max_backoff"`
 }
 
-func parseQueue(v *viper.Viper) (Queue, error) {
-	if m, ok := v.Get("queue").(map[string]any); ok {
-		for k := range m {
-			if k != "dir" && k != "max_bytes" {
-				return Queue{}, fmt.Errorf("queue.%s: unknown key (allowed: dir, max_bytes)", k)
-			}
-		}
+// DefaultDelivery is the delivery an output block without those keys gets.
+func DefaultDelivery() Delivery {
+	return Delivery{
+		Concurrency: DefaultConcurrency, Timeout: DefaultTimeout, BatchSize: DefaultBatchSize, Overflow: "block",
+		Retry: Retry{MaxAge: DefaultMaxAge, InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff},
 	}
-	q := Queue{Dir: v.GetString("queue.dir")}
-	n, err := ParseBytes(v.Get("queue.max_bytes"))
-	if err != nil || n <= 0 {
-		return q, fmt.Errorf("queue.max_bytes: %v is not a positive size such as 1GiB, 512MiB or 1048576", v.Get("queue.max_bytes"))
+}
+
+// Validate checks the delivery keys and sets DropOldest.
+func (d *Delivery) Validate() error {
+	if d.Concurrency < 1 {
+		return Errorf("concurrency", "%d is not an integer >= 1", d.Concurrency)
 	}
-	q.MaxBytes = n
-	return q, nil
+	if d.BatchSize < 1 {
+		return Errorf("batch_size", "%d is not an integer >= 1", d.BatchSize)
+	}
+	if d.Timeout <= 0 {
+		return Errorf("timeout", "%s is not a positive duration such as 10s", d.Timeout)
+	}
+	switch d.Overflow {
+	case "block":
+	case "drop_oldest":
+		d.DropOldest = true
+	default:
+		return Errorf("overflow", "%s is not allowed (allowed: block, drop_oldest)", d.Overflow)
+	}
+	r := d.Retry
+	switch {
+	case r.MaxAttempts < 0:
+		return Errorf("retry.max_attempts", "%d is not an integer >= 0", r.MaxAttempts)
+	case r.MaxAge < 0:
+		return Errorf("retry.max_age", "%s is not a duration such as 24h (0 = no limit)", r.MaxAge)
+	case r.InitialBackoff <= 0:
+		return Errorf("retry.initial_backoff", "%s is not a positive duration such as 500ms", r.InitialBackoff)
+	case r.MaxBackoff <= 0:
+		return Errorf("retry.max_backoff", "%s is not a positive duration such as 1m", r.MaxBackoff)
+	case r.MaxBackoff < r.InitialBackoff:
+		return Errorf("retry.max_backoff", "%s is shorter than retry.initial_backoff %s", r.MaxBackoff, r.InitialBackoff)
+	}
+	return nil
 }
 
 var sizeUnits = []struct {
@@ -96,89 +128,4 @@ func ParseBytes(x any) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%v is not a size", x)
-}
-
-func parseDelivery(m map[string]any) (Delivery, error) {
-	d := Delivery{
-		Concurrency: DefaultConcurrency, Timeout: DefaultTimeout, BatchSize: DefaultBatchSize,
-		Retry: Retry{MaxAge: DefaultMaxAge, InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff},
-	}
-	var err error
-	if d.Concurrency, err = intKey(m, "concurrency", d.Concurrency, 1); err != nil {
-		return d, err
-	}
-	if d.BatchSize, err = intKey(m, "batch_size", d.BatchSize, 1); err != nil {
-		return d, err
-	}
-	if d.Timeout, err = durationKey(m, "timeout", d.Timeout, false); err != nil {
-		return d, err
-	}
-	switch ov := m["overflow"]; ov {
-	case nil, "block":
-	case "drop_oldest":
-		d.DropOldest = true
-	default:
-		return d, fmt.Errorf("overflow: %v is not allowed (allowed: block, drop_oldest)", ov)
-	}
-	if r, ok := m["retry"]; ok {
-		rm, ok := r.(map[string]any)
-		if !ok {
-			return d, errors.New("retry: must be a mapping of max_attempts, max_age, initial_backoff, max_backoff")
-		}
-		allowed := map[string]bool{"max_attempts": true, "max_age": true, "initial_backoff": true, "max_backoff": true}
-		for _, k := range sortedKeys(rm) {
-			if !allowed[k] {
-				return d, fmt.Errorf("retry.%s: unknown key (allowed: %s)", k, keyList(allowed))
-			}
-		}
-		rt := &d.Retry
-		if rt.MaxAttempts, err = intKey(rm, "max_attempts", 0, 0); err != nil {
-			return d, fmt.Errorf("retry.%w", err)
-		}
-		if rt.MaxAge, err = durationKey(rm, "max_age", rt.MaxAge, true); err != nil {
-			return d, fmt.Errorf("retry.%w", err)
-		}
-		if rt.InitialBackoff, err = durationKey(rm, "initial_backoff", rt.InitialBackoff, false); err != nil {
-			return d, fmt.Errorf("retry.%w", err)
-		}
-		if rt.MaxBackoff, err = durationKey(rm, "max_backoff", rt.MaxBackoff, false); err != nil {
-			return d, fmt.Errorf("retry.%w", err)
-		}
-		if rt.MaxBackoff < rt.InitialBackoff {
-			return d, fmt.Errorf("retry.max_backoff: %s is shorter than retry.initial_backoff %s", rt.MaxBackoff, rt.InitialBackoff)
-		}
-	}
-	return d, nil
-}
-
-func intKey(m map[string]any, k string, def, min int) (int, error) {
-	x, ok := m[k]
-	if !ok {
-		return def, nil
-	}
-	n, isInt := x.(int)
-	if !isInt || n < min {
-		return 0, fmt.Errorf("%s: %v is not an integer >= %d", k, x, min)
-	}
-	return n, nil
-}
-
-func durationKey(m map[string]any, k string, def time.Duration, zeroOK bool) (time.Duration, error) {
-	x, ok := m[k]
-	if !ok {
-		return def, nil
-	}
-	if n, isInt := x.(int); isInt && n == 0 && zeroOK {
-		return 0, nil
-	}
-	s, _ := x.(string)
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 || (d == 0 && !zeroOK) {
-		what := "a positive duration such as 10s"
-		if zeroOK {
-			what = "a duration such as 24h (0 = no limit)"
-		}
-		return 0, fmt.Errorf("%s: %v is not %s", k, x, what)
-	}
-	return d, nil
 }

@@ -47,8 +47,8 @@ outputs:
 	if s.Noise.Notify != "new" || s.Noise.RepeatInterval != 24*time.Hour || len(s.Noise.GroupBy) != 2 || s.Noise.GroupWait != 30*time.Second {
 		t.Fatalf("policy: %+v", s.Noise)
 	}
-	if len(s.Fields.Include) != 2 || len(s.Fields.Include[1]) != 2 || len(s.Fields.Exclude) != 1 {
-		t.Fatalf("fields: %+v", s.Fields)
+	if len(s.Filters.Fields.Include) != 2 || len(s.Filters.Fields.Include[1]) != 2 || len(s.Filters.Fields.Exclude) != 1 {
+		t.Fatalf("fields: %+v", s.Filters.Fields)
 	}
 	if c.Outputs[1].Noise.Notify != "all" || c.Outputs[1].Noise.Record {
 		t.Fatalf("defaults: %+v", c.Outputs[1].Noise)
@@ -68,7 +68,7 @@ func TestElasticsearchRecordsByDefault(t *testing.T) {
 func TestNoiseConfigErrors(t *testing.T) {
 	out := "outputs:\n  - {name: a, type: stdout}\n"
 	for _, c := range []struct{ name, yaml, want string }{
-		{"unknown noise key", "noise: {baseline: {learn: 24h}}\n" + out, "noise.baseline: unknown key(s): learn"},
+		{"unknown noise key", "noise: {baseline: {learn: 24h}}\n" + out, "noise.baseline.learn: unknown key (allowed: learn_for)"},
 		{"bad duration", "noise: {baseline: {learn_for: 24}}\n" + out, "a duration needs a unit"},
 		{"bad duration text", "noise: {retention: {max_age: forever}}\n" + out, `"forever" is not a duration`},
 		{"silence without comment", "noise: {silences: [{matchers: ['rule = x']}]}\n" + out, "noise.silences[0].comment: is required"},

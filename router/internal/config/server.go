@@ -1,24 +1,20 @@
 package config
 
 import (
-	"fmt"
-	"strings"
 	"time"
-
-	"github.com/spf13/viper"
 )
 
 // Server holds the HTTP server's limits (the server: block,
 // docs/router-config.md). Every key has a default, so the block is optional.
 type Server struct {
-	ReadHeaderTimeout time.Duration // until the request's headers are read
-	BodyTimeout       time.Duration // until its body is read, counted from the handler's start
-	ReadTimeout       time.Duration // whole request, headers and body
-	WriteTimeout      time.Duration // until the response is written, counted from the request's headers
-	IdleTimeout       time.Duration // a keep-alive connection waiting for its next request
-	MaxHeaderBytes    int64         // request line and headers
-	MaxConnections    int           // open connections; beyond, a new one gets 503 and is closed
-	MaxRequests       int           // requests served at once (ingest, admin); beyond, 503 with Retry-After
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"` // until the request's headers are read
+	BodyTimeout       time.Duration `mapstructure:"body_timeout"`        // until its body is read, counted from the handler's start
+	ReadTimeout       time.Duration `mapstructure:"read_timeout"`        // whole request, headers and body
+	WriteTimeout      time.Duration `mapstructure:"write_timeout"`       // until the response is written, counted from the request's headers
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`        // a keep-alive connection waiting for its next request
+	MaxHeaderBytes    int64         `mapstructure:"max_header_bytes"`    // request line and headers
+	MaxConnections    int           `mapstructure:"max_connections"`     // open connections; beyond, a new one gets 503 and is closed
+	MaxRequests       int           `mapstructure:"max_requests"`        // requests served at once (ingest, admin); beyond, 503 with Retry-After
 }
 
 // Defaults of the server: block.
@@ -33,73 +29,31 @@ const (
 	DefaultMaxRequests       = 64
 )
 
-var serverDurations = []struct {
-	key string
-	def time.Duration
-	dst func(*Server) *time.Duration
-}{
-	{"read_header_timeout", DefaultReadHeaderTimeout, func(s *Server) *time.Duration { return &s.ReadHeaderTimeout }},
-	{"body_timeout", DefaultBodyTimeout, func(s *Server) *time.Duration { return &s.BodyTimeout }},
-	{"read_timeout", DefaultReadTimeout, func(s *Server) *time.Duration { return &s.ReadTimeout }},
-	{"write_timeout", DefaultWriteTimeout, func(s *Server) *time.Duration { return &s.WriteTimeout }},
-	{"idle_timeout", DefaultIdleTimeout, func(s *Server) *time.Duration { return &s.IdleTimeout }},
+// DefaultServer is the server: block's defaults.
+func DefaultServer() Server {
+	return Server{DefaultReadHeaderTimeout, DefaultBodyTimeout, DefaultReadTimeout, DefaultWriteTimeout, DefaultIdleTimeout,
+		DefaultMaxHeaderBytes, DefaultMaxConnections, DefaultMaxRequests}
 }
 
-var serverKeys = map[string]bool{"max_header_bytes": true, "max_connections": true, "max_requests": true}
-
-// parseServer reads the server: block.
-func parseServer(v *viper.Viper) (Server, error) {
-	allowed := map[string]bool{}
-	for k := range serverKeys {
-		allowed[k] = true
-	}
-	for _, d := range serverDurations {
-		allowed[d.key] = true
-	}
-	if raw := v.Get("server"); raw != nil {
-		m, ok := raw.(map[string]any)
-		if !ok {
-			return Server{}, fmt.Errorf("server: must be a mapping (keys: %s)", keyList(allowed))
-		}
-		for _, k := range sortedKeys(m) {
-			if !allowed[k] {
-				return Server{}, fmt.Errorf("server.%s: unknown key (allowed: %s)", k, keyList(allowed))
-			}
-		}
-	}
-	s := Server{MaxHeaderBytes: DefaultMaxHeaderBytes, MaxConnections: DefaultMaxConnections, MaxRequests: DefaultMaxRequests}
-	for _, d := range serverDurations {
-		*d.dst(&s) = d.def
-		x := v.Get("server." + d.key)
-		if x == nil {
-			continue
-		}
-		str, _ := x.(string)
-		dur, err := time.ParseDuration(strings.TrimSpace(str))
-		if err != nil || dur <= 0 {
-			return s, fmt.Errorf("server.%s: %v is not a positive duration such as 30s", d.key, x)
-		}
-		*d.dst(&s) = dur
-	}
-	if x := v.Get("server.max_header_bytes"); x != nil {
-		n, err := ParseBytes(x)
-		if err != nil || n < 1024 {
-			return s, fmt.Errorf("server.max_header_bytes: %v is not a size of at least 1KiB such as 64KiB", x)
-		}
-		s.MaxHeaderBytes = n
-	}
-	for _, k := range []struct {
+// Validate checks the server block.
+func (s Server) Validate() error {
+	for _, d := range []struct {
 		key string
-		dst *int
-	}{{"max_connections", &s.MaxConnections}, {"max_requests", &s.MaxRequests}} {
-		if v.Get("server."+k.key) == nil {
-			continue
+		v   time.Duration
+	}{{"read_header_timeout", s.ReadHeaderTimeout}, {"body_timeout", s.BodyTimeout}, {"read_timeout", s.ReadTimeout},
+		{"write_timeout", s.WriteTimeout}, {"idle_timeout", s.IdleTimeout}} {
+		if d.v <= 0 {
+			return Errorf(d.key, "%s is not a positive duration such as 30s", d.v)
 		}
-		n, err := positiveInt(v, "server."+k.key)
-		if err != nil {
-			return s, err
-		}
-		*k.dst = int(n)
 	}
-	return s, nil
+	if s.MaxHeaderBytes < 1024 {
+		return Errorf("max_header_bytes", "%d is not a size of at least 1KiB such as 64KiB", s.MaxHeaderBytes)
+	}
+	if s.MaxConnections <= 0 {
+		return Errorf("max_connections", "%d is not a positive integer", s.MaxConnections)
+	}
+	if s.MaxRequests <= 0 {
+		return Errorf("max_requests", "%d is not a positive integer", s.MaxRequests)
+	}
+	return nil
 }

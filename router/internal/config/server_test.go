@@ -40,12 +40,12 @@ func TestServerBlock(t *testing.T) {
 	}
 	for y, msg := range map[string]string{
 		"server: {idle: 1s}\n":              "server.idle: unknown key (allowed: body_timeout, idle_timeout, max_connections",
-		"server: {idle_timeout: 5}\n":       "server.idle_timeout: 5 is not a positive duration",
+		"server: {idle_timeout: 5}\n":       "server.idle_timeout: 5 is not a duration",
 		"server: {body_timeout: -1s}\n":     "server.body_timeout: -1s is not a positive duration",
 		"server: {max_requests: 0}\n":       "server.max_requests: 0 is not a positive integer",
 		"server: {max_header_bytes: 10}\n":  "server.max_header_bytes: 10 is not a size of at least 1KiB",
 		"server: [1]\n":                     "server: must be a mapping",
-		"server: {max_connections: many}\n": "server.max_connections: many is not a positive integer",
+		"server: {max_connections: many}\n": "server.max_connections: many is not an integer",
 	} {
 		if _, err := loadYAML(t, y+outs); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%q: error %v, want %q", y, err, msg)

@@ -42,7 +42,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		Failed:        counter("lookout_router_output_failed_total", "Failed delivery attempts to an output (one per alert per attempt)."),
 		Retried:       counter("lookout_router_output_retried_total", "Retries scheduled after a failed attempt."),
 		DeadLettered:  counter("lookout_router_output_dead_lettered_total", "Alerts moved to the dead-letter store (permanent failure or retry budget spent)."),
-		Filtered:      counter("lookout_router_output_filtered_total", "Alerts an output's filters (min_priority, rules, tags, sources) dropped."),
+		Filtered:      counter("lookout_router_output_filtered_total", "Alerts an output's filters (min_priority, rules, tags, sources, fields, the output's own rules allow-list) dropped."),
 		Dropped:       counter("lookout_router_output_dropped_total", "Queued alerts evicted because the store was full and the output has overflow: drop_oldest."),
 		Delivery:      prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lookout_router_output_delivery_seconds", Help: "Seconds from acceptance to delivery.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 20)}, out),
 		Ingest:        prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "lookout_router_ingest_seconds", Help: "Seconds to handle an ingest request, durable commit included.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"endpoint"}),

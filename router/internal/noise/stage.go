@@ -286,6 +286,14 @@ func (c *Changes) Apply(w Writer) error {
 // output's queue now (annotated), and the changes to commit with them.
 // Alerts folded into a group come out later, from Flush.
 func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert, *Changes) {
+	return s.DecideExplain(routed, nil)
+}
+
+// DecideExplain is Decide that also tells explain (when not nil) the
+// decision for each output and alert (notified, recorded, or the reason it
+// is held: silenced, expected, learning, repeat, grouped). POST /test
+// reports it.
+func (s *Stage) DecideExplain(routed map[string][]*api.Alert, explain func(output string, a *api.Alert, decision string)) (map[string][]*api.Alert, *Changes) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -339,6 +347,9 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 			decision := s.decideOne(pol, a, p.f, p.silences, p.learning, now, ch)
 			p.record = p.record || pol.Record
 			s.onDecide(name, decision, 1)
+			if explain != nil {
+				explain(name, a, decision)
+			}
 			switch decision {
 			case DecisionRecorded, DecisionNotified:
 				out[name] = append(out[name], a)

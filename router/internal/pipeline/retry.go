@@ -1,10 +1,10 @@
 package pipeline
 
 import (
-	"math/rand/v2"
 	"time"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/router/api/backoff"
 )
 
 // RetryPolicy decides what happens after a failed attempt.
@@ -13,33 +13,15 @@ type RetryPolicy struct {
 	MaxAge         time.Duration // age (since acceptance) after which a failure dead-letters; 0 = no cap
 	InitialBackoff time.Duration // first delay
 	MaxBackoff     time.Duration // delay cap
-	// Jitter returns a value in [0, n); default math/rand/v2.Int64N.
+	// Jitter returns a value in [0, n); default math/rand/v2.Int64N (tests).
 	Jitter func(n int64) int64
 }
 
 // Backoff returns the delay before attempt number attempts+1 after attempts
-// failures: full jitter, uniform between InitialBackoff and
-// min(MaxBackoff, InitialBackoff·2^(attempts-1)).
+// failures (router/api/backoff: full jitter, uniform between
+// InitialBackoff and min(MaxBackoff, InitialBackoff·2^(attempts-1))).
 func (p RetryPolicy) Backoff(attempts int) time.Duration {
-	lo := p.InitialBackoff
-	if lo <= 0 {
-		lo = time.Millisecond
-	}
-	hi := lo
-	for i := 1; i < attempts && hi < p.MaxBackoff; i++ {
-		hi *= 2
-	}
-	if p.MaxBackoff > 0 && hi > p.MaxBackoff {
-		hi = p.MaxBackoff
-	}
-	if hi <= lo {
-		return lo
-	}
-	jitter := p.Jitter
-	if jitter == nil {
-		jitter = rand.Int64N
-	}
-	return lo + time.Duration(jitter(int64(hi-lo)+1))
+	return backoff.Policy{Initial: p.InitialBackoff, Max: p.MaxBackoff, Jitter: p.Jitter}.Delay(attempts - 1)
 }
 
 // Decision is what to do with an item after a failed attempt.
@@ -59,10 +41,7 @@ func (p RetryPolicy) Decide(err error, attempts int, age time.Duration) Decision
 	if p.MaxAttempts > 0 && attempts >= p.MaxAttempts {
 		return Decision{DeadLetter: true}
 	}
-	wait := p.Backoff(attempts)
-	if ra := outputs.RetryAfter(err); ra > wait {
-		wait = ra
-	}
+	wait := backoff.Policy{Initial: p.InitialBackoff, Max: p.MaxBackoff, Jitter: p.Jitter}.Wait(attempts-1, outputs.RetryAfter(err))
 	if p.MaxAge > 0 && age+wait > p.MaxAge {
 		return Decision{DeadLetter: true}
 	}

@@ -92,7 +92,8 @@ func Run(ctx context.Context, cfg *config.Config, r io.Reader, opts Options) (*R
 	)
 	for _, oc := range cfg.Outputs {
 		routes = append(routes, pipeline.Route{Name: oc.Name, Filter: pipeline.Filter{
-			MinPriority: oc.MinPriority, Rules: oc.Rules, Tags: oc.Tags, Sources: oc.Sources, Fields: oc.Fields,
+			MinPriority: oc.MinPriority, Rules: oc.Filters.Rules, Tags: oc.Filters.Tags, Sources: oc.Filters.Sources, Fields: oc.Filters.Fields,
+			AllowRules: oc.Filters.AllowRules,
 		}})
 		qo = append(qo, queue.OutputOptions{Name: oc.Name})
 		o := &Output{Name: oc.Name, Held: map[string]int{}}

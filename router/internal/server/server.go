@@ -4,6 +4,8 @@
 //	POST /           one Falco alert, exactly as Falco's http_output sends it
 //	POST /v1/alerts  a batch: JSON array or NDJSON (gzip accepted)
 //	POST /test       a test alert through every output, filters bypassed
+//	                 (?filters=apply: as a real alert; ?rule=, ?priority=);
+//	                 answers with what each output did with it (api.TestReport)
 //	GET  /v1/limits  the body limit as JSON (limits.go)
 //	GET  /healthz    liveness ("ok")
 //	GET  /ping       "pong" (Falcosidekick compatibility)
@@ -23,6 +25,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +48,8 @@ import (
 // Ingester is what the server hands accepted alerts to.
 type Ingester interface {
 	Ingest(ctx context.Context, alerts []*api.Alert, bypassFilters bool) error
+	// Test routes one test alert and reports what each output did with it.
+	Test(ctx context.Context, a *api.Alert, applyFilters bool) (api.TestReport, error)
 }
 
 // Options configures a server.
@@ -190,9 +195,45 @@ func (s *server) test(w http.ResponseWriter, r *http.Request) {
 	a := &api.Alert{
 		Hostname: s.opts.Hostname, Rule: "Test rule", Priority: api.PriorityDebug, Source: "lookout",
 		Output:       "This is a test from lookout-router",
-		OutputFields: map[string]any{}, Tags: []string{"test"}, Time: s.opts.Now().UTC(),
+		OutputFields: map[string]any{}, Tags: []string{"test"}, Time: s.opts.Now().UTC(), UUID: uuid.NewString(),
 	}
-	s.accept(w, r, "test", []*api.Alert{a}, true, s.opts.Now())
+	var apply bool
+	switch f := r.URL.Query().Get("filters"); f {
+	case "", "bypass":
+	case "apply":
+		apply = true
+	default:
+		s.reject(w, http.StatusBadRequest, fmt.Errorf("filters=%q: want bypass (default) or apply", f))
+		return
+	}
+	if p := r.URL.Query().Get("priority"); p != "" {
+		pr, err := api.ParsePriority(p)
+		if err != nil {
+			s.reject(w, http.StatusBadRequest, fmt.Errorf("priority: %w", err))
+			return
+		}
+		a.Priority = pr
+	}
+	if rule := r.URL.Query().Get("rule"); rule != "" {
+		a.Rule = rule
+	}
+	start := s.opts.Now()
+	s.opts.Metrics.IngestAlerts.WithLabelValues("test").Inc()
+	rep, err := s.opts.Ingester.Test(r.Context(), a, apply)
+	if err != nil {
+		if errors.Is(err, queue.ErrFull) || errors.Is(err, queue.ErrClosed) {
+			w.Header().Set("Retry-After", "1")
+			s.reject(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		s.reject(w, http.StatusInternalServerError, err)
+		return
+	}
+	s.opts.Metrics.Ingest.WithLabelValues("test").Observe(s.opts.Now().Sub(start).Seconds())
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(rep)
 }
 
 func (s *server) accept(w http.ResponseWriter, r *http.Request, endpoint string, as []*api.Alert, bypass bool, start time.Time) {

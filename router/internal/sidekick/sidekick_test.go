@@ -130,8 +130,8 @@ func TestRealisticConfig(t *testing.T) {
 		"webhook":   {"url": "http://soar.internal:8080/falco", "method": "PUT", "headers": map[string]any{"Authorization": "Bearer soar-token"}},
 	}
 	for name, want := range wantRaw {
-		if !reflect.DeepEqual(normalise(got[name].Raw), normalise(want)) {
-			t.Errorf("%s block:\n got %#v\nwant %#v", name, got[name].Raw, want)
+		if !reflect.DeepEqual(normalise(got[name].TypeBlock()), normalise(want)) {
+			t.Errorf("%s block:\n got %#v\nwant %#v", name, got[name].TypeBlock(), want)
 		}
 	}
 	w := warningKeys(r)
@@ -175,7 +175,7 @@ func TestMinimalSlack(t *testing.T) {
 	}
 	y, _ := r.YAML("minimal-slack.yaml")
 	c := load(t, y)
-	if o := c.Outputs[0]; o.MinPriority.String() != "Debug" || o.Raw["username"] != "Falcosidekick" || o.Raw["compat"] != "falcosidekick" {
+	if o := c.Outputs[0]; o.MinPriority.String() != "Debug" || o.TypeBlock()["username"] != "Falcosidekick" || o.TypeBlock()["compat"] != "falcosidekick" {
 		t.Errorf("slack output %+v", o)
 	}
 	if c.Listen != "127.0.0.1:2801" {
@@ -203,11 +203,11 @@ func TestFromEnv(t *testing.T) {
 	if c.Listen != "0.0.0.0:2802" || len(c.Outputs) != 4 {
 		t.Fatalf("listen %s outputs %v", c.Listen, c.Outputs)
 	}
-	es := c.Outputs[1].Raw
+	es := c.Outputs[1].TypeBlock()
 	if es["flatten_fields"] != true || es["index_suffix"] != "none" || !reflect.DeepEqual(normalise(es["headers"].(map[string]any)), map[string]any{"x-a": "1", "x-b": "two"}) {
 		t.Errorf("elasticsearch from env: %#v", es)
 	}
-	if c.Outputs[0].MinPriority.String() != "Error" || c.Outputs[0].Raw["output_format"] != "text" {
+	if c.Outputs[0].MinPriority.String() != "Error" || c.Outputs[0].TypeBlock()["output_format"] != "text" {
 		t.Errorf("slack from env: %+v", c.Outputs[0])
 	}
 	w := warningKeys(r)

@@ -66,9 +66,10 @@ type Output struct {
 	Sender Sender
 }
 
-// Backoff is exponential backoff with jitter: attempt n waits a random
-// duration in [d/2, d] with d = min(Max, Initial·2ⁿ), or the destination's
-// Retry-After when that is longer.
+// Backoff is exponential backoff with full jitter (router/api/backoff, the
+// same as the router's): retry n waits a random duration in [Initial, d]
+// with d = min(Max, Initial·2ⁿ), or the destination's Retry-After when
+// that is longer.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration

@@ -341,13 +341,16 @@ func TestBackoffDelay(t *testing.T) {
 	for _, c := range []struct {
 		attempt  int
 		min, max time.Duration
-	}{{0, 50 * time.Millisecond, 100 * time.Millisecond}, {1, 100 * time.Millisecond, 200 * time.Millisecond},
-		{3, 400 * time.Millisecond, 800 * time.Millisecond}, {10, 500 * time.Millisecond, time.Second}} {
+	}{{0, 100 * time.Millisecond, 100 * time.Millisecond}, {1, 100 * time.Millisecond, 200 * time.Millisecond},
+		{3, 100 * time.Millisecond, 800 * time.Millisecond}, {10, 100 * time.Millisecond, time.Second}} {
 		for range 100 {
-			if d := b.delay(c.attempt); d < c.min || d > c.max {
-				t.Fatalf("delay(%d) = %v, want in [%v, %v]", c.attempt, d, c.min, c.max)
+			if d := b.wait(c.attempt, 0); d < c.min || d > c.max {
+				t.Fatalf("wait(%d) = %v, want in [%v, %v]", c.attempt, d, c.min, c.max)
 			}
 		}
+	}
+	if d := b.wait(0, 3*time.Second); d != 3*time.Second {
+		t.Fatalf("Retry-After 3s: wait %v", d)
 	}
 }
 

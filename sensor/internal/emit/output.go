@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
 	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/router/api/backoff"
 	"github.com/lookout-sec/lookout/sensor/internal/spool"
 )
 
@@ -201,7 +201,7 @@ func (o *output) deliver(hard context.Context, batch []api.Alert) {
 			o.log.Error("emit: destination rejected alerts; dropped", "alerts", len(batch), "err", err)
 			return
 		}
-		wait := max(o.backoff.delay(attempt), after)
+		wait := o.backoff.wait(attempt, after)
 		if time.Since(start)+wait > o.retryFor {
 			o.drop(dropRetries, batch)
 			o.log.Error("emit: delivery kept failing; alerts dropped", "alerts", len(batch),
@@ -219,14 +219,11 @@ func (o *output) deliver(hard context.Context, batch []api.Alert) {
 	}
 }
 
-// delay returns the jittered backoff before retry number attempt (0-based).
-func (b Backoff) delay(attempt int) time.Duration {
-	d := b.Initial
-	for i := 0; i < attempt && d < b.Max; i++ {
-		d *= 2
-	}
-	d = min(d, b.Max)
-	return d/2 + rand.N(d/2+1)
+// wait returns the delay before retry number attempt (0-based), or after
+// (the destination's Retry-After) when that is longer: router/api/backoff,
+// the router's own retry delay.
+func (b Backoff) wait(attempt int, after time.Duration) time.Duration {
+	return backoff.Policy{Initial: b.Initial, Max: b.Max}.Wait(attempt, after)
 }
 
 // Retryable is implemented by errors that know whether a retry can help

@@ -64,7 +64,7 @@ func (o *output) runSpooled(hard context.Context) {
 		case res.bisect:
 			maxCount = max(1, res.n/2)
 		case res.wait:
-			wait := max(o.backoff.delay(attempt), res.after)
+			wait := o.backoff.wait(attempt, res.after)
 			attempt++
 			o.retries.Add(1)
 			o.log.Warn("emit: delivery failed; retrying", "alerts", res.n, "attempt", attempt, "in", wait, "spooled", o.spooled(), "err", res.err)

@@ -70,16 +70,13 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "SECRET_O%d_%s" (int .index) (regexReplaceAll "[^A-Z0-9]+" (upper .key) "_" | trimAll "_") -}}
 {{- end -}}
 
-{{/* True (non-empty) when some output takes a value from a Secret. */}}
-{{- define "lookout.router.hasSecretRefs" -}}
-{{- range .Values.router.outputs }}{{ if .secretRefs }}true{{ end }}{{ end -}}
-{{- end -}}
-
 {{/*
 The router config (docs/router-config.md). Each output is copied from values
-without its secretRefs; every secretRef puts a placeholder __SECRET_O<i>_<KEY>__
-at its key, which the render-config init container replaces with the Secret's
-value (see router-configmap.yaml).
+without its secretRefs; every secretRef puts a reference ${SECRET_O<i>_<KEY>}
+at its key, which the router expands from its environment (the container's
+env takes the variable from the Secret, router-statefulset.yaml). Values
+are passed as written, so ${VAR} elsewhere also expands (from extraEnv) and
+a literal "$" before "{" or "$" is written "$$".
 */}}
 {{- define "lookout.router.config" -}}
 {{- $r := .Values.router -}}
@@ -99,7 +96,7 @@ value (see router-configmap.yaml).
 {{- fail (printf "router.outputs[%d].secretRefs.%s: name (the Secret) and key (in the Secret) are required" $i $key) -}}
 {{- end -}}
 {{- $block := get $out $o.type | default dict -}}
-{{- $placeholder := printf "__%s__" (include "lookout.router.secretEnv" (dict "index" $i "key" $key)) -}}
+{{- $placeholder := printf "${%s}" (include "lookout.router.secretEnv" (dict "index" $i "key" $key)) -}}
 {{- $path := splitList "." $key -}}
 {{- if eq (len $path) 1 -}}
 {{- $_ := set $block $key $placeholder -}}
