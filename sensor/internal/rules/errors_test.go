@@ -2,6 +2,7 @@ package rules
 
 import (
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -119,8 +120,12 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []FileReport{{Name: "a.yaml", Rules: 25, Macros: 87, Lists: 49}, {Name: "b.yaml"}}
-	if !slices.Equal(rep.Files, want) {
+	want := []FileReport{{Name: "a.yaml", Rules: 25, Macros: 87, Lists: 49}, {Name: "b.yaml", Overrides: []string{
+		"list 'shell_binaries' (items: append)",
+		"macro 'user_known_system_user_login' (condition: replace)",
+		"rule 'Terminal shell in container' (enabled: replace)",
+	}}}
+	if !reflect.DeepEqual(rep.Files, want) {
 		t.Errorf("files %+v, want %+v", rep.Files, want)
 	}
 	if rep.RequiredEngineVersion != "0.57.0" || len(rep.Plugins) != 1 || rep.Plugins[0].Name != "container" || rep.Plugins[0].Version != "0.4.0" {
