@@ -158,7 +158,25 @@ test-deps-deploy:
 		echo "helm installed in $$(( $$(date +%s) - start ))s"; \
 	fi
 
+# promtool checks and unit-tests the chart's alert rules (deploy/helm/lookout/monitoring);
+# built once from the Go module proxy (~20 min cold on 2 busy cores, a stamp names the version).
+PROMETHEUS_VERSION  := v0.316.0
+PROMTOOL            := $(TOOLS)/bin/promtool
+.PHONY: test-deps-promtool
+test-deps-deploy: test-deps-promtool
+test-deps-promtool:
+	@if [ ! -x $(PROMTOOL) ] || [ ! -f $(TOOLS)/bin/.promtool-$(PROMETHEUS_VERSION) ]; then \
+		echo "installing promtool $(PROMETHEUS_VERSION) (go install, many minutes on a cold cache)"; \
+		start=$$(date +%s); \
+		$(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION); \
+		touch $(TOOLS)/bin/.promtool-$(PROMETHEUS_VERSION); \
+		echo "promtool installed in $$(( $$(date +%s) - start ))s"; \
+	fi
+
 test-deploy: $(BIN)/lookout-router $(BIN)/lookout-sensor
+	$(PROMTOOL) check rules $(DEPLOY_CHART)/monitoring/lookout-alerts.yaml
+	cd $(DEPLOY_CHART)/monitoring && $(PROMTOOL) test rules lookout-alerts.test.yaml
+	$(HELM) template lookout $(DEPLOY_CHART) >/dev/null # no --kube-version: helm's default must work
 	$(HELM) lint --strict --kube-version $(DEPLOY_KUBE_VERSION) $(DEPLOY_CHART)
 	$(HELM) lint --strict --kube-version $(DEPLOY_KUBE_VERSION) -f $(DEPLOY_CHART)/ci/all-outputs-values.yaml $(DEPLOY_CHART)
 	cd deploy/validate && GOWORK=off $(GO) vet ./...

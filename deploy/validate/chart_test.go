@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	"github.com/lookout-sec/lookout/deploy/validate"
 )
@@ -30,9 +34,9 @@ func TestChartRenders(t *testing.T) {
 		}},
 		{name: "every output", args: []string{"-f", allOutputs}, want: []string{
 			"ServiceAccount/lk-lookout-router", "ServiceAccount/lk-lookout-sensor",
-			"ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor",
+			"ConfigMap/lk-lookout-dashboard", "ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor",
 			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-router", "Service/lk-lookout-sensor-metrics",
-			"DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router",
+			"DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router", "PrometheusRule/lk-lookout",
 			"ServiceMonitor/lk-lookout-router", "ServiceMonitor/lk-lookout-sensor",
 		}},
 		{name: "sensor only, to stdout", args: []string{"--set", "router.enabled=false", "--set", "sensor.stdout=true"}},
@@ -317,5 +321,48 @@ func TestChartTemplateWithoutKubeVersion(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "kind: DaemonSet") {
 		t.Fatalf("no DaemonSet rendered:\n%s", out)
+	}
+}
+
+// TestChartMonitoring: grafanaDashboard.enabled renders the dashboard file
+// unchanged in a ConfigMap Grafana's sidecar picks up (grafana_dashboard
+// label), prometheusRule.enabled the alert file's groups unchanged in a
+// PrometheusRule (the groups promtool checks in make test-deploy).
+func TestChartMonitoring(t *testing.T) {
+	objs := render(t, "-f", allOutputs)
+	cm := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-dashboard")
+	dash, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Labels["grafana_dashboard"] != "1" || cm.Annotations["grafana_folder"] != "Security" {
+		t.Errorf("dashboard ConfigMap labels %v annotations %v", cm.Labels, cm.Annotations)
+	}
+	if cm.Data["lookout-dashboard.json"] != strings.TrimRight(string(dash), "\n") {
+		t.Error("the dashboard ConfigMap does not hold monitoring/lookout-dashboard.json unchanged")
+	}
+	pr := mustFind[*monitoringv1.PrometheusRule](t, objs, "PrometheusRule", "lk-lookout")
+	if pr.Labels["release"] != "kube-prometheus-stack" {
+		t.Errorf("PrometheusRule labels %v", pr.Labels)
+	}
+	var want struct {
+		Groups []monitoringv1.RuleGroup `json:"groups"`
+	}
+	raw, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(pr.Spec.Groups, want.Groups) || len(want.Groups) != 2 {
+		t.Errorf("PrometheusRule groups differ from %s:\n%+v\nwant\n%+v", alertsFile, pr.Spec.Groups, want.Groups)
+	}
+	for _, v := range []string{"grafanaDashboard.enabled=false", "prometheusRule.enabled=false"} {
+		for _, o := range render(t, "-f", allOutputs, "--set", v) {
+			if o.Name == "lk-lookout-dashboard" && strings.HasPrefix(v, "grafana") || o.Kind == "PrometheusRule" && strings.HasPrefix(v, "prometheus") {
+				t.Errorf("--set %s still renders %s", v, o)
+			}
+		}
 	}
 }
