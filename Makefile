@@ -158,7 +158,25 @@ test-deps-deploy:
 		echo "helm installed in $$(( $$(date +%s) - start ))s"; \
 	fi
 
+# promtool checks and unit-tests the chart's alert rules (deploy/helm/lookout/monitoring);
+# built once from the Go module proxy (~20 min cold on 2 busy cores, a stamp names the version).
+PROMETHEUS_VERSION  := v0.316.0
+PROMTOOL            := $(TOOLS)/bin/promtool
+.PHONY: test-deps-promtool
+test-deps-deploy: test-deps-promtool
+test-deps-promtool:
+	@if [ ! -x $(PROMTOOL) ] || [ ! -f $(TOOLS)/bin/.promtool-$(PROMETHEUS_VERSION) ]; then \
+		echo "installing promtool $(PROMETHEUS_VERSION) (go install, many minutes on a cold cache)"; \
+		start=$$(date +%s); \
+		$(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION); \
+		touch $(TOOLS)/bin/.promtool-$(PROMETHEUS_VERSION); \
+		echo "promtool installed in $$(( $$(date +%s) - start ))s"; \
+	fi
+
 test-deploy: $(BIN)/lookout-router $(BIN)/lookout-sensor
+	$(PROMTOOL) check rules $(DEPLOY_CHART)/monitoring/lookout-alerts.yaml
+	cd $(DEPLOY_CHART)/monitoring && $(PROMTOOL) test rules lookout-alerts.test.yaml
+	$(HELM) template lookout $(DEPLOY_CHART) >/dev/null # no --kube-version: helm's default must work
 	$(HELM) lint --strict --kube-version $(DEPLOY_KUBE_VERSION) $(DEPLOY_CHART)
 	$(HELM) lint --strict --kube-version $(DEPLOY_KUBE_VERSION) -f $(DEPLOY_CHART)/ci/all-outputs-values.yaml $(DEPLOY_CHART)
 	cd deploy/validate && GOWORK=off $(GO) vet ./...
@@ -175,6 +193,43 @@ test-deploy: $(BIN)/lookout-router $(BIN)/lookout-sensor
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(MODULES)
 
+## ---- release (issue 17) ---------------------------------------------------
+# make release: static binaries (CGO_ENABLED=0) for linux/amd64 and
+# linux/arm64, the versioned Helm chart and SHA256SUMS in dist/. The container
+# images are built from deploy/docker/*.Dockerfile with buildx where a
+# container engine runs (release-images; docs/releasing.md); here their
+# rootfs is assembled and run by deploy/validate's TestImageRootfs.
+.PHONY: release release-images
+RELEASE_ARCHES := amd64 arm64
+DIST           := $(CURDIR)/dist
+# The chart's version: the tag without its v on a tagged commit, else the
+# chart's own version with a -dev pre-release of the commit count and hash.
+CHART_BASE     := $(shell sed -n 's/^version: *//p' $(DEPLOY_CHART)/Chart.yaml)
+CHART_VERSION  ?= $(shell t=$$(git describe --tags --exact-match 2>/dev/null) && echo $${t\#v} || \
+                  echo $(CHART_BASE)-dev.$$(git rev-list --count HEAD 2>/dev/null || echo 0).g$$(git rev-parse --short HEAD 2>/dev/null || echo 0))
+release: test-deps-deploy
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@for arch in $(RELEASE_ARCHES); do \
+		echo "building linux/$$arch $(VERSION)"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' \
+			-o $(DIST)/lookout-router-$(VERSION)-linux-$$arch ./router/cmd/lookout-router; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -tags grpcnotrace -ldflags '-s -w $(LDFLAGS)' \
+			-o $(DIST)/lookout-sensor-$(VERSION)-linux-$$arch ./sensor/cmd/lookout-sensor; \
+	done
+	$(HELM) package $(DEPLOY_CHART) --version $(CHART_VERSION) --app-version $(CHART_VERSION) -d $(DIST)
+	cd $(DIST) && sha256sum * > SHA256SUMS && cat SHA256SUMS
+
+# release-images: both images for both architectures (needs docker buildx;
+# IMAGE_REPO and PUSH=--push to publish).
+IMAGE_REPO ?= ghcr.io/lookout-sec
+release-images:
+	@command -v docker >/dev/null || { echo "release-images: no docker here; see docs/releasing.md"; exit 1; }
+	for p in router sensor; do \
+		docker buildx build --platform linux/amd64,linux/arm64 -f deploy/docker/$$p.Dockerfile \
+			--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg BUILD_DATE=$(BUILD_DATE) \
+			-t $(IMAGE_REPO)/lookout-$$p:$(CHART_VERSION) $(PUSH) . ; \
+	done
+
 ## ---- housekeeping ---------------------------------------------------------
 lint:
 	$(GO) vet $(MODULES)
@@ -184,4 +239,4 @@ fmt:
 	gofmt -w router outputs sensor
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

@@ -10,6 +10,7 @@ BIN="${BIN:-$ROOT/bin}"
 ROUTER_CONFIG="${ROUTER_CONFIG:-$HERE/router.yaml}"
 ROUTER_ADDR="${ROUTER_ADDR:-127.0.0.1:2801}"
 SENSOR_METRICS="${SENSOR_METRICS:-127.0.0.1:2802}"
+SENSOR_RULES="${SENSOR_RULES:-$HERE/rules.d}" # loaded after the embedded upstream rules
 SENSOR_ARGS="${SENSOR_ARGS:-}" # extra lookout-sensor flags, e.g. "-r my_rules.yaml --stdout"
 NO_SENSOR="${NO_SENSOR:-}"      # set to 1 to start the router only (no root needed)
 PIDS=()
@@ -57,7 +58,7 @@ check_sensor_privileges() {
 	if [ "$(id -u)" -ne 0 ]; then
 		cat >&2 <<MSG
 run.sh: the sensor loads an eBPF probe and must run as root (CAP_BPF and CAP_PERFMON).
-        Run: sudo make run    (or NO_SENSOR=1 make run to start the router alone)
+        Run make run as root  (or NO_SENSOR=1 make run to start the router alone)
 MSG
 		exit 1
 	fi
@@ -67,21 +68,22 @@ MSG
 	fi
 }
 
-# start_sensor starts bin/lookout-sensor with the embedded upstream rules,
-# posting alerts to the local router, and waits until its metrics endpoint
+# start_sensor starts bin/lookout-sensor with the embedded upstream rules
+# plus the overrides in deploy/local/rules.d (SENSOR_RULES), posting alerts to the local router, and waits until its metrics endpoint
 # answers (the probe is attached and /proc scanned by then).
 start_sensor() {
 	[ -n "$NO_SENSOR" ] && return 0
 	# shellcheck disable=SC2086
-	LOOKOUT_METRICS_LISTEN="$SENSOR_METRICS" "$BIN/lookout-sensor" --router "http://$ROUTER_ADDR" $SENSOR_ARGS &
+	LOOKOUT_METRICS_LISTEN="$SENSOR_METRICS" "$BIN/lookout-sensor" --router "http://$ROUTER_ADDR" -r "$SENSOR_RULES" $SENSOR_ARGS &
 	PIDS+=("$!")
 	for _ in $(seq 1 600); do
 		if (exec 3<>"/dev/tcp/${SENSOR_METRICS%:*}/${SENSOR_METRICS##*:}") 2>/dev/null; then
 			cat <<MSG
 
-Lookout sensor is running (default rules: the embedded upstream falco_rules.yaml) and posts
-alerts to the router above, which prints them here as JSON lines. Try from another terminal:
-  sudo cat /etc/shadow                      # -> "Read sensitive file untrusted" within a second
+Lookout sensor is running (rules: the embedded upstream falco_rules.yaml, then your overrides
+in $SENSOR_RULES) and posts alerts to the router above, which prints them here as JSON lines.
+Try from another terminal:
+  cat /etc/shadow                           # -> "Read sensitive file untrusted" within a second
   find /tmp -name id_rsa                    # -> "Search Private Keys or Passwords"
 Sensor metrics: curl -sS http://$SENSOR_METRICS/metrics | grep lookout_sensor
 Reload rules: kill -HUP ${PIDS[-1]}.  Press Ctrl-C to stop both.

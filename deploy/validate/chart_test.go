@@ -1,10 +1,10 @@
 package validate_test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +12,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	"github.com/lookout-sec/lookout/deploy/validate"
 )
@@ -26,14 +29,14 @@ func TestChartRenders(t *testing.T) {
 	}{
 		{name: "default values", want: []string{
 			"ServiceAccount/lk-lookout-router", "ServiceAccount/lk-lookout-sensor", "Secret/lk-lookout-auth",
-			"ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor", "ConfigMap/lk-lookout-sensor-rules",
+			"ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor",
 			"Service/lk-lookout-router", "DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router",
 		}},
 		{name: "every output", args: []string{"-f", allOutputs}, want: []string{
 			"ServiceAccount/lk-lookout-router", "ServiceAccount/lk-lookout-sensor",
-			"ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor", "ConfigMap/lk-lookout-sensor-rules",
+			"ConfigMap/lk-lookout-dashboard", "ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor",
 			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-router", "Service/lk-lookout-sensor-metrics",
-			"DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router",
+			"DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router", "PrometheusRule/lk-lookout",
 			"ServiceMonitor/lk-lookout-router", "ServiceMonitor/lk-lookout-sensor",
 		}},
 		{name: "sensor only, to stdout", args: []string{"--set", "router.enabled=false", "--set", "sensor.stdout=true"}},
@@ -132,7 +135,7 @@ func TestChartSensorPod(t *testing.T) {
 	for _, m := range c.VolumeMounts {
 		mounts[m.MountPath] = m
 	}
-	for _, p := range []string{"/sys/kernel/btf", "/sys/fs/bpf", "/sys/kernel/tracing", "/run/containerd", "/run/crio", "/etc/lookout/rules", "/etc/lookout/sensor.yaml"} {
+	for _, p := range []string{"/sys/kernel/btf", "/sys/fs/bpf", "/sys/kernel/tracing", "/run/containerd", "/run/crio", "/etc/lookout/sensor.yaml"} {
 		if m, ok := mounts[p]; !ok || !m.ReadOnly {
 			t.Errorf("mount %s: %+v, want present and read-only", p, m)
 		}
@@ -254,30 +257,31 @@ func TestChartSecretsNeverInlined(t *testing.T) {
 	}
 }
 
-// TestChartRulesMatchSensor: the chart ships the sensor's embedded ruleset
-// (the sensor has no "embedded plus these" option); a copy that drifts from
-// the sensor's fails here. Refresh: cp sensor/internal/ruleset/falco_rules.yaml deploy/helm/lookout/rules/
-func TestChartRulesMatchSensor(t *testing.T) {
-	chart, err := os.ReadFile(chartDir + "/rules/falco_rules.yaml")
-	if err != nil {
-		t.Fatal(err)
+// TestChartShipsNoRulesCopy: the sensor loads the upstream rules embedded
+// in its binary (always its own version); the chart renders no copy of
+// them, only the rules.d ConfigMap of customRules.
+func TestChartShipsNoRulesCopy(t *testing.T) {
+	if _, err := os.Stat(chartDir + "/rules"); !os.IsNotExist(err) {
+		t.Errorf("the chart has a rules/ directory (%v): the sensor embeds the upstream rules", err)
 	}
-	sensor, err := os.ReadFile(repoRoot + "/sensor/internal/ruleset/falco_rules.yaml")
-	if err != nil {
-		t.Fatal(err)
+	objs := render(t)
+	for _, o := range objs {
+		if cm, ok := o.Value.(*corev1.ConfigMap); ok {
+			if _, ok := cm.Data["falco_rules.yaml"]; ok {
+				t.Errorf("ConfigMap %s ships falco_rules.yaml", cm.Name)
+			}
+		}
 	}
-	if !bytes.Equal(chart, sensor) {
-		t.Fatal("deploy/helm/lookout/rules/falco_rules.yaml differs from sensor/internal/ruleset/falco_rules.yaml")
-	}
-	cm := mustFind[*corev1.ConfigMap](t, render(t), "ConfigMap", "lk-lookout-sensor-rules")
-	if cm.Data["falco_rules.yaml"] != strings.TrimRight(string(sensor), "\n") {
-		t.Error("the rules ConfigMap does not hold the ruleset unchanged")
+	cfg := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-sensor").Data["sensor.yaml"]
+	if !strings.Contains(cfg, "default_rules: true\n") || !strings.Contains(cfg, "rules: []\n") {
+		t.Errorf("default sensor.yaml should load the embedded rules only:\n%s", cfg)
 	}
 }
 
 // TestChartRulesLoad gives the sensor the rules exactly as the chart mounts
-// them (the upstream file, then the customRules directory of the example
-// values) and has `lookout-sensor rules validate` load them in that order.
+// them (its embedded upstream rules, then the customRules directory of the
+// example values at /etc/lookout/rules.d) and has `lookout-sensor rules
+// validate --default` load them in that order.
 func TestChartRulesLoad(t *testing.T) {
 	sensor := sensorBinary(t)
 	objs := render(t, "-f", allOutputs)
@@ -291,9 +295,6 @@ func TestChartRulesLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for k, v := range mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-sensor-rules").Data {
-		write(filepath.Join(dir, "rules", k), v)
-	}
 	custom := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-sensor-custom-rules").Data
 	if len(custom) == 0 {
 		t.Fatal("the example values have no customRules")
@@ -302,14 +303,69 @@ func TestChartRulesLoad(t *testing.T) {
 		write(filepath.Join(dir, "rules.d", k), v)
 	}
 	cfg := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-sensor").Data["sensor.yaml"]
-	if !strings.Contains(cfg, "- /etc/lookout/rules/falco_rules.yaml\n- /etc/lookout/rules.d\n") {
-		t.Fatalf("sensor.yaml does not load the upstream rules then rules.d:\n%s", cfg)
+	if !strings.Contains(cfg, "default_rules: true\n") || !strings.Contains(cfg, "rules:\n- /etc/lookout/rules.d\n") {
+		t.Fatalf("sensor.yaml does not load the embedded rules then rules.d:\n%s", cfg)
 	}
-	out, err := exec.Command(sensor, "rules", "validate", filepath.Join(dir, "rules", "falco_rules.yaml"), filepath.Join(dir, "rules.d")).CombinedOutput()
+	out, err := exec.Command(sensor, "rules", "validate", "--strict", "--default", filepath.Join(dir, "rules.d")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("lookout-sensor rules validate: %v\n%s", err, out)
 	}
 	if !strings.Contains(string(out), "ok: ") {
 		t.Fatalf("unexpected output:\n%s", out)
+	}
+}
+
+// TestChartTemplateWithoutKubeVersion: `helm template` with no
+// --kube-version (helm assumes v1.20.0 then) renders the chart.
+func TestChartTemplateWithoutKubeVersion(t *testing.T) {
+	out, err := exec.Command(tool(t, "LOOKOUT_HELM", "helm"), "template", "lk", chartDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm template without --kube-version: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "kind: DaemonSet") {
+		t.Fatalf("no DaemonSet rendered:\n%s", out)
+	}
+}
+
+// TestChartMonitoring: grafanaDashboard.enabled renders the dashboard file
+// unchanged in a ConfigMap Grafana's sidecar picks up (grafana_dashboard
+// label), prometheusRule.enabled the alert file's groups unchanged in a
+// PrometheusRule (the groups promtool checks in make test-deploy).
+func TestChartMonitoring(t *testing.T) {
+	objs := render(t, "-f", allOutputs)
+	cm := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-dashboard")
+	dash, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Labels["grafana_dashboard"] != "1" || cm.Annotations["grafana_folder"] != "Security" {
+		t.Errorf("dashboard ConfigMap labels %v annotations %v", cm.Labels, cm.Annotations)
+	}
+	if cm.Data["lookout-dashboard.json"] != strings.TrimRight(string(dash), "\n") {
+		t.Error("the dashboard ConfigMap does not hold monitoring/lookout-dashboard.json unchanged")
+	}
+	pr := mustFind[*monitoringv1.PrometheusRule](t, objs, "PrometheusRule", "lk-lookout")
+	if pr.Labels["release"] != "kube-prometheus-stack" {
+		t.Errorf("PrometheusRule labels %v", pr.Labels)
+	}
+	var want struct {
+		Groups []monitoringv1.RuleGroup `json:"groups"`
+	}
+	raw, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(pr.Spec.Groups, want.Groups) || len(want.Groups) != 2 {
+		t.Errorf("PrometheusRule groups differ from %s:\n%+v\nwant\n%+v", alertsFile, pr.Spec.Groups, want.Groups)
+	}
+	for _, v := range []string{"grafanaDashboard.enabled=false", "prometheusRule.enabled=false"} {
+		for _, o := range render(t, "-f", allOutputs, "--set", v) {
+			if o.Name == "lk-lookout-dashboard" && strings.HasPrefix(v, "grafana") || o.Kind == "PrometheusRule" && strings.HasPrefix(v, "prometheus") {
+				t.Errorf("--set %s still renders %s", v, o)
+			}
+		}
 	}
 }

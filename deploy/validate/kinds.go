@@ -33,6 +33,7 @@ var kinds = map[schema.GroupVersionKind]func() any{
 	policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"):                func() any { return new(policyv1.PodDisruptionBudget) },
 	networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"):                  func() any { return new(networkingv1.NetworkPolicy) },
 	monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.ServiceMonitorsKind): func() any { return new(monitoringv1.ServiceMonitor) },
+	monitoringv1.SchemeGroupVersion.WithKind(monitoringv1.PrometheusRuleKind):  func() any { return new(monitoringv1.PrometheusRule) },
 }
 
 func knownKinds() string {

@@ -99,6 +99,7 @@ func TestContainerdCRIPod(t *testing.T) {
 `)
 	cfg := writeFile(t, filepath.Join(work, "sensor.yaml"), fmt.Sprintf(`
 rules: [%s]
+default_rules: false
 rule_matching: all
 metrics: {listen: "127.0.0.1:0"}
 ring_size: 67108864

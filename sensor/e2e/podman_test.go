@@ -203,6 +203,7 @@ func TestPodmanContainers(t *testing.T) {
 	files = append(files, writeFile(t, filepath.Join(work, "podman-e2e.yaml"), podmanRules(pid1)))
 	cfg := writeFile(t, filepath.Join(work, "sensor.yaml"), fmt.Sprintf(`
 rules: [%s]
+default_rules: false
 rule_matching: all
 metrics: {listen: "127.0.0.1:0"}
 ring_size: 67108864

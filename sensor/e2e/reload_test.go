@@ -38,7 +38,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	routerURL := startRouter(t, routerBin, work, sk.srv.URL)
 	data := t.TempDir()
 	rulesFile := writeFile(t, filepath.Join(work, "rules.yaml"), fmt.Sprintf(reloadRule, "v1", data))
-	sensor := startSensor(t, sensorBin, "-r", rulesFile, "--router", routerURL,
+	sensor := startSensor(t, sensorBin, "--no-default-rules", "-r", rulesFile, "--router", routerURL,
 		"--config", writeFile(t, filepath.Join(work, "sensor.yaml"), "metrics: {listen: \"\"}\noutputs: {router: {batch_interval: 10ms}}\n"))
 
 	open := func(name string) string {

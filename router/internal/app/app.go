@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			stats[i] = metrics.QueueStat{Output: q.Name, Len: st.Len, Bytes: st.Bytes, Oldest: st.Oldest}
 		}
 		return stats
-	}, nil))
+	}, nil), metrics.NewStoreCollector(store.Used, cfg.Queue.MaxBytes))
 	for _, w := range workers {
 		w.Store = store
 		if st := store.Stats(w.Name); st.Len > 0 {

@@ -117,3 +117,29 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age, s.Output)
 	}
 }
+
+var (
+	usedDesc = prometheus.NewDesc("lookout_router_queue_used_bytes", "Bytes the durable store holds for every output, accounted against queue.max_bytes.", nil, nil)
+	maxDesc  = prometheus.NewDesc("lookout_router_queue_max_bytes", "queue.max_bytes: the bytes the durable store accepts before ingest is refused or the oldest alerts are dropped (0: no limit).", nil, nil)
+)
+
+type storeCollector struct {
+	used func() int64
+	max  int64
+}
+
+// NewStoreCollector returns a collector of the store's used bytes (read
+// at scrape time) and its limit, for "queue near full" alerts.
+func NewStoreCollector(used func() int64, max int64) prometheus.Collector {
+	return storeCollector{used: used, max: max}
+}
+
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- usedDesc
+	ch <- maxDesc
+}
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(usedDesc, prometheus.GaugeValue, float64(c.used()))
+	ch <- prometheus.MustNewConstMetric(maxDesc, prometheus.GaugeValue, float64(c.max))
+}

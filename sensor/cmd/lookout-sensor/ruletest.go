@@ -25,6 +25,7 @@ func testCommand(stdout, stderr io.Writer) *cobra.Command {
 		matchAll   bool
 		wait       time.Duration
 		verbose    bool
+		noDefault  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "test [--expect RULE]... [-r PATH]... -- COMMAND [ARG...]",
@@ -40,7 +41,7 @@ Exit status 0 when the expectations hold, 1 otherwise. Needs root.
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := config.Default()
-			cfg.Rules = rulesPaths
+			cfg.Rules, cfg.DefaultRules = rulesPaths, !noDefault
 			p, err := api.ParsePriority(minPrio)
 			if err != nil {
 				return fmt.Errorf("--min-priority: %w", err)
@@ -71,7 +72,8 @@ Exit status 0 when the expectations hold, 1 otherwise. Needs root.
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&rulesPaths, "rules", "r", nil, "rules file or directory (repeatable; default: the embedded upstream rules)")
+	f.StringArrayVarP(&rulesPaths, "rules", "r", nil, "rules file or directory loaded after the embedded upstream rules (repeatable)")
+	f.BoolVar(&noDefault, "no-default-rules", false, "do not load the embedded upstream rules: only -r")
 	f.StringArrayVar(&expect, "expect", nil, "rule name that must fire (repeatable); none: COMMAND must not alert")
 	f.StringVar(&minPrio, "min-priority", "debug", "least severe rule priority to load ("+api.AllowedPriorities+")")
 	f.BoolVar(&matchAll, "all", true, "evaluate every rule for each event (rule_matching: all), so one rule cannot hide another")

@@ -53,25 +53,41 @@ func TestLoadRules(t *testing.T) {
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	tune := must(filepath.Join(dir, "tune.yaml"), `- rule: Terminal shell in container
+  enabled: false
+  override: {enabled: replace}
+- list: user_known_shell_spawn_binaries
+  items: [my-agent]
+  override: {items: append}
+`)
+	typo := must(filepath.Join(dir, "typo.yaml"), "- rule: My rule\n  desc: d\n  condition: evt.type = openat and fd.name = /x\n  output: o\n  priority: WARNING\n  enabeld: false\n")
 	cases := []struct {
 		name       string
 		rules      []string
+		noDefault  bool
+		strict     bool
 		min        api.Priority
 		wantActive int
 		wantNames  []string
 		wantErr    string
 	}{
-		{"default embedded ruleset", nil, api.PriorityDebug, 25, nil, ""},
-		{"directory in lexical order", []string{rulesDir}, api.PriorityDebug, 2, []string{"Rule A", "Rule B"}, ""},
-		{"minimum priority", []string{rulesDir}, api.PriorityWarning, 1, []string{"Rule A", "Rule B"}, ""},
-		{"bad file names file and line", []string{bad}, api.PriorityDebug, 0, nil, "bad.yaml:1:3: Item has no mapping for key 'output'"},
-		{"missing path", []string{filepath.Join(dir, "nope.yaml")}, api.PriorityDebug, 0, nil, "nope.yaml: no such file"},
-		{"empty directory", []string{empty}, api.PriorityDebug, 0, nil, "no rules files (*.yaml, *.yml) found in"},
+		{"default embedded ruleset", nil, false, false, api.PriorityDebug, 25, nil, ""},
+		{"a directory adds to the embedded rules", []string{rulesDir}, false, false, api.PriorityDebug, 27, nil, ""},
+		{"override file tunes the embedded rules", []string{tune}, false, false, api.PriorityDebug, 24, nil, ""},
+		{"empty directory adds nothing", []string{empty}, false, false, api.PriorityDebug, 25, nil, ""},
+		{"no default rules: directory in lexical order", []string{rulesDir}, true, false, api.PriorityDebug, 2, []string{"Rule A", "Rule B"}, ""},
+		{"minimum priority", []string{rulesDir}, true, false, api.PriorityWarning, 1, []string{"Rule A", "Rule B"}, ""},
+		{"bad file names file and line", []string{bad}, false, false, api.PriorityDebug, 0, nil, "bad.yaml:1:3: Item has no mapping for key 'output'"},
+		{"missing path", []string{filepath.Join(dir, "nope.yaml")}, false, false, api.PriorityDebug, 0, nil, "nope.yaml: no such file"},
+		{"no default rules: empty directory", []string{empty}, true, false, api.PriorityDebug, 0, nil, "no rules files (*.yaml, *.yml) found in"},
+		{"unknown key is a warning", []string{typo}, false, false, api.PriorityDebug, 26, nil, ""},
+		{"unknown key is an error with --strict", []string{typo}, false, true, api.PriorityDebug, 0, nil, "typo.yaml:6:3"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := config.Default()
 			cfg.Rules, cfg.MinPriority, cfg.Hostname = c.rules, c.min, "h"
+			cfg.DefaultRules, cfg.RulesStrict = !c.noDefault, c.strict
 			eng, rep, err := LoadRules(cfg, quiet())
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
@@ -208,5 +224,44 @@ func TestSensorLive(t *testing.T) {
 	}
 	if ps := s.ProbeStats(); ps.Syscall.Invocations == 0 || ps.Syscall.Emitted == 0 {
 		t.Errorf("probe stats not refreshed: %+v", ps)
+	}
+}
+
+// TestLoadRulesReportsOverrides: a rules.d file that only tunes the
+// embedded rules reports what it changed, not just "0 rules".
+func TestLoadRulesReportsOverrides(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "50-tune.yaml")
+	if err := os.WriteFile(p, []byte(`- rule: Terminal shell in container
+  enabled: false
+  override: {enabled: replace}
+- list: user_known_shell_spawn_binaries
+  items: [my-agent]
+  override: {items: append}
+- macro: user_known_read_sensitive_files_activities
+  condition: proc.name = my-agent
+  override: {condition: replace}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Rules, cfg.Hostname = []string{dir}, "h"
+	_, rep, err := LoadRules(cfg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Files) != 2 || rep.Files[0].Name != "falco_rules.yaml" || rep.Files[1].Name != p {
+		t.Fatalf("files %+v, want the embedded file then %s", rep.Files, p)
+	}
+	want := []string{
+		"rule 'Terminal shell in container' (enabled: replace)",
+		"list 'user_known_shell_spawn_binaries' (items: append)",
+		"macro 'user_known_read_sensitive_files_activities' (condition: replace)",
+	}
+	if got := rep.Files[1].Overrides; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("overrides %q, want %q", got, want)
+	}
+	if rep.Active != 24 {
+		t.Errorf("active %d, want 24 (one upstream rule disabled)", rep.Active)
 	}
 }

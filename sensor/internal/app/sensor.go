@@ -95,26 +95,27 @@ type NewOptions struct {
 	Observe func(ev *event.Event)
 }
 
-// LoadRules builds an engine from cfg: the configured rules files and
-// directories, or the embedded upstream ruleset when none is configured.
+// LoadRules builds an engine from cfg: the embedded upstream ruleset
+// (unless cfg.DefaultRules is false), then the configured rules files and
+// directories, which add to it and override it (Falco's rules.d).
 func LoadRules(cfg config.Config, log *slog.Logger) (*rules.Engine, *rules.Report, error) {
 	var srcs []rules.Source
-	if len(cfg.Rules) == 0 {
-		srcs = []rules.Source{{Name: ruleset.DefaultName, Data: ruleset.Default}}
-	} else {
-		var err error
-		if srcs, err = rules.LoadPaths(cfg.Rules); err != nil {
-			return nil, nil, err
-		}
-		if len(srcs) == 0 {
-			return nil, nil, fmt.Errorf("no rules files (*.yaml, *.yml) found in %v", cfg.Rules)
-		}
+	if cfg.DefaultRules {
+		srcs = append(srcs, rules.Source{Name: ruleset.DefaultName, Data: ruleset.Default})
 	}
+	user, err := rules.LoadPaths(cfg.Rules)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(user) == 0 && len(cfg.Rules) > 0 && !cfg.DefaultRules {
+		return nil, nil, fmt.Errorf("no rules files (*.yaml, *.yml) found in %v and the default rules are off", cfg.Rules)
+	}
+	srcs = append(srcs, user...)
 	m := rules.MatchFirst
 	if cfg.RuleMatching == config.MatchAll {
 		m = rules.MatchAll
 	}
-	return rules.Load(srcs, rules.Options{MinPriority: cfg.MinPriority, Matching: m, Hostname: cfg.Hostname, Logger: log,
+	return rules.Load(srcs, rules.Options{Strict: cfg.RulesStrict, MinPriority: cfg.MinPriority, Matching: m, Hostname: cfg.Hostname, Logger: log,
 		TimeISO8601: cfg.TimeISO8601, OmitContainerFields: !cfg.SuggestedOutput, LookupIP: lookupIP,
 		MaxExpandedBytes: cfg.RulesMaxExpandedBytes})
 }
@@ -181,7 +182,15 @@ func (s *Sensor) logReport(rep *rules.Report) {
 		files = append(files, f.Name)
 	}
 	// rules.Load has already logged each warning through Options.Logger.
-	s.log.Info("rules loaded", "files", files, "rules", rep.Rules, "active", rep.Active, "skipped", len(rep.Skipped), "warnings", len(rep.Warnings))
+	// A file that only tunes the upstream rules says what it changed.
+	overrides := 0
+	for _, f := range rep.Files {
+		overrides += len(f.Overrides)
+		if f.Name != ruleset.DefaultName {
+			s.log.Info("rules file", "file", f.Name, "rules", f.Rules, "macros", f.Macros, "lists", f.Lists, "overrides", f.Overrides)
+		}
+	}
+	s.log.Info("rules loaded", "files", files, "rules", rep.Rules, "active", rep.Active, "overrides", overrides, "skipped", len(rep.Skipped), "warnings", len(rep.Warnings))
 }
 
 // Engine returns the engine in use.

@@ -27,10 +27,17 @@ const (
 type Config struct {
 	// File is the config file read, or "" when none was given.
 	File string
-	// Rules are rules files and directories, loaded in order (directories:
-	// their *.yaml files in lexical order). Empty means the embedded
-	// upstream stable ruleset.
+	// Rules are the user's rules files and directories, loaded in order
+	// after the embedded upstream stable ruleset (directories: their
+	// *.yaml files in lexical order), as Falco's rules.d: they add rules
+	// and append to or override the upstream ones.
 	Rules []string
+	// DefaultRules loads the embedded upstream stable ruleset before
+	// Rules; false (--no-default-rules) loads Rules alone.
+	DefaultRules bool
+	// RulesStrict makes unknown keys in rules files errors instead of
+	// warnings (--strict, as rules validate --strict).
+	RulesStrict bool
 	// RulesMaxExpandedBytes caps what the rules' lists, list substitution
 	// and macro expansion may expand to; a rules file over it is refused.
 	RulesMaxExpandedBytes int
@@ -146,6 +153,7 @@ func (s Secret) Value() string { return string(s) }
 func Default() Config {
 	return Config{
 		MinPriority:           api.PriorityDebug,
+		DefaultRules:          true,
 		RulesMaxExpandedBytes: 16 << 20,
 		RuleMatching:          MatchFirst,
 		SuggestedOutput:       true,
@@ -170,6 +178,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, a...)...))
+	}
+	if !c.DefaultRules && len(c.Rules) == 0 {
+		bad("default_rules", "is false (--no-default-rules) and no rules files are given: set rules (-r FILE|DIR)")
 	}
 	if c.RuleMatching != MatchFirst && c.RuleMatching != MatchAll {
 		bad("rule_matching", "must be %q or %q, got %q", MatchFirst, MatchAll, c.RuleMatching)

@@ -39,6 +39,8 @@ hostname: node-1
 time_format_iso_8601: true
 suggested_output: false
 rules_max_expanded_bytes: 1048576
+default_rules: false
+rules_strict: true
 ring_size: 16777216
 metrics:
   listen: 127.0.0.1:9999
@@ -66,7 +68,7 @@ container_runtimes:
 		t.Fatal(err)
 	}
 	want := Config{
-		Rules: []string{"/etc/lookout/rules.d", "/tmp/extra.yaml"}, RulesMaxExpandedBytes: 1 << 20, MinPriority: api.PriorityWarning,
+		Rules: []string{"/etc/lookout/rules.d", "/tmp/extra.yaml"}, DefaultRules: false, RulesStrict: true, RulesMaxExpandedBytes: 1 << 20, MinPriority: api.PriorityWarning,
 		RuleMatching: "all", Hostname: "node-1", TimeISO8601: true, SuggestedOutput: false, RingSize: 16 << 20, MetricsListen: "127.0.0.1:9999",
 		LogLevel: -4, QueueSize: 50, DropAlertInterval: 5 * time.Second,
 		Outputs: Outputs{
@@ -84,12 +86,14 @@ container_runtimes:
 
 	// Flags override the file.
 	cfg, err = load(t, "rules: [a.yaml]\nmin_priority: warning\noutputs: {router: {url: http://a:1}}\n",
-		"-r", "b.yaml", "--rules", "c", "--router", "http://b:2", "--router-token", "t", "--stdout", "--min-priority", "ERROR")
+		"-r", "b.yaml", "--rules", "c", "--router", "http://b:2", "--router-token", "t", "--stdout", "--min-priority", "ERROR",
+		"--no-default-rules", "--strict")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(cfg.Rules, ",") != "b.yaml,c" || cfg.Outputs.Router.URL != "http://b:2" ||
-		cfg.Outputs.Router.Token != "t" || !cfg.Outputs.Stdout.Enabled || cfg.MinPriority != api.PriorityError {
+		cfg.Outputs.Router.Token != "t" || !cfg.Outputs.Stdout.Enabled || cfg.MinPriority != api.PriorityError ||
+		cfg.DefaultRules || !cfg.RulesStrict {
 		t.Errorf("flags did not override: %#v", cfg)
 	}
 }
@@ -99,7 +103,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.MinPriority != api.PriorityDebug || cfg.RuleMatching != MatchFirst || cfg.Rules != nil || !cfg.SuggestedOutput || cfg.TimeISO8601 ||
+	if cfg.MinPriority != api.PriorityDebug || cfg.RuleMatching != MatchFirst || cfg.Rules != nil || !cfg.DefaultRules || cfg.RulesStrict || !cfg.SuggestedOutput || cfg.TimeISO8601 ||
 		cfg.RingSize != 8<<20 || cfg.Hostname == "" || cfg.Outputs.Router.BatchSize != 100 {
 		t.Errorf("defaults: %#v", cfg)
 	}
@@ -140,6 +144,8 @@ func TestErrors(t *testing.T) {
 		{"no output", "", nil, "outputs: no output enabled: set --router URL"},
 		{"bad yaml", "rules: [\n", nil, "config "},
 		{"bad batch", "outputs: {router: {url: 'http://x:1', batch_size: 0}}\n", nil, "outputs.router.batch_size: must be at least 1, got 0"},
+		{"no rules at all", "default_rules: false\n", []string{"--stdout"}, "default_rules: is false (--no-default-rules) and no rules files are given"},
+		{"no rules at all flag", "", []string{"--stdout", "--no-default-rules"}, "default_rules: is false (--no-default-rules) and no rules files are given"},
 		{"bad level", "log_level: loud\n", []string{"--stdout"}, `key log_level (env LOOKOUT_LOG_LEVEL): must be debug, info, warn or error, got "loud"`},
 	}
 	for _, c := range cases {

@@ -26,6 +26,8 @@ const (
 	FlagRouterToken = "router-token"
 	FlagStdout      = "stdout"
 	FlagMinPriority = "min-priority"
+	FlagNoDefault   = "no-default-rules"
+	FlagStrict      = "strict"
 )
 
 // keySpec is one configuration key: its dotted path and how to store a value.
@@ -107,6 +109,8 @@ var keys = []keySpec{
 		c.MinPriority = p
 		return nil
 	}},
+	{"default_rules", boolean(func(c *Config) *bool { return &c.DefaultRules })},
+	{"rules_strict", boolean(func(c *Config) *bool { return &c.RulesStrict })},
 	{"rules_max_expanded_bytes", integer(func(c *Config) *int { return &c.RulesMaxExpandedBytes })},
 	{"rule_matching", str(func(c *Config) *string { return &c.RuleMatching })},
 	{"hostname", str(func(c *Config) *string { return &c.Hostname })},
@@ -177,7 +181,9 @@ func splitList(s string) []string {
 // AddFlags registers the sensor's flags on fs.
 func AddFlags(fs *pflag.FlagSet) {
 	fs.String(FlagConfig, "", "config file (YAML); see docs/sensor-config.md")
-	fs.StringArrayP(FlagRules, "r", nil, "rules file or directory (repeatable; replaces the config file's rules; default: the embedded upstream stable rules)")
+	fs.StringArrayP(FlagRules, "r", nil, "rules file or directory loaded after the embedded upstream stable rules (repeatable; replaces the config file's rules list)")
+	fs.Bool(FlagNoDefault, false, "do not load the embedded upstream stable rules: only -r/rules (default_rules: false)")
+	fs.Bool(FlagStrict, false, "unknown keys in rules files are errors, not warnings (rules_strict)")
 	fs.String(FlagRouter, "", "router base URL to post alerts to, e.g. http://127.0.0.1:2801 (outputs.router.url)")
 	fs.String(FlagRouterToken, "", "bearer token for the router (outputs.router.token)")
 	fs.Bool(FlagStdout, false, "also write alerts to stdout as JSON lines (outputs.stdout.enabled)")
@@ -235,6 +241,13 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 func applyFlags(fs *pflag.FlagSet, cfg *Config) error {
 	if fs.Changed(FlagRules) {
 		cfg.Rules, _ = fs.GetStringArray(FlagRules)
+	}
+	if fs.Changed(FlagNoDefault) {
+		no, _ := fs.GetBool(FlagNoDefault)
+		cfg.DefaultRules = !no
+	}
+	if fs.Changed(FlagStrict) {
+		cfg.RulesStrict, _ = fs.GetBool(FlagStrict)
 	}
 	if fs.Changed(FlagRouter) {
 		cfg.Outputs.Router.URL, _ = fs.GetString(FlagRouter)

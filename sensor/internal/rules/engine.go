@@ -80,6 +80,9 @@ type FileReport struct {
 	Rules  int    `json:"rules"`
 	Macros int    `json:"macros"`
 	Lists  int    `json:"lists"`
+	// Overrides names what the file appended to or overrode, e.g. "rule
+	// 'Terminal shell in container' (enabled: replace)".
+	Overrides []string `json:"overrides,omitempty"`
 }
 
 // PluginRequirement is one entry of required_plugin_versions, accepted and
@@ -164,7 +167,7 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	}
 	rep := &Report{Rules: len(set.Rules), Skipped: res.Skipped, RequiredEngineVersion: set.RequiredEngine, Plugins: set.Plugins}
 	for _, f := range set.Files {
-		rep.Files = append(rep.Files, FileReport{Name: f.Name, Rules: f.Rules, Macros: f.Macros, Lists: f.Lists})
+		rep.Files = append(rep.Files, FileReport{Name: f.Name, Rules: f.Rules, Macros: f.Macros, Lists: f.Lists, Overrides: f.Overrides})
 	}
 	rep.Warnings = append(append(rep.Warnings, set.Warnings...), res.Warnings...)
 	rep.Notes = append(rep.Notes, res.Notes...)

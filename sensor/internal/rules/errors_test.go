@@ -2,6 +2,7 @@ package rules
 
 import (
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -32,6 +33,10 @@ func TestLoadErrors(t *testing.T) {
 			"a.yaml:1:28: Rules require engine version 0.99.0, but engine version is 0.57.0\n    - required_engine_version: 99\n                               ^"},
 		{"bad engine version", "- required_engine_version: abc\n",
 			"a.yaml:1:28: Unable to parse engine version 'abc' as a semver string. Expected \"x.y.z\" semver format\n    - required_engine_version: abc\n                               ^"},
+		{"engine version shorthand", "- required_engine_version: 0.57\n",
+			"a.yaml:1:28: Unable to parse engine version '0.57' as a semver string. Expected \"x.y.z\" semver format\n    - required_engine_version: 0.57\n                               ^"},
+		{"other major engine", "- required_engine_version: 1.0.0\n",
+			"a.yaml:1:28: Rules require engine version 1.0.0, but engine version is 0.57.0\n    - required_engine_version: 1.0.0\n                               ^"},
 		{"unknown field", "- rule: R\n  desc: d\n  condition: evt.type = execve and proc.nmae = x\n  output: o\n  priority: INFO\n",
 			"a.yaml:3:36: rule 'R': field 'proc.nmae': unknown field \"proc.nmae\"\n    evt.type = execve and proc.nmae = x\n                          ^"},
 		{"bad operator", "- rule: R\n  desc: d\n  condition: evt.type = execve and proc.name equals x\n  output: o\n  priority: INFO\n",
@@ -119,8 +124,12 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []FileReport{{Name: "a.yaml", Rules: 25, Macros: 87, Lists: 49}, {Name: "b.yaml"}}
-	if !slices.Equal(rep.Files, want) {
+	want := []FileReport{{Name: "a.yaml", Rules: 25, Macros: 87, Lists: 49}, {Name: "b.yaml", Overrides: []string{
+		"list 'shell_binaries' (items: append)",
+		"macro 'user_known_system_user_login' (condition: replace)",
+		"rule 'Terminal shell in container' (enabled: replace)",
+	}}}
+	if !reflect.DeepEqual(rep.Files, want) {
 		t.Errorf("files %+v, want %+v", rep.Files, want)
 	}
 	if rep.RequiredEngineVersion != "0.57.0" || len(rep.Plugins) != 1 || rep.Plugins[0].Name != "container" || rep.Plugins[0].Version != "0.4.0" {

@@ -97,7 +97,11 @@ func validateCommand(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			for _, f := range rep.Files {
-				fmt.Fprintf(stdout, "%s: %d rules, %d macros, %d lists\n", f.Name, f.Rules, f.Macros, f.Lists)
+				fmt.Fprintf(stdout, "%s: %d rules, %d macros, %d lists", f.Name, f.Rules, f.Macros, f.Lists)
+				if len(f.Overrides) > 0 {
+					fmt.Fprintf(stdout, "; overrides %d: %s", len(f.Overrides), strings.Join(f.Overrides, ", "))
+				}
+				fmt.Fprintln(stdout)
 			}
 			fmt.Fprintf(stdout, "ok: %d rules, %d active", rep.Rules, rep.Active)
 			if len(rep.Skipped) > 0 {

@@ -69,7 +69,7 @@ func TestValidate(t *testing.T) {
 	}
 	want := up + ": 25 rules, 87 macros, 49 lists\n" +
 		filepath.Join(rulesDir, "10-custom.yml") + ": 1 rules, 0 macros, 1 lists\n" +
-		filepath.Join(rulesDir, "20-override.yaml") + ": 0 rules, 0 macros, 0 lists\n" +
+		filepath.Join(rulesDir, "20-override.yaml") + ": 0 rules, 0 macros, 0 lists; overrides 2: list 'shell_binaries' (items: append), rule 'Terminal shell in container' (enabled: replace)\n" +
 		"ok: 26 rules, 25 active; requires engine 0.57.0 (have 0.57.0); plugin container 0.4.0 (not loaded: Lookout has the container fields built in)\n"
 	if out != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)

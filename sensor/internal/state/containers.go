@@ -192,6 +192,9 @@ func (t *Tables) refreshContainer(ev *event.Event, p *event.Process, pid, now in
 		}
 		return
 	}
+	// Hand-written rather than prometheus/procfs's Proc.Cgroups: this runs
+	// per exec, and BenchmarkCgroupRead measured the read + scan at ~35 µs,
+	// 28 allocs against procfs's ~115 µs, 119 allocs (load average 5-6).
 	name := t.opts.ProcRoot + "/" + strconv.FormatInt(pid, 10) + "/cgroup"
 	data, err := os.ReadFile(name)
 	if err != nil {

@@ -75,6 +75,10 @@ func (t *Tables) netSockets(dir string) map[uint64]socketInfo {
 	return m
 }
 
+// The socket tables stay hand-parsed: prometheus/procfs reads them only
+// from the root it was opened on (FS.NetTCP: ProcRoot/net/tcp, the
+// sensor's own network namespace), while the scan needs each process's
+// namespace (/proc/PID/net/...), keyed by inode with the peer addresses.
 // parseNetIP parses /proc/net/tcp-style tables into m keyed by inode.
 func parseNetIP(data []byte, fam event.Family, proto event.L4Proto, m map[uint64]socketInfo) {
 	sc := bufio.NewScanner(bytes.NewReader(data))

@@ -5,9 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
 	"github.com/lookout-sec/lookout/sensor/internal/state/container"
@@ -68,15 +69,22 @@ func (t *Tables) scan(ctx context.Context) (int, error) {
 
 // readTask reads a non-leader thread; it shares the leader's fds and cwd.
 func (t *Tables) readTask(pid, tid int64, leader *thread) *thread {
-	dir := fmt.Sprintf("%s/%d/task/%d", t.opts.ProcRoot, pid, tid)
 	p := *leader.p
 	p.TID = tid
 	p.Parent = nil
-	if st, err := os.ReadFile(dir + "/stat"); err == nil {
-		parseStat(st, &p, t.bootTime())
-	} else {
+	pfs, ok := t.procFS()
+	if !ok {
 		return nil
 	}
+	proc, err := pfs.Thread(int(pid), int(tid))
+	if err != nil {
+		return nil
+	}
+	st, err := proc.Stat()
+	if err != nil {
+		return nil
+	}
+	applyStat(st, &p, t.bootTime())
 	return &thread{p: &p, fds: leader.fds, fs: leader.fs}
 }
 
@@ -90,14 +98,25 @@ func (t *Tables) readThread(pid, tid int64) *thread {
 	if pid != tid {
 		dir = fmt.Sprintf("%s/%d/task/%d", t.opts.ProcRoot, pid, tid)
 	}
-	status, err := os.ReadFile(dir + "/status")
+	pfs, ok := t.procFS()
+	if !ok {
+		return nil
+	}
+	proc, err := pfs.Proc(int(pid))
+	if pid != tid {
+		proc, err = pfs.Thread(int(pid), int(tid))
+	}
+	if err != nil {
+		return nil
+	}
+	status, err := proc.NewStatus()
 	if err != nil {
 		return nil
 	}
 	p := &event.Process{TID: tid, PID: pid, LoginUID: -1}
-	parseStatus(status, p)
-	if st, err := os.ReadFile(dir + "/stat"); err == nil {
-		parseStat(st, p, t.bootTime())
+	applyStatus(status, p)
+	if st, err := proc.Stat(); err == nil {
+		applyStat(st, p, t.bootTime())
 	}
 	if cmd, err := os.ReadFile(dir + "/cmdline"); err == nil {
 		if args := splitNUL(cmd, ""); len(args) > 0 {
@@ -105,12 +124,12 @@ func (t *Tables) readThread(pid, tid int64) *thread {
 			p.Args = args[1:]
 		}
 	}
-	if comm, err := os.ReadFile(dir + "/comm"); err == nil {
-		p.Name = strings.TrimRight(string(comm), "\n")
+	if comm, err := proc.Comm(); err == nil {
+		p.Name = comm
 	}
-	p.ExePath, _ = os.Readlink(dir + "/exe")
+	p.ExePath, _ = proc.Executable()
 	p.ExePath = strings.TrimSuffix(p.ExePath, " (deleted)")
-	cwd, _ := os.Readlink(dir + "/cwd")
+	cwd, _ := proc.Cwd()
 	if env, err := os.ReadFile(dir + "/environ"); err == nil {
 		p.Env = boundEnv(splitNUL(env, ""), t.opts.MaxEnvBytes)
 	}
@@ -215,62 +234,24 @@ func parseFdinfoFlags(data []byte) uint32 {
 	return 0
 }
 
-// parseStatus reads PPid, Uid/Gid (effective), capabilities and NSpid.
-func parseStatus(data []byte, p *event.Process) {
-	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
-		k, v, ok := bytes.Cut(line, []byte{':'})
-		if !ok {
-			continue
-		}
-		f := strings.Fields(string(v))
-		if len(f) == 0 {
-			continue
-		}
-		switch string(k) {
-		case "PPid":
-			p.PPID, _ = strconv.ParseInt(f[0], 10, 64)
-		case "Uid":
-			if len(f) > 1 {
-				u, _ := strconv.ParseUint(f[1], 10, 32)
-				p.UID = uint32(u)
-			}
-		case "Gid":
-			if len(f) > 1 {
-				g, _ := strconv.ParseUint(f[1], 10, 32)
-				p.GID = uint32(g)
-			}
-		case "CapEff":
-			p.CapEffective, _ = strconv.ParseUint(f[0], 16, 64)
-		case "CapPrm":
-			p.CapPermitted, _ = strconv.ParseUint(f[0], 16, 64)
-		case "CapInh":
-			p.CapInheritable, _ = strconv.ParseUint(f[0], 16, 64)
-		case "NSpid":
-			p.VPID, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
-			p.VTID = p.VPID
-		}
+// applyStatus copies the effective uid and gid, the capabilities and the
+// innermost NSpid of /proc/PID/status (read by prometheus/procfs).
+func applyStatus(st procfs.ProcStatus, p *event.Process) {
+	p.UID, p.GID = uint32(st.UIDs[1]), uint32(st.GIDs[1])
+	p.CapEffective, p.CapPermitted, p.CapInheritable = st.CapEff, st.CapPrm, st.CapInh
+	if n := len(st.NSpids); n > 0 {
+		p.VPID = int64(st.NSpids[n-1])
+		p.VTID = p.VPID
 	}
 }
 
-// parseStat reads pgrp, session, tty and start time from /proc/PID/stat.
-// The comm field may contain spaces and parentheses, so fields are counted
-// from the last ')'.
-func parseStat(data []byte, p *event.Process, bootNS int64) {
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return
-	}
-	f := strings.Fields(string(data[i+1:]))
-	// f[0] is field 3 (state); field N is f[N-3].
-	if len(f) < 20 {
-		return
-	}
-	p.PGID, _ = strconv.ParseInt(f[2], 10, 64)
-	p.SID, _ = strconv.ParseInt(f[3], 10, 64)
-	tty, _ := strconv.ParseInt(f[4], 10, 64)
-	p.TTY = uint32(tty)
-	if start, err := strconv.ParseInt(f[19], 10, 64); err == nil && bootNS > 0 {
-		p.StartTS = bootNS + start*(1e9/clockTicks)
+// applyStat copies the parent, pgrp, session, tty and start time of
+// /proc/PID/stat (read by prometheus/procfs, which finds the fields after
+// the last ')' of a comm that may hold spaces and parentheses).
+func applyStat(st procfs.ProcStat, p *event.Process, bootNS int64) {
+	p.PPID, p.PGID, p.SID, p.TTY = int64(st.PPID), int64(st.PGRP), int64(st.Session), uint32(st.TTY)
+	if bootNS > 0 {
+		p.StartTS = bootNS + int64(st.Starttime)*(1e9/clockTicks)
 	}
 }
 
@@ -279,18 +260,32 @@ func (t *Tables) bootTime() int64 {
 	if t.boot != 0 {
 		return t.boot
 	}
-	data, err := os.ReadFile(filepath.Join(t.opts.ProcRoot, "stat"))
-	if err != nil {
+	pfs, ok := t.procFS()
+	if !ok {
 		t.boot = -1
 		return 0
 	}
-	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
-		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
-			s, _ := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
-			t.boot = s * 1e9
-			return t.boot
-		}
+	st, err := pfs.Stat()
+	if err != nil || st.BootTime == 0 {
+		t.boot = -1
+		return 0
 	}
-	t.boot = -1
-	return 0
+	t.boot = int64(st.BootTime) * 1e9
+	return t.boot
+}
+
+// procFS returns the procfs reader of ProcRoot, made once. When ProcRoot
+// is not a directory, ok is false and every /proc read is skipped (the scan
+// has already failed naming ProcRoot).
+func (t *Tables) procFS() (procfs.FS, bool) {
+	if t.pfs == nil {
+		fs, err := procfs.NewFS(t.opts.ProcRoot)
+		t.pfs = &procFS{fs: fs, ok: err == nil}
+	}
+	return t.pfs.fs, t.pfs.ok
+}
+
+type procFS struct {
+	fs procfs.FS
+	ok bool
 }

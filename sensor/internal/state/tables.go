@@ -77,6 +77,7 @@ type Tables struct {
 	users   *userDB
 	scratch event.FD                         // fd view for events that create no table entry (failed opens)
 	boot    int64                            // boot time in ns, from ProcRoot/stat; -1 when unknown
+	pfs     *procFS                          // ProcRoot read with prometheus/procfs, made on first use
 	netns   map[string]map[uint64]socketInfo // socket inode maps per network namespace, per Scan
 	stats   Stats
 

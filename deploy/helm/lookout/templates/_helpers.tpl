@@ -118,13 +118,13 @@ a literal "$" before "{" or "$" is written "$$".
 {{/* The sensor config (sensor/internal/config). The token comes from the environment. */}}
 {{- define "lookout.sensor.config" -}}
 {{- $s := .Values.sensor -}}
+{{- /* The sensor loads its embedded upstream rules, then rules.d (customRules). */ -}}
 {{- $rules := list -}}
-{{- if $s.defaultRules }}{{ $rules = append $rules "/etc/lookout/rules/falco_rules.yaml" }}{{ end -}}
 {{- if $s.customRules }}{{ $rules = append $rules "/etc/lookout/rules.d" }}{{ end -}}
-{{- if not $rules -}}
+{{- if not (or $s.defaultRules $rules) -}}
 {{- fail "sensor: defaultRules is false and customRules is empty: the sensor would load no rules" -}}
 {{- end -}}
-{{- $cfg := dict "rules" $rules "min_priority" $s.minPriority "rule_matching" $s.ruleMatching "log_level" $s.logLevel -}}
+{{- $cfg := dict "rules" $rules "default_rules" $s.defaultRules "min_priority" $s.minPriority "rule_matching" $s.ruleMatching "log_level" $s.logLevel -}}
 {{- $_ := set $cfg "metrics" (dict "listen" (ternary (printf ":%d" (int $s.metrics.port)) "" (gt (int $s.metrics.port) 0))) -}}
 {{- $outputs := dict "stdout" (dict "enabled" $s.stdout) -}}
 {{- if .Values.router.enabled -}}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -86,6 +87,7 @@ func (l *loader) list(it *item) error {
 			return l.errAt(it.node, "List '%s' has '%s' key but no list by that name already exists", name, key)
 		}
 		prev.Items = append(prev.Items, items...)
+		l.overrode("list", name, map[string]string{"items": "append"})
 		return nil
 	}
 	if ops["items"] == "replace" {
@@ -93,6 +95,7 @@ func (l *loader) list(it *item) error {
 			return l.errAt(it.node, "List '%s' has 'override' key but no list by that name already exists", name)
 		}
 		prev.Items = items
+		l.overrode("list", name, ops)
 		return nil
 	}
 	l.stats.Lists++
@@ -132,8 +135,10 @@ func (l *loader) macro(it *item) error {
 		if app || ops["condition"] == "append" {
 			prev.Condition.S += " " + cond.S
 			prev.Condition.Inline = false
+			l.overrode("macro", name, map[string]string{"condition": "append"})
 		} else {
 			prev.Condition = cond
+			l.overrode("macro", name, ops)
 		}
 		return nil
 	}
@@ -179,7 +184,11 @@ func (l *loader) rule(it *item) error {
 				return l.errAt(it.node, "Appended rule '%s' must have exceptions or condition property", name)
 			}
 		}
-		return l.applyRule(it, prev, ops)
+		if err := l.applyRule(it, prev, ops); err != nil {
+			return err
+		}
+		l.overrode("rule", name, ops)
+		return nil
 	}
 	_, hasCond := it.keys["condition"]
 	_, hasOut := it.keys["output"]
@@ -190,8 +199,11 @@ func (l *loader) rule(it *item) error {
 			return l.errAt(it.node, "Rule '%s' has 'enabled' key but no rule by that name already exists", name)
 		}
 		l.warn(it.node, "The standalone 'enabled' key usage is deprecated. The correct approach requires also a 'replace' entry under the 'override' key (i.e. 'enabled: replace').")
-		prev.Enabled, err = l.boolKey(it, "enabled", true)
-		return err
+		if prev.Enabled, err = l.boolKey(it, "enabled", true); err != nil {
+			return err
+		}
+		l.overrode("rule", name, map[string]string{"enabled": "replace"})
+		return nil
 	}
 	r := &Rule{Name: name, Source: "syscall", Pos: l.pos(it.node)}
 	for _, k := range []string{"condition", "output", "desc", "priority"} {
@@ -244,6 +256,20 @@ func (l *loader) rule(it *item) error {
 	l.rules[name] = r
 	l.set.Rules = append(l.set.Rules, r)
 	return nil
+}
+
+// overrode records in the file's stats that it changed the kind item
+// name with ops (key: append|replace).
+func (l *loader) overrode(kind, name string, ops map[string]string) {
+	keys := make([]string, 0, len(ops))
+	for k := range ops {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		keys[i] = k + ": " + ops[k]
+	}
+	l.stats.Overrides = append(l.stats.Overrides, fmt.Sprintf("%s '%s' (%s)", kind, name, strings.Join(keys, ", ")))
 }
 
 func trimSpace(s string) string {

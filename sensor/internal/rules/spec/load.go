@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/mod/semver"
 	"gopkg.in/yaml.v3"
 )
 
@@ -247,49 +248,30 @@ func (l *loader) engineVersion(v *yaml.Node) error {
 	if n, err := strconv.Atoi(ver); err == nil {
 		ver = fmt.Sprintf("0.%d.0", n)
 	}
-	want, ok := parseSemver(ver)
+	want, ok := canonSemver(ver)
 	if !ok {
 		return l.errAt(v, "Unable to parse engine version '%s' as a semver string. Expected \"x.y.z\" semver format", v.Value)
 	}
-	ours, _ := parseSemver(EngineVersion)
-	if want[0] != ours[0] || cmpSemver(ours, want) < 0 {
+	ours, _ := canonSemver(EngineVersion)
+	if semver.Major(want) != semver.Major(ours) || semver.Compare(ours, want) < 0 {
 		return l.errAt(v, "Rules require engine version %s, but engine version is %s", ver, EngineVersion)
 	}
-	if cur, ok := parseSemver(l.set.RequiredEngine); !ok || cmpSemver(want, cur) > 0 {
+	if cur, ok := canonSemver(l.set.RequiredEngine); !ok || semver.Compare(want, cur) > 0 {
 		l.set.RequiredEngine = ver
 	}
 	return nil
 }
 
-func parseSemver(s string) ([3]int, bool) {
-	var v [3]int
-	parts := strings.SplitN(s, ".", 3)
-	if len(parts) != 3 {
-		return v, false
-	}
-	for i, p := range parts {
-		if i == 2 {
-			p, _, _ = strings.Cut(p, "-")
-		}
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 {
-			return v, false
-		}
-		v[i] = n
+// canonSemver returns s ("x.y.z", as Falco's rule files write versions)
+// in golang.org/x/mod/semver's form ("vx.y.z"). The shorthands semver
+// accepts ("1.2", "1") are refused: Falco requires all three numbers.
+func canonSemver(s string) (string, bool) {
+	v := "v" + s
+	core, _, _ := strings.Cut(strings.SplitN(v, "+", 2)[0], "-")
+	if !semver.IsValid(v) || strings.Count(core, ".") != 2 {
+		return "", false
 	}
 	return v, true
-}
-
-func cmpSemver(a, b [3]int) int {
-	for i := range a {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 func (l *loader) plugins(v *yaml.Node) error {

@@ -144,10 +144,15 @@ type PluginRequirement struct {
 	Alternatives []PluginRequirement
 }
 
-// FileStats counts the items each file defined.
+// FileStats counts the items each file defined and names the ones it
+// changed (append or override of an item defined before).
 type FileStats struct {
 	Name                 string
 	Rules, Macros, Lists int
+	// Overrides names each list, macro or rule the file appended to or
+	// overrode, with the keys and operations, e.g. "rule 'Terminal shell
+	// in container' (enabled: replace)".
+	Overrides []string
 }
 
 // Set is the merged content of all loaded files.

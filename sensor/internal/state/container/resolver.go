@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,11 +112,17 @@ func NewResolver(opts ResolverOptions) *Resolver {
 			{RuntimeDocker, opts.DockerSocket, false}, {RuntimePodman, opts.PodmanSocket, false},
 			{RuntimeContainerd, opts.ContainerdSocket, true}, {RuntimeCRIO, opts.CRIOSocket, true},
 		}
+		// One line for all the sockets that are missing (off a container
+		// host that is every one of them, on every start).
+		var missing []string
 		for _, s := range r.sockets {
 			if !r.discover(s) {
-				r.log.Info("container metadata: no runtime socket yet; looking again every "+opts.Rediscover.String(),
-					"runtime", s.runtime, "socket", s.socket)
+				missing = append(missing, s.runtime+"="+s.socket)
 			}
+		}
+		if len(missing) > 0 {
+			r.log.Info("container metadata: no runtime socket yet; looking again every "+opts.Rediscover.String(),
+				"missing", strings.Join(missing, " "))
 		}
 	}
 	r.reqs = make(chan ID, opts.Queue)
