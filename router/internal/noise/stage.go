@@ -286,6 +286,15 @@ func (c *Changes) Apply(w Writer) error {
 // output's queue now (annotated), and the changes to commit with them.
 // Alerts folded into a group come out later, from Flush.
 func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert, *Changes) {
+	out, ch, _ := s.DecideAnnotated(routed)
+	return out, ch
+}
+
+// DecideAnnotated is Decide that also returns every alert's annotation
+// (its finding, the outputs notified and why others held it back), also
+// for alerts that carry none because no record output takes them; the
+// UI's history (router/internal/history) keeps it.
+func (s *Stage) DecideAnnotated(routed map[string][]*api.Alert) (map[string][]*api.Alert, *Changes, map[*api.Alert]*api.Annotation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -365,7 +374,9 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 			}
 		}
 	}
+	anns := make(map[*api.Alert]*api.Annotation, len(seen))
 	for a, p := range seen {
+		anns[a] = p.ann
 		if !p.record {
 			// Only record outputs need to know the finding and why others
 			// held the alert back; everyone else gets Falco's alert as sent.
@@ -382,7 +393,7 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 			ch.silence(x)
 		}
 	}
-	return out, ch.seal()
+	return out, ch.seal(), anns
 }
 
 // observe finds or creates a's finding and counts a in it. prev is the
