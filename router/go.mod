@@ -3,9 +3,11 @@ module github.com/lookout-sec/lookout/router
 go 1.26.0
 
 require (
+	github.com/chromedp/chromedp v0.23.1
 	github.com/lookout-sec/lookout/outputs v0.0.0
 	github.com/lookout-sec/lookout/router/api v0.0.0
 	github.com/prometheus/client_model v0.6.3
+	modernc.org/sqlite v1.62.0
 )
 
 require (
@@ -13,7 +15,6 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/cdproto v0.160.1 // indirect
-	github.com/chromedp/chromedp v0.23.1 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/elastic/elastic-transport-go/v8 v8.9.0 // indirect
 	github.com/elastic/go-elasticsearch/v8 v8.19.7 // indirect
@@ -36,7 +37,6 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-	modernc.org/sqlite v1.62.0 // indirect
 )
 
 require (

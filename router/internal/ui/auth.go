@@ -128,15 +128,16 @@ func (s *sessions) cookie(r *http.Request, x *session) *http.Cookie {
 	return c
 }
 
-// sameOrigin refuses a state change another site's page sent: a browser
-// names the page's origin in Origin (and Sec-Fetch-Site) on every POST.
+// sameOrigin refuses a state change another site's page sent: browsers
+// say where a request comes from in Sec-Fetch-Site, and older ones in
+// Origin (on every POST).
 func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
 	}
 	o := r.Header.Get("Origin")
 	if o == "" {
-		return true
+		return true // not a browser: the CSRF token still applies
 	}
 	u, err := url.Parse(o)
 	return err == nil && u.Host == r.Host
@@ -153,7 +154,7 @@ func secureHeaders(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
