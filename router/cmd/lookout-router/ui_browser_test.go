@@ -136,6 +136,29 @@ func freshAlert(i int, ns string) (string, string) {
 	return id, strings.Replace(body, "2026-11-23T10:00:00.000000000Z", time.Now().UTC().Format(time.RFC3339Nano), 1)
 }
 
+// postSpread posts n alerts of several rules, priorities and namespaces
+// spread over the last hour in one batch.
+func postSpread(t *testing.T, addr string, n int) {
+	t.Helper()
+	rules := []string{"Terminal shell in container", "Read sensitive file untrusted", "Write below etc", "Contact K8S API Server From Container", "Drop and execute new binary in container"}
+	prios := []string{"Warning", "Notice", "Error", "Critical", "Informational"}
+	var b strings.Builder
+	now := time.Now().UTC()
+	for i := range n {
+		at := now.Add(-time.Duration((i*37)%3600) * time.Second)
+		fmt.Fprintf(&b, `{"hostname":"node-%d","output":"spread %d","output_fields":{"k8s.ns.name":"team-%d","k8s.pod.name":"api-7d9f8b6c4-xk2lp","proc.name":"sh","n":%d},"priority":%q,"rule":%q,"source":"syscall","tags":["demo"],"time":%q}`+"\n",
+			i%4, i, i%3, i%5, prios[(i*i)%len(prios)], rules[(i*7/3)%len(rules)], at.Format(time.RFC3339Nano))
+	}
+	resp, err := http.Post("http://"+addr+"/v1/alerts", "application/x-ndjson", strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("batch ingest: %s", resp.Status)
+	}
+}
+
 func jsString(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // textIn is JavaScript: the element sel contains text.
@@ -150,9 +173,18 @@ func (p *page) screenshot(name string) {
 	if dir == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
-	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	var (
+		buf []byte
+		err error
+	)
+	for range 3 { // a capture can stall on a loaded machine; try again
+		ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+		buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		cancel()
+		if err == nil {
+			break
+		}
+	}
 	if err != nil {
 		p.fail("screenshot %s: %v", name, err)
 	}
@@ -251,7 +283,7 @@ outputs:
 	p.screenshot("search")
 	p.run("open the alert", chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/ui/alerts/%s"]`, id1))))
 	p.waitFor("the alert page", textIn("#finding-status", "new"), false)
-	p.waitFor("the delivery table", textIn("main", "delivered"), false)
+	p.waitFor("the delivery table", textIn("main", "queued for delivery"), false)
 
 	// Mark its finding expected; a second identical alert is held back.
 	p.run("mark expected", chromedp.SendKeys(chromedp.CSS(`form.mark input[name="comment"]`), "shop team debugs here"),
@@ -303,8 +335,10 @@ outputs:
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	// Overview with the chart.
-	p.run("overview", chromedp.Navigate(p.base+"/ui/?r=1h"), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+	// Overview: a spread of alerts over the last hour draws the charts.
+	postSpread(t, addr, 400)
+	p.run("overview", chromedp.Navigate(p.base+"/ui/?r=1h"))
+	p.waitFor("the chart's bars", `document.querySelectorAll("svg.chart rect").length > 20`, true)
 	p.checkLabels("overview")
 	p.screenshot("overview")
 

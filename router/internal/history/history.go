@@ -70,9 +70,18 @@ type Query struct {
 	Tag          string
 	Fields       map[string]string // output field = value, exactly
 	Text         string            // words that must all appear in the output line
-	Before       int64             // only ids below (the next page)
+	Before       Cursor            // only alerts after this one in the order (the next page)
 	Limit        int               // default 50, at most 1000
 }
+
+// Cursor is a place in the search order (newest time first, then id).
+type Cursor struct {
+	TS int64 // Time in Unix nanoseconds
+	ID int64
+}
+
+// CursorOf is the cursor just after a.
+func CursorOf(a *Alert) Cursor { return Cursor{TS: a.Time.UnixNano(), ID: a.ID} }
 
 // Span is a time range cut into equal buckets for a chart.
 type Span struct {

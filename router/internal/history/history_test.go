@@ -58,7 +58,7 @@ func TestSearch(t *testing.T) {
 		{"text", Query{Text: "shell bash42"}, 1},
 		{"text with FTS syntax is words", Query{Text: `"bash42 OR`}, 0},
 		{"time", Query{Since: t0.Add(10 * time.Second), Until: t0.Add(20 * time.Second)}, 10},
-		{"page", Query{Before: 11}, 10},
+		{"page", Query{Before: Cursor{TS: t0.Add(10 * time.Second).UnixNano(), ID: 11}}, 10},
 		{"limit", Query{Limit: 7}, 7},
 		{"nothing", Query{Rule: "no such"}, 0},
 	} {
@@ -70,7 +70,7 @@ func TestSearch(t *testing.T) {
 			t.Errorf("%s: %d alerts, want %d", tc.name, len(got), tc.want)
 		}
 		for i := 1; i < len(got); i++ {
-			if got[i].ID >= got[i-1].ID {
+			if got[i].Time.After(got[i-1].Time) || got[i].Time.Equal(got[i-1].Time) && got[i].ID >= got[i-1].ID {
 				t.Fatalf("%s: not newest first", tc.name)
 			}
 		}

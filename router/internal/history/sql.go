@@ -44,7 +44,7 @@ var portable = []string{
 		outputs TEXT NOT NULL, silences TEXT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts)`,
 	`CREATE INDEX IF NOT EXISTS alerts_uuid ON alerts (uuid)`,
-	`CREATE INDEX IF NOT EXISTS alerts_rule ON alerts (rule, id)`,
+	`CREATE INDEX IF NOT EXISTS alerts_rule_ts ON alerts (rule, ts)`,
 	`CREATE TABLE IF NOT EXISTS alert_fields (
 		name TEXT NOT NULL, value TEXT NOT NULL, alert_id BIGINT NOT NULL, PRIMARY KEY (name, value, alert_id))`,
 	`CREATE INDEX IF NOT EXISTS alert_fields_id ON alert_fields (alert_id)`,
@@ -214,8 +214,8 @@ func (s *SQL) Search(ctx context.Context, q Query) ([]Alert, error) {
 	if !q.Until.IsZero() {
 		add("ts < ?", q.Until.UnixNano())
 	}
-	if q.Before > 0 {
-		add("id < ?", q.Before)
+	if q.Before.ID > 0 {
+		add("(ts < ? OR ts = ? AND id < ?)", q.Before.TS, q.Before.TS, q.Before.ID)
 	}
 	if q.Rule != "" {
 		add("rule = ?", q.Rule)
@@ -258,7 +258,9 @@ func (s *SQL) Search(ctx context.Context, q Query) ([]Alert, error) {
 	if len(where) > 0 {
 		stmt += " WHERE " + strings.Join(where, " AND ")
 	}
-	stmt += " ORDER BY id DESC LIMIT " + strconv.Itoa(limit)
+	// Newest by the alert's time first, walking the time index backwards
+	// (ids break ties, and page with the time).
+	stmt += " ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(limit)
 	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("history: search: %w", err)

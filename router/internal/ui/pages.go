@@ -167,7 +167,9 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b := v.Get("before"); b != "" {
-		q.Before, _ = strconv.ParseInt(b, 10, 64)
+		ts, id, _ := strings.Cut(b, ".")
+		q.Before.TS, _ = strconv.ParseInt(ts, 10, 64)
+		q.Before.ID, _ = strconv.ParseInt(id, 10, 64)
 	}
 	start := time.Now()
 	d.Alerts, err = u.opts.History.Search(r.Context(), q)
@@ -180,7 +182,8 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 		for k, x := range v {
 			nv[k] = x
 		}
-		nv.Set("before", strconv.FormatInt(d.Alerts[len(d.Alerts)-1].ID, 10))
+		c := history.CursorOf(&d.Alerts[len(d.Alerts)-1])
+		nv.Set("before", strconv.FormatInt(c.TS, 10)+"."+strconv.FormatInt(c.ID, 10))
 		d.Next = nv.Encode()
 	}
 	u.render(w, r, "search", p)
