@@ -112,6 +112,10 @@ func TestChartAndTop(t *testing.T) {
 	if err != nil || len(top) != 2 || top[0].N != 100 {
 		t.Fatalf("top hosts: %+v %v", top, err)
 	}
+	long, err := s.Top(ctx, DimHost, t0.Add(-12*time.Hour), t0.Add(12*time.Hour), 5)
+	if err != nil || len(long) != 3 || long[0].N != 100 {
+		t.Fatalf("top hosts by hour: %+v %v", long, err)
+	}
 	wl, err := s.Top(ctx, DimWorkload, t0, t0.Add(time.Hour), 5)
 	if err != nil || len(wl) != 1 || wl[0].Value != "web" || wl[0].N != 300 {
 		t.Fatalf("top workloads: %+v %v", wl, err)
