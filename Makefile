@@ -50,7 +50,7 @@ run: build
 
 ## ---- test -----------------------------------------------------------------
 # test-deps gathers everything the tests need; each part is idempotent.
-test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-app test-deps-deploy test-deps-containers
+test-deps: test-deps-router test-deps-outputs test-deps-sensor test-deps-app test-deps-deploy test-deps-containers test-deps-ui
 
 test: test-deps build test-go test-deploy
 
@@ -76,6 +76,19 @@ bench-router: $(BIN)/lookout-router
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario saturate -duration $(BENCH_DURATION) -clients 64 -concurrency 1
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario hung -backlog 10000
 	LOOKOUT_CRASH_REPORT=$(CURDIR)/bin/crash-report.txt $(GO) test -count=1 -run TestCrashLosesNothingAcked ./router/cmd/lookout-router/ && cat bin/crash-report.txt
+
+## ---- triage UI (issue 13) ---------------------------------------------------
+.PHONY: test-deps-ui ui-screenshots bench-ui
+# The UI's browser test (router/cmd/lookout-router TestUIInBrowser) drives
+# Debian's headless chromium with chromedp. Idempotent.
+test-deps-ui:
+	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y chromium; }
+# ui-screenshots: the browser test writes the PNGs of docs/img/ui-*.png.
+ui-screenshots: test-deps-ui
+	LOOKOUT_UI_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestUIInBrowser ./router/cmd/lookout-router/
+# bench-ui: search and chart over 1 M stored alerts (docs/ui.md).
+bench-ui:
+	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./router/internal/history/
 
 ## ---- outputs (issue 4) -----------------------------------------------------
 .PHONY: test-deps-outputs

@@ -146,10 +146,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	for _, q := range qopts {
 		names = append(names, q.Name)
 	}
+	fanout := pipeline.NewFanout(routes, store, m, stage)
+	tui, err := startUI(ctx, cfg, uiDeps{fanout: fanout, queue: store, noise: stage, outputs: names, reg: reg, log: log})
+	if err != nil {
+		return err
+	}
+	defer tui.close()
 	handler := server.New(server.Options{
-		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: pipeline.NewFanout(routes, store, m, stage),
+		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: fanout,
 		Metrics: m, Gatherer: reg, Logger: log, Hostname: host,
 		AdminTokens: adminTokens, DeadLetters: store, Outputs: names, Noise: stage, Limits: server.Limits(cfg.Server),
+		UI: tui.handler,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -170,6 +177,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	if flusher != nil {
 		wg.Go(func() { flusher.Run(lctx) })
+	}
+	if tui.recorder != nil {
+		wg.Go(func() { tui.recorder.Run(lctx) })
 	}
 
 	serveErr := make(chan error, 1)

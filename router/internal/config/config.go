@@ -51,6 +51,7 @@ type Config struct {
 	Queue           Queue         `mapstructure:"queue"`
 	Noise           Noise         `mapstructure:"noise"`
 	Server          Server        `mapstructure:"server"` // HTTP limits (server.go)
+	UI              UI            `mapstructure:"ui"`     // the triage web UI (ui.go)
 	Outputs         []Output      `mapstructure:"outputs"`
 
 	// Tokens and AdminTokens are Auth.Tokens and Admin.Tokens.
@@ -63,7 +64,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		Listen: "127.0.0.1:2801", BodyLimit: 1 << 20, ShutdownTimeout: 10 * time.Second,
-		Queue: Queue{Dir: DefaultQueueDir, MaxBytes: DefaultQueueMaxBytes}, Server: DefaultServer(),
+		Queue: Queue{Dir: DefaultQueueDir, MaxBytes: DefaultQueueMaxBytes}, Server: DefaultServer(), UI: DefaultUI(),
 	}
 }
 

@@ -286,7 +286,8 @@ func (c *Changes) Apply(w Writer) error {
 // output's queue now (annotated), and the changes to commit with them.
 // Alerts folded into a group come out later, from Flush.
 func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert, *Changes) {
-	return s.DecideExplain(routed, nil)
+	out, ch, _ := s.decide(routed, nil)
+	return out, ch
 }
 
 // DecideExplain is Decide that also tells explain (when not nil) the
@@ -294,6 +295,19 @@ func (s *Stage) Decide(routed map[string][]*api.Alert) (map[string][]*api.Alert,
 // is held: silenced, expected, learning, repeat, grouped). POST /test
 // reports it.
 func (s *Stage) DecideExplain(routed map[string][]*api.Alert, explain func(output string, a *api.Alert, decision string)) (map[string][]*api.Alert, *Changes) {
+	out, ch, _ := s.decide(routed, explain)
+	return out, ch
+}
+
+// DecideAnnotated is Decide that also returns every alert's annotation
+// (its finding, the outputs notified and why others held it back), also
+// for alerts that carry none because no record output takes them; the
+// UI's history (router/internal/history) keeps it.
+func (s *Stage) DecideAnnotated(routed map[string][]*api.Alert) (map[string][]*api.Alert, *Changes, map[*api.Alert]*api.Annotation) {
+	return s.decide(routed, nil)
+}
+
+func (s *Stage) decide(routed map[string][]*api.Alert, explain func(output string, a *api.Alert, decision string)) (map[string][]*api.Alert, *Changes, map[*api.Alert]*api.Annotation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -376,7 +390,9 @@ func (s *Stage) DecideExplain(routed map[string][]*api.Alert, explain func(outpu
 			}
 		}
 	}
+	anns := make(map[*api.Alert]*api.Annotation, len(seen))
 	for a, p := range seen {
+		anns[a] = p.ann
 		if !p.record {
 			// Only record outputs need to know the finding and why others
 			// held the alert back; everyone else gets Falco's alert as sent.
@@ -393,7 +409,7 @@ func (s *Stage) DecideExplain(routed map[string][]*api.Alert, explain func(outpu
 			ch.silence(x)
 		}
 	}
-	return out, ch.seal()
+	return out, ch.seal(), anns
 }
 
 // observe finds or creates a's finding and counts a in it. prev is the

@@ -24,6 +24,63 @@ type Fanout struct {
 	store   *queue.Store
 	metrics *metrics.Metrics
 	noise   *noise.Stage // nil: every alert that passes the filters is delivered
+	observe Observer     // nil: nobody watches
+}
+
+// Accepted is one alert the router committed and what became of it.
+type Accepted struct {
+	Alert   *api.Alert
+	Finding *api.FindingRef // nil without the noise stage
+	// Outputs maps every output whose filters took the alert to
+	// "delivered" (queued for it) or the reason it was held back
+	// (noise.Held*).
+	Outputs  map[string]string
+	Silences []string // ids of the silences that matched
+}
+
+// Delivered is the value of Accepted.Outputs for an output the alert was
+// queued for.
+const Delivered = "delivered"
+
+// Observer sees every accepted batch after its commit (the UI's history
+// and live stream). It runs on the ingest path: it must not block.
+type Observer func([]Accepted)
+
+// WithObserver makes f hand every committed batch to fn; it returns f.
+func (f *Fanout) WithObserver(fn Observer) *Fanout {
+	f.observe = fn
+	return f
+}
+
+// observed builds what the observer gets.
+func (f *Fanout) observed(alerts []*api.Alert, routed map[string][]*api.Alert, anns map[*api.Alert]*api.Annotation) {
+	if f.observe == nil {
+		return
+	}
+	acc := make([]Accepted, len(alerts))
+	idx := make(map[*api.Alert]int, len(alerts))
+	for i, a := range alerts {
+		acc[i] = Accepted{Alert: a, Outputs: map[string]string{}}
+		idx[a] = i
+	}
+	for name, as := range routed {
+		for _, a := range as {
+			acc[idx[a]].Outputs[name] = Delivered
+		}
+	}
+	for a, ann := range anns {
+		i, ok := idx[a]
+		if !ok || ann == nil {
+			continue
+		}
+		acc[i].Finding, acc[i].Silences = ann.Finding, ann.Silences
+		for name, why := range ann.Held {
+			if why != noise.HeldGrouped { // a grouped alert is delivered in the digest
+				acc[i].Outputs[name] = why
+			}
+		}
+	}
+	f.observe(acc)
 }
 
 // NewFanout returns a fan-out stage over routes, storing into store; with
@@ -53,16 +110,18 @@ func (f *Fanout) Ingest(ctx context.Context, alerts []*api.Alert, bypassFilters 
 		}
 	}
 	if len(routed) == 0 {
+		f.observed(alerts, routed, nil)
 		return nil
 	}
 	if f.noise != nil && !bypassFilters {
-		out, ch := f.noise.Decide(routed)
+		out, ch, anns := f.noise.DecideAnnotated(routed)
 		if err := f.store.EnqueueWith(ctx, out, func(w queue.Writer) error { return ch.Apply(w) }); err != nil {
 			return fmt.Errorf("store alerts: %w", err)
 		}
 		for name, as := range out {
 			f.metrics.Accepted.WithLabelValues(name).Add(float64(len(as)))
 		}
+		f.observed(alerts, routed, anns)
 		return nil
 	}
 	if err := f.store.Enqueue(ctx, routed); err != nil {
@@ -71,5 +130,6 @@ func (f *Fanout) Ingest(ctx context.Context, alerts []*api.Alert, bypassFilters 
 	for name, as := range routed {
 		f.metrics.Accepted.WithLabelValues(name).Add(float64(len(as)))
 	}
+	f.observed(alerts, routed, nil)
 	return nil
 }

@@ -11,6 +11,7 @@
 //	GET  /ping       "pong" (Falcosidekick compatibility)
 //	GET  /metrics    Prometheus metrics
 //	/admin/...       dead letters: list, replay, purge (admin.go; only with admin tokens)
+//	/ui/...          the triage web UI (router/internal/ui; only with admin tokens)
 //
 // Bad input gets 400 naming the field and problem, a missing or wrong bearer
 // token 401, a body past the limit 413, a wrong method 405 and any other path
@@ -71,6 +72,9 @@ type Options struct {
 	Noise  *noise.Stage
 	Now    func() time.Time // clock; default time.Now
 	Limits Limits           // request limits (limits.go); zero: none
+	// UI is the triage web UI (router/internal/ui), mounted at /ui/ when
+	// set; it does its own login (admin and viewer tokens).
+	UI http.Handler
 }
 
 type server struct {
@@ -104,6 +108,10 @@ func New(opts Options) http.Handler {
 	})
 	if len(opts.AdminTokens) > 0 && opts.DeadLetters != nil {
 		r.Route("/admin", s.admin)
+	}
+	if opts.UI != nil {
+		r.Get("/ui", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusMovedPermanently) })
+		r.Mount("/ui", opts.UI)
 	}
 	return r
 }

@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lookout-sec/lookout/router/internal/config"
+	"github.com/lookout-sec/lookout/router/internal/history"
+	"github.com/lookout-sec/lookout/router/internal/noise"
+	"github.com/lookout-sec/lookout/router/internal/pipeline"
+	"github.com/lookout-sec/lookout/router/internal/queue"
+	"github.com/lookout-sec/lookout/router/internal/ui"
+)
+
+type uiDeps struct {
+	fanout  *pipeline.Fanout
+	queue   *queue.Store
+	noise   *noise.Stage
+	outputs []string
+	reg     *prometheus.Registry
+	log     *slog.Logger
+}
+
+// triage is the running UI: its handler, history and recorder (all nil
+// when the UI is off).
+type triage struct {
+	handler  http.Handler
+	store    history.Store
+	recorder *history.Recorder
+}
+
+func (t *triage) close() {
+	if t.store != nil {
+		if err := t.store.Close(); err != nil {
+			slog.Default().Warn("closing the ui history", "err", err)
+		}
+	}
+}
+
+// startUI opens the UI's history and hooks it and the live stream to the
+// fan-out (docs/ui.md); without admin tokens or with ui.enabled: false it
+// does nothing.
+func startUI(ctx context.Context, cfg *config.Config, d uiDeps) (*triage, error) {
+	t := &triage{}
+	if !cfg.UI.On(cfg) {
+		return t, nil
+	}
+	h := cfg.UI.History
+	path := h.Path
+	if path == "" && cfg.Queue.Dir != "" {
+		path = filepath.Join(cfg.Queue.Dir, "ui-history.db")
+	}
+	st, err := history.OpenSQLite(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("ui history (key ui.history.path): %w", err)
+	}
+	t.store = st
+	t.recorder = history.NewRecorder(st, history.RecorderOptions{
+		Buffer: h.Buffer, MaxAge: h.MaxAge, MaxBytes: h.MaxBytes, Metrics: history.NewMetrics(d.reg), Logger: d.log,
+	})
+	hub := ui.NewHub()
+	d.fanout.WithObserver(func(acc []pipeline.Accepted) {
+		as := history.FromAccepted(acc)
+		t.recorder.Offer(as)
+		hub.Publish(as)
+	})
+	var admin, viewer []string
+	for _, s := range cfg.AdminTokens {
+		admin = append(admin, string(s))
+	}
+	for _, s := range cfg.UI.ViewerTokens {
+		viewer = append(viewer, string(s))
+	}
+	t.handler, err = ui.New(ui.Options{
+		AdminTokens: admin, ViewerTokens: viewer, SessionTTL: cfg.UI.SessionTTL, History: st, Hub: hub,
+		Noise: d.noise, DeadLetters: d.queue, Outputs: d.outputs, Gatherer: d.reg, Logger: d.log,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	where := path
+	if where == "" {
+		where = "memory (queue.dir is empty)"
+	}
+	d.log.Info("triage UI at /ui/ (admin and viewer tokens log in)", "history", where, "max_age", h.MaxAge, "max_bytes", h.MaxBytes)
+	return t, nil
+}

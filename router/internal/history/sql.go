@@ -1,0 +1,552 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lookout-sec/lookout/router/api"
+	"github.com/lookout-sec/lookout/router/internal/noise"
+)
+
+// dialect holds what differs between SQL databases.
+type dialect struct {
+	name string
+	// schema creates the portable tables and the free-text index.
+	schema []string
+	// textInsert adds (rowid, output) to the free-text index.
+	textInsert string
+	// textMatch is a condition on alerts.id for a free-text query; the
+	// one argument is textQuery's result.
+	textMatch string
+	textQuery func(words []string) string
+	// textDelete removes ids from the free-text index ("%s": placeholders).
+	textDelete string
+	// usedBytes returns the bytes the database uses.
+	usedBytes func(ctx context.Context, db *sql.DB) (int64, error)
+}
+
+// portable is the schema every SQL database takes: alerts, one row per
+// (output field, value) for exact field search, and per-minute counts per
+// dimension for the charts and top lists (kept as the alerts are written,
+// so a 7-day chart reads at most 10,080 rows per value).
+var portable = []string{
+	`CREATE TABLE IF NOT EXISTS alerts (
+		id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, ts BIGINT NOT NULL, rule TEXT NOT NULL,
+		priority INTEGER NOT NULL, source TEXT NOT NULL, hostname TEXT NOT NULL, output TEXT NOT NULL,
+		tags TEXT NOT NULL, fields TEXT NOT NULL, finding TEXT NOT NULL, finding_status TEXT NOT NULL,
+		outputs TEXT NOT NULL, silences TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts)`,
+	`CREATE INDEX IF NOT EXISTS alerts_uuid ON alerts (uuid)`,
+	`CREATE INDEX IF NOT EXISTS alerts_rule_ts ON alerts (rule, ts)`,
+	`CREATE TABLE IF NOT EXISTS alert_fields (
+		name TEXT NOT NULL, value TEXT NOT NULL, alert_id BIGINT NOT NULL, PRIMARY KEY (name, value, alert_id))`,
+	`CREATE INDEX IF NOT EXISTS alert_fields_id ON alert_fields (alert_id)`,
+	`CREATE TABLE IF NOT EXISTS alert_counts (
+		dim TEXT NOT NULL, minute BIGINT NOT NULL, value TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (dim, minute, value))`,
+	// The same per hour, for the top lists of long ranges (hour = minute/60).
+	`CREATE TABLE IF NOT EXISTS alert_counts_hour (
+		dim TEXT NOT NULL, hour BIGINT NOT NULL, value TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (dim, hour, value))`,
+}
+
+// maxFieldValue: longer values are stored with the alert but not indexed
+// for exact search.
+const maxFieldValue = 256
+
+// SQL is a Store over database/sql.
+type SQL struct {
+	db *sql.DB
+	d  dialect
+}
+
+func (s *SQL) init(ctx context.Context) error {
+	for _, q := range s.d.schema {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("history schema (%s): %w", s.d.name, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *SQL) Close() error { return s.db.Close() }
+
+func minuteOf(t time.Time) int64 { return t.Unix() / 60 }
+
+// Append stores alerts, their field rows, text index and counts in one
+// transaction.
+func (s *SQL) Append(ctx context.Context, alerts []Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("history: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO alerts (uuid, ts, rule, priority, source, hostname, output, tags, fields, finding, finding_status, outputs, silences)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("history: prepare: %w", err)
+	}
+	fld, err := tx.PrepareContext(ctx, `INSERT INTO alert_fields (name, value, alert_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("history: prepare: %w", err)
+	}
+	txt, err := tx.PrepareContext(ctx, s.d.textInsert)
+	if err != nil {
+		return fmt.Errorf("history: prepare: %w", err)
+	}
+	counts := map[[3]string]int64{}
+	for i := range alerts {
+		a := &alerts[i]
+		tags, _ := json.Marshal(nonNil(a.Tags))
+		fields, _ := json.Marshal(a.Fields)
+		outs, _ := json.Marshal(a.Outputs)
+		sil, _ := json.Marshal(nonNil(a.Silences))
+		res, err := ins.ExecContext(ctx, a.UUID, a.Time.UnixNano(), a.Rule, int(a.Priority), a.Source, a.Hostname, a.Output,
+			string(tags), string(fields), a.Finding, a.FindingStatus, string(outs), string(sil))
+		if err != nil {
+			return fmt.Errorf("history: insert: %w", err)
+		}
+		if a.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("history: insert id: %w", err)
+		}
+		for k, v := range a.Fields {
+			if v == nil {
+				continue
+			}
+			if t := fieldText(v); len(t) <= maxFieldValue {
+				if _, err := fld.ExecContext(ctx, k, t, a.ID); err != nil {
+					return fmt.Errorf("history: insert field: %w", err)
+				}
+			}
+		}
+		for _, t := range a.Tags {
+			if _, err := fld.ExecContext(ctx, "#tag", t, a.ID); err != nil {
+				return fmt.Errorf("history: insert tag: %w", err)
+			}
+		}
+		if _, err := txt.ExecContext(ctx, a.ID, a.Output); err != nil {
+			return fmt.Errorf("history: index text: %w", err)
+		}
+		m := strconv.FormatInt(minuteOf(a.Time), 10)
+		counts[[3]string{DimPriority, m, a.Priority.String()}]++
+		counts[[3]string{DimRule, m, a.Rule}]++
+		for _, dim := range []string{DimHost, DimNamespace, DimWorkload} {
+			if v := dimValue(a, dim); v != "" {
+				counts[[3]string{dim, m, v}]++
+			}
+		}
+	}
+	up, err := tx.PrepareContext(ctx, `INSERT INTO alert_counts (dim, minute, value, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (dim, minute, value) DO UPDATE SET n = alert_counts.n + excluded.n`)
+	if err != nil {
+		return fmt.Errorf("history: prepare: %w", err)
+	}
+	uph, err := tx.PrepareContext(ctx, `INSERT INTO alert_counts_hour (dim, hour, value, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (dim, hour, value) DO UPDATE SET n = alert_counts_hour.n + excluded.n`)
+	if err != nil {
+		return fmt.Errorf("history: prepare: %w", err)
+	}
+	hours := map[[3]string]int64{}
+	for k, n := range counts {
+		m, _ := strconv.ParseInt(k[1], 10, 64)
+		if _, err := up.ExecContext(ctx, k[0], m, k[2], n); err != nil {
+			return fmt.Errorf("history: count: %w", err)
+		}
+		hours[[3]string{k[0], strconv.FormatInt(m/60, 10), k[2]}] += n
+	}
+	for k, n := range hours {
+		h, _ := strconv.ParseInt(k[1], 10, 64)
+		if _, err := uph.ExecContext(ctx, k[0], h, k[2], n); err != nil {
+			return fmt.Errorf("history: count: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("history: commit: %w", err)
+	}
+	return nil
+}
+
+// dimValue is the value of an overview dimension; the workload comes from
+// k8s.workload.name or else the pod name (noise.Workload).
+func dimValue(a *Alert, dim string) string {
+	if dim == DimHost {
+		return a.Hostname
+	}
+	if v, ok := a.Field(dim); ok && v != "" && v != "<NA>" {
+		return v
+	}
+	if dim == DimWorkload {
+		if pod, ok := a.Field("k8s.pod.name"); ok && pod != "" && pod != "<NA>" {
+			w, _ := noise.Workload(pod)
+			return w
+		}
+	}
+	return ""
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func fieldText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case json.Number:
+		return x.String()
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// rareLimit: a filter matching fewer alerts drives the search (its ids
+// are read first); one matching more is checked per alert while the
+// search walks the time index, which finds a page after a few thousand.
+const rareLimit = 5000
+
+// rare reports whether the rows of stmt (a SELECT) are fewer than
+// rareLimit, reading at most that many index entries.
+func (s *SQL) rare(ctx context.Context, stmt string, args ...any) (bool, error) {
+	var n int
+	q := "SELECT COUNT(*) FROM (" + stmt + " LIMIT " + strconv.Itoa(rareLimit) + ") AS x"
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return false, fmt.Errorf("history: search: %w", err)
+	}
+	return n < rareLimit, nil
+}
+
+const alertColumns = `id, uuid, ts, rule, priority, source, hostname, output, tags, fields, finding, finding_status, outputs, silences`
+
+// Search returns the newest matching alerts first.
+func (s *SQL) Search(ctx context.Context, q Query) ([]Alert, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if !q.Since.IsZero() {
+		add("ts >= ?", q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		add("ts < ?", q.Until.UnixNano())
+	}
+	if q.Before.ID > 0 {
+		add("(ts < ? OR ts = ? AND id < ?)", q.Before.TS, q.Before.TS, q.Before.ID)
+	}
+	if q.Rule != "" {
+		add("rule = ?", q.Rule)
+	}
+	if q.MinPriority != nil {
+		add("priority <= ?", int(*q.MinPriority))
+	}
+	if q.Source != "" {
+		add("source = ?", q.Source)
+	}
+	if q.Tag != "" {
+		q.Fields = maps.Clone(q.Fields) // q is a copy, its map is not
+		if q.Fields == nil {
+			q.Fields = map[string]string{}
+		}
+		q.Fields["#tag"] = q.Tag // a tag is a field row named #tag
+	}
+	names := make([]string, 0, len(q.Fields))
+	for k := range q.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		switch k {
+		case "hostname":
+			add("hostname = ?", q.Fields[k])
+		case "rule":
+			add("rule = ?", q.Fields[k])
+		case "source":
+			add("source = ?", q.Fields[k])
+		default:
+			rare, err := s.rare(ctx, "SELECT 1 FROM alert_fields WHERE name = ? AND value = ?", k, q.Fields[k])
+			if err != nil {
+				return nil, err
+			}
+			if rare {
+				add("id IN (SELECT alert_id FROM alert_fields WHERE name = ? AND value = ?)", k, q.Fields[k])
+			} else {
+				add("EXISTS (SELECT 1 FROM alert_fields WHERE name = ? AND value = ? AND alert_id = alerts.id)", k, q.Fields[k])
+			}
+		}
+	}
+	if words := strings.Fields(q.Text); len(words) > 0 {
+		// Always the matches first: probing the FTS index once per alert
+		// is far slower (4 s over 1 M alerts) than reading every match.
+		add(s.d.textMatch, s.d.textQuery(words))
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 1000)
+	stmt := "SELECT " + alertColumns + " FROM alerts"
+	if len(where) > 0 {
+		stmt += " WHERE " + strings.Join(where, " AND ")
+	}
+	// Newest by the alert's time first, walking the time index backwards
+	// (ids break ties, and page with the time).
+	stmt += " ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(limit)
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: search: %w", err)
+	}
+	defer rows.Close()
+	var out []Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: search: %w", err)
+	}
+	return out, nil
+}
+
+func scanAlert(r interface{ Scan(...any) error }) (Alert, error) {
+	var (
+		a                               Alert
+		ts                              int64
+		prio                            int
+		tags, fields, outputs, silences string
+	)
+	if err := r.Scan(&a.ID, &a.UUID, &ts, &a.Rule, &prio, &a.Source, &a.Hostname, &a.Output, &tags, &fields,
+		&a.Finding, &a.FindingStatus, &outputs, &silences); err != nil {
+		return a, fmt.Errorf("history: read alert: %w", err)
+	}
+	a.Time, a.Priority = time.Unix(0, ts).UTC(), api.Priority(prio)
+	for _, x := range []struct {
+		s string
+		v any
+	}{{tags, &a.Tags}, {fields, &a.Fields}, {outputs, &a.Outputs}, {silences, &a.Silences}} {
+		if err := json.Unmarshal([]byte(x.s), x.v); err != nil {
+			return a, fmt.Errorf("history: alert %d: %w", a.ID, err)
+		}
+	}
+	return a, nil
+}
+
+// Get returns one alert by uuid.
+func (s *SQL) Get(ctx context.Context, uuid string) (Alert, error) {
+	row := s.db.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE uuid = ? ORDER BY id DESC LIMIT 1", uuid)
+	a, err := scanAlert(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	return a, err
+}
+
+// hourlyTop: ranges at least this long count the top lists by whole
+// hours (the range widened to the hours it touches).
+const hourlyTop = 6 * time.Hour
+
+// Top returns the n most frequent values of dim in [since, until); ranges
+// of hourlyTop or more are counted by whole hours.
+func (s *SQL) Top(ctx context.Context, dim string, since, until time.Time, n int) ([]Count, error) {
+	stmt := `SELECT value, SUM(n) AS total FROM alert_counts
+		WHERE dim = ? AND minute >= ? AND minute < ? GROUP BY value ORDER BY total DESC, value LIMIT ?`
+	lo, hi := minuteOf(since), minuteOf(until)+1
+	if until.Sub(since) >= hourlyTop {
+		stmt = strings.Replace(strings.Replace(stmt, "alert_counts", "alert_counts_hour", 1), "minute", "hour", 2)
+		lo, hi = lo/60, (hi-1)/60+1
+	}
+	rows, err := s.db.QueryContext(ctx, stmt, dim, lo, hi, n)
+	if err != nil {
+		return nil, fmt.Errorf("history: top %s: %w", dim, err)
+	}
+	defer rows.Close()
+	var out []Count
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Value, &c.N); err != nil {
+			return nil, fmt.Errorf("history: top %s: %w", dim, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Chart counts alerts per bucket of span by dim for its top n values
+// (every priority for DimPriority, in order).
+func (s *SQL) Chart(ctx context.Context, dim string, span Span, n int) ([]Series, error) {
+	step := max(span.Step, time.Minute)
+	buckets := int(span.Until.Sub(span.Since)/step) + 1
+	if buckets > 2000 {
+		return nil, fmt.Errorf("history: chart: %d buckets; take a longer step", buckets)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT minute, value, n FROM alert_counts
+		WHERE dim = ? AND minute >= ? AND minute < ?`, dim, minuteOf(span.Since), minuteOf(span.Until)+1)
+	if err != nil {
+		return nil, fmt.Errorf("history: chart %s: %w", dim, err)
+	}
+	defer rows.Close()
+	series := map[string]*Series{}
+	stepMin := int64(step / time.Minute)
+	first := minuteOf(span.Since)
+	for rows.Next() {
+		var (
+			m, c int64
+			v    string
+		)
+		if err := rows.Scan(&m, &v, &c); err != nil {
+			return nil, fmt.Errorf("history: chart %s: %w", dim, err)
+		}
+		x := series[v]
+		if x == nil {
+			x = &Series{Name: v, Counts: make([]int64, buckets)}
+			series[v] = x
+		}
+		if i := int((m - first) / stepMin); i >= 0 && i < buckets {
+			x.Counts[i] += c
+			x.Total += c
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: chart %s: %w", dim, err)
+	}
+	out := make([]Series, 0, len(series))
+	for _, x := range series {
+		out = append(out, *x)
+	}
+	if dim == DimPriority {
+		sort.Slice(out, func(i, j int) bool {
+			pi, _ := api.ParsePriority(out[i].Name)
+			pj, _ := api.ParsePriority(out[j].Name)
+			return pi < pj
+		})
+		return out, nil
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Total > out[j].Total || out[i].Total == out[j].Total && out[i].Name < out[j].Name
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// pruneChunk is how many alerts one retention step deletes.
+const pruneChunk = 5000
+
+// Prune drops alerts older than maxAge (by their time, oldest stored
+// first), then the oldest stored until the store uses at most maxBytes
+// (it deletes down to 90% so that it does not run at every write).
+func (s *SQL) Prune(ctx context.Context, now time.Time, maxAge time.Duration, maxBytes int64) (Pruned, error) {
+	var p Pruned
+	cutoff := now.Add(-maxAge)
+	for {
+		n, err := s.deleteOldest(ctx, "WHERE ts < ?", cutoff.UnixNano())
+		p.Age += n
+		if err != nil || n < pruneChunk {
+			if err == nil {
+				_, err = s.db.ExecContext(ctx, "DELETE FROM alert_counts WHERE minute < ?", minuteOf(cutoff))
+			}
+			if err == nil {
+				_, err = s.db.ExecContext(ctx, "DELETE FROM alert_counts_hour WHERE hour < ?", minuteOf(cutoff)/60)
+			}
+			if err != nil {
+				return p, err
+			}
+			break
+		}
+	}
+	if maxBytes <= 0 {
+		return p, nil
+	}
+	used, err := s.d.usedBytes(ctx, s.db)
+	if err != nil || used <= maxBytes {
+		return p, err
+	}
+	target := maxBytes * 9 / 10
+	for used > target {
+		n, err := s.deleteOldest(ctx, "")
+		p.Bytes += n
+		if err != nil || n == 0 {
+			return p, err
+		}
+		if used, err = s.d.usedBytes(ctx, s.db); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// deleteOldest deletes up to pruneChunk of the oldest stored alerts that
+// match where, with their fields and text.
+func (s *SQL) deleteOldest(ctx context.Context, where string, args ...any) (int64, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id FROM alerts "+where+" ORDER BY id LIMIT "+strconv.Itoa(pruneChunk), args...)
+	if err != nil {
+		return 0, fmt.Errorf("history: prune: %w", err)
+	}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("history: prune: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("history: prune: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, q := range []string{
+		"DELETE FROM alerts WHERE id IN (" + marks + ")",
+		"DELETE FROM alert_fields WHERE alert_id IN (" + marks + ")",
+		fmt.Sprintf(s.d.textDelete, marks),
+	} {
+		if _, err := tx.ExecContext(ctx, q, ids...); err != nil {
+			return 0, fmt.Errorf("history: prune: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("history: prune: %w", err)
+	}
+	return int64(len(ids)), nil
+}
+
+// Stats describes the store.
+func (s *SQL) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	var oldest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*), MIN(ts) FROM alerts").Scan(&st.Alerts, &oldest); err != nil {
+		return st, fmt.Errorf("history: stats: %w", err)
+	}
+	if oldest.Valid {
+		st.Oldest = time.Unix(0, oldest.Int64).UTC()
+	}
+	b, err := s.d.usedBytes(ctx, s.db)
+	st.Bytes = b
+	return st, err
+}
