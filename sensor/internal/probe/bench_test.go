@@ -71,7 +71,7 @@ func median(v []float64) float64 {
 // BenchmarkOverhead measures, side by side in one run, the calling thread's
 // CPU time per loop iteration for a syscall no rule watches (getppid:
 // filtered in the kernel), a watched pair (openat+close: two records) and
-// fork+exec+wait of /bin/true, under five states in interleaved rounds:
+// fork+exec+wait of /bin/true, under four states in interleaved rounds:
 // no hook, the empty sys_exit hook (the floor any hook pays), a bare
 // 64-byte ring-buffer record per syscall (the cheapest hook that reports),
 // and the probe (default interest of a rule set). It reports the medians
