@@ -24,7 +24,13 @@ trap cleanup EXIT INT TERM
 # start_router starts bin/lookout-router in the background and waits until
 # it accepts connections (bash /dev/tcp: no curl needed).
 start_router() {
-	LOOKOUT_LISTEN="$ROUTER_ADDR" "$BIN/lookout-router" --config "$ROUTER_CONFIG" &
+	local tokfile="$ROOT/.run/admin-token"
+	if [ ! -s "$tokfile" ]; then
+		mkdir -p "$ROOT/.run"
+		(umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tokfile")
+	fi
+	ADMIN_TOKEN="$(cat "$tokfile")"
+	LOOKOUT_LOCAL_ADMIN_TOKEN="$ADMIN_TOKEN" LOOKOUT_LISTEN="$ROUTER_ADDR" "$BIN/lookout-router" --config "$ROUTER_CONFIG" &
 	PIDS+=("$!")
 	for _ in $(seq 1 50); do
 		if (exec 3<>"/dev/tcp/${ROUTER_ADDR%:*}/${ROUTER_ADDR##*:}") 2>/dev/null; then
@@ -36,6 +42,7 @@ Try it from another terminal:
   curl -sS -X POST http://$ROUTER_ADDR/test
   curl -sS -X POST http://$ROUTER_ADDR/ -H "Content-Type: application/json" -d @router/api/testdata/open_from_cat.json
 Metrics: curl -sS http://$ROUTER_ADDR/metrics | grep lookout_router
+Triage UI: http://$ROUTER_ADDR/ui/ (log in with the admin token $ADMIN_TOKEN, kept in .run/admin-token)
 Press Ctrl-C to stop.
 
 MSG
