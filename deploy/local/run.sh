@@ -32,7 +32,7 @@ start_router() {
 	ADMIN_TOKEN="$(cat "$tokfile")"
 	LOOKOUT_LOCAL_ADMIN_TOKEN="$ADMIN_TOKEN" LOOKOUT_LISTEN="$ROUTER_ADDR" "$BIN/lookout-router" --config "$ROUTER_CONFIG" &
 	PIDS+=("$!")
-	for _ in $(seq 1 50); do
+	for _ in $(seq 1 300); do # up to 30 s (a loaded machine)
 		if (exec 3<>"/dev/tcp/${ROUTER_ADDR%:*}/${ROUTER_ADDR##*:}") 2>/dev/null; then
 			cat <<MSG
 
