@@ -60,10 +60,13 @@ test-go:
 
 ## ---- router (issues 2, 3) --------------------------------------------------
 .PHONY: test-deps-router bench-router
-# The router's tests need nothing beyond Go (the disk-full test mounts a
-# tmpfs as root and skips with a reason otherwise).
+# The router's tests need Debian's PostgreSQL for the shared noise state
+# (router/internal/pgtest starts its own cluster in a temp dir, on a unix
+# socket; issue 18); otherwise only Go (the disk-full test mounts a tmpfs as
+# root and skips with a reason otherwise).
 test-deps-router:
-	@true
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ $(APT) update -qq && $(APT) install -y --no-install-recommends postgresql; }
 
 # bench-router: loopback benchmarks of the real binary with router/tools/loadgen
 # (numbers and method in docs/benchmarks-router.md). BENCH_DURATION per run.

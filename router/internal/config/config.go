@@ -38,6 +38,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long shutdown may take, default 10s
 	Queue           Queue
 	Noise           Noise
+	State           State  // where the noise stage's state lives (state.go)
 	Server          Server // HTTP limits (server.go)
 	Outputs         []Output
 }
@@ -87,7 +88,7 @@ func (c Config) String() string {
 		c.Listen, len(c.Tokens), len(c.AdminTokens), c.BodyLimit, dir, c.Queue.MaxBytes, names)
 }
 
-var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true, "noise": true, "server": true}
+var topKeys = map[string]bool{"listen": true, "auth": true, "body_limit": true, "shutdown_timeout": true, "queue": true, "admin": true, "outputs": true, "noise": true, "server": true, "state": true}
 
 var outputKeys = map[string]bool{
 	"name": true, "type": true, "min_priority": true, "filters": true,
@@ -169,6 +170,9 @@ func parse(v *viper.Viper, reg registry.Registry) (*Config, error) {
 		return nil, fmt.Errorf("shutdown_timeout: %q is not a positive duration such as 10s", v.GetString("shutdown_timeout"))
 	}
 	if c.Noise, err = parseNoise(v.Get("noise")); err != nil {
+		return nil, err
+	}
+	if c.State, err = parseState(v); err != nil {
 		return nil, err
 	}
 	raw, ok := v.Get("outputs").([]any)

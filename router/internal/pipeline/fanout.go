@@ -56,7 +56,7 @@ func (f *Fanout) Ingest(ctx context.Context, alerts []*api.Alert, bypassFilters 
 		return nil
 	}
 	if f.noise != nil && !bypassFilters {
-		out, ch := f.noise.Decide(routed)
+		out, ch := f.noise.DecideContext(ctx, routed)
 		if err := f.store.EnqueueWith(ctx, out, func(w queue.Writer) error { return ch.Apply(w) }); err != nil {
 			return fmt.Errorf("store alerts: %w", err)
 		}
