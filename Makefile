@@ -59,7 +59,7 @@ test-go:
 	$(GO) test $(GOTEST_FLAGS) $(MODULES)
 
 ## ---- router (issues 2, 3) --------------------------------------------------
-.PHONY: test-deps-router bench-router
+.PHONY: test-deps-router bench-router bench-replicas
 # The router's tests need Debian's PostgreSQL for the shared noise state
 # (router/internal/pgtest starts its own cluster in a temp dir, on a unix
 # socket; issue 18); otherwise only Go (the disk-full test mounts a tmpfs as
@@ -79,6 +79,13 @@ bench-router: $(BIN)/lookout-router
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario saturate -duration $(BENCH_DURATION) -clients 64 -concurrency 1
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario hung -backlog 10000
 	LOOKOUT_CRASH_REPORT=$(CURDIR)/bin/crash-report.txt $(GO) test -count=1 -run TestCrashLosesNothingAcked ./router/cmd/lookout-router/ && cat bin/crash-report.txt
+
+# bench-replicas: the noise stage's decisions (what ingest waits for) on the
+# embedded store and on one real PostgreSQL shared by 1, 2 and 3 replicas:
+# alerts/s and p50/p99 per decision (docs/replicas.md). Needs test-deps-router.
+BENCH_REPLICAS_N ?= 10000x
+bench-replicas: test-deps-router
+	$(GO) test -count=1 -run '^$$' -bench NoiseStage -benchtime $(BENCH_REPLICAS_N) ./router/internal/pgstate/
 
 ## ---- outputs (issue 4) -----------------------------------------------------
 .PHONY: test-deps-outputs
