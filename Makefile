@@ -59,11 +59,14 @@ test-go:
 	$(GO) test $(GOTEST_FLAGS) $(MODULES)
 
 ## ---- router (issues 2, 3) --------------------------------------------------
-.PHONY: test-deps-router bench-router
-# The router's tests need nothing beyond Go (the disk-full test mounts a
-# tmpfs as root and skips with a reason otherwise).
+.PHONY: test-deps-router bench-router bench-replicas
+# The router's tests need Debian's PostgreSQL for the shared noise state
+# (router/internal/pgtest starts its own cluster in a temp dir, on a unix
+# socket; issue 18); otherwise only Go (the disk-full test mounts a tmpfs as
+# root and skips with a reason otherwise).
 test-deps-router:
-	@true
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ $(APT) update -qq && $(APT) install -y --no-install-recommends postgresql; }
 
 # bench-router: loopback benchmarks of the real binary with router/tools/loadgen
 # (numbers and method in docs/benchmarks-router.md). BENCH_DURATION per run.
@@ -89,6 +92,13 @@ ui-screenshots: test-deps-ui
 # bench-ui: search and chart over 1 M stored alerts (docs/ui.md).
 bench-ui:
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./router/internal/history/
+
+# bench-replicas: the noise stage's decisions (what ingest waits for) on the
+# embedded store and on one real PostgreSQL shared by 1, 2 and 3 replicas:
+# alerts/s and p50/p99 per decision (docs/replicas.md). Needs test-deps-router.
+BENCH_REPLICAS_N ?= 10000x
+bench-replicas: test-deps-router
+	$(GO) test -count=1 -run '^$$' -bench NoiseStage -benchtime $(BENCH_REPLICAS_N) ./router/internal/pgstate/
 
 ## ---- outputs (issue 4) -----------------------------------------------------
 .PHONY: test-deps-outputs

@@ -11,6 +11,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
@@ -33,6 +35,7 @@ func TestChartRenders(t *testing.T) {
 			"Service/lk-lookout-router", "DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router",
 		}},
 		{name: "every output", args: []string{"-f", allOutputs}, want: []string{
+			"PodDisruptionBudget/lk-lookout-router", // two replicas
 			"ServiceAccount/lk-lookout-router", "ServiceAccount/lk-lookout-sensor",
 			"ConfigMap/lk-lookout-dashboard", "ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor",
 			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-router", "Service/lk-lookout-sensor-metrics",
@@ -48,6 +51,9 @@ func TestChartRenders(t *testing.T) {
 		{name: "custom rules only", args: []string{"--set", "sensor.defaultRules=false", "--set-string", "sensor.customRules.mine\\.yaml=- list: x\n  items: []"}},
 		{name: "long release name", args: []string{"-f", allOutputs, "--set", "fullnameOverride=" + strings.Repeat("a", 70)}},
 		{name: "docker socket", args: []string{"--set", "sensor.containerRuntimePaths={/var/run/docker.sock}"}},
+		{name: "replicas on the bundled postgresql, network policies", args: []string{"--set", "router.replicaCount=3",
+			"--set", "postgresql.enabled=true", "--set", "networkPolicy.enabled=true", "--set-json", `networkPolicy.routerEgress=[{"ports":[{"port":443}]}]`}},
+		{name: "network policies, egress anywhere", args: []string{"--set", "networkPolicy.enabled=true"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +84,9 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"no rules", []string{"--set", "sensor.defaultRules=false"}, "the sensor would load no rules"},
 		{"bad rules file name", []string{"--set-string", "sensor.customRules.rules=x"}, `sensor.customRules: "rules" must be a file name ending in .yaml`},
 		{"alerts go nowhere", []string{"--set", "router.enabled=false"}, "alerts would go nowhere"},
+		{"replicas without shared state", []string{"--set", "router.replicaCount=2"}, "at '/router/state/postgres/existingSecret': minLength: got 0, want 1"},
+		{"replicas without shared state (template)", []string{"--set", "router.replicaCount=2", "--skip-schema-validation"}, "router.replicaCount > 1 needs shared noise state"},
+		{"bad state timeout", []string{"-f", allOutputs, "--set", "router.state.postgres.timeout=2"}, "at '/router/state/postgres/timeout'"},
 		{"relative runtime path", []string{"--set", "sensor.containerRuntimePaths={run/containerd}"}, "at '/sensor/containerRuntimePaths/0': 'run/containerd' does not match pattern '^/'"},
 	}
 	for _, tt := range tests {
@@ -367,5 +376,72 @@ func TestChartMonitoring(t *testing.T) {
 				t.Errorf("--set %s still renders %s", v, o)
 			}
 		}
+	}
+
+// TestChartReplicas: several router replicas get the state DSN from a
+// Secret, a PodDisruptionBudget and a topology spread; network policies
+// let the sensor reach the router and the router its PostgreSQL.
+func TestChartReplicas(t *testing.T) {
+	objs := render(t, "-f", allOutputs, "--set", "router.state.postgres.maxConns=4", "--set", "networkPolicy.enabled=true",
+		"--set-json", `networkPolicy.routerEgress=[{"ports":[{"port":443}]}]`,
+		"--set-json", `networkPolicy.postgresEgressTo=[{"ipBlock":{"cidr":"10.0.0.0/8"}}]`)
+	sts := mustFind[*appsv1.StatefulSet](t, objs, "StatefulSet", "lk-lookout-router")
+	pod := sts.Spec.Template.Spec
+	var dsn *corev1.EnvVar
+	for i, e := range pod.Containers[0].Env {
+		if e.Name == "LOOKOUT_STATE_POSTGRES_DSN" {
+			dsn = &pod.Containers[0].Env[i]
+		}
+	}
+	if dsn == nil || dsn.ValueFrom == nil || dsn.ValueFrom.SecretKeyRef == nil ||
+		dsn.ValueFrom.SecretKeyRef.Name != "lookout-state" || dsn.ValueFrom.SecretKeyRef.Key != "dsn" {
+		t.Fatalf("LOOKOUT_STATE_POSTGRES_DSN = %+v, want a secretKeyRef lookout-state/dsn", dsn)
+	}
+	if len(pod.TopologySpreadConstraints) != 1 || pod.TopologySpreadConstraints[0].TopologyKey != "kubernetes.io/hostname" {
+		t.Errorf("topologySpreadConstraints = %+v", pod.TopologySpreadConstraints)
+	}
+	pdb := mustFind[*policyv1.PodDisruptionBudget](t, objs, "PodDisruptionBudget", "lk-lookout-router")
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 ||
+		pdb.Spec.Selector.MatchLabels["app.kubernetes.io/component"] != "router" {
+		t.Errorf("pdb = %+v", pdb.Spec)
+	}
+	cm := mustFind[*corev1.ConfigMap](t, objs, "ConfigMap", "lk-lookout-router")
+	if !strings.Contains(cm.Data["router.yaml"], "max_conns: 4") || strings.Contains(cm.Data["router.yaml"], "dsn") {
+		t.Errorf("router.yaml state block (max_conns, never the dsn):\n%s", cm.Data["router.yaml"])
+	}
+	rnp := mustFind[*networkingv1.NetworkPolicy](t, objs, "NetworkPolicy", "lk-lookout-router")
+	if from := rnp.Spec.Ingress[0].From; len(from) != 1 || from[0].PodSelector.MatchLabels["app.kubernetes.io/component"] != "sensor" {
+		t.Errorf("router ingress from %+v, want the sensor", from)
+	}
+	if n := len(rnp.Spec.Egress); n != 3 { // DNS, PostgreSQL, outputs
+		t.Errorf("router egress rules = %d, want DNS, PostgreSQL and the outputs: %+v", n, rnp.Spec.Egress)
+	}
+	snp := mustFind[*networkingv1.NetworkPolicy](t, objs, "NetworkPolicy", "lk-lookout-sensor")
+	if to := snp.Spec.Egress[1].To; len(to) != 1 || to[0].PodSelector.MatchLabels["app.kubernetes.io/component"] != "router" ||
+		snp.Spec.Egress[1].Ports[0].Port.IntValue() != 2801 {
+		t.Errorf("sensor egress = %+v, want the router's port", snp.Spec.Egress)
+	}
+
+	// The bundled PostgreSQL: its Secret feeds the router, only the router reaches it.
+	objs = render(t, "--set", "router.replicaCount=2", "--set", "postgresql.enabled=true", "--set", "networkPolicy.enabled=true")
+	sts = mustFind[*appsv1.StatefulSet](t, objs, "StatefulSet", "lk-lookout-router")
+	found := false
+	for _, e := range sts.Spec.Template.Spec.Containers[0].Env {
+		found = found || e.Name == "LOOKOUT_STATE_POSTGRES_DSN" && e.ValueFrom.SecretKeyRef.Name == "lk-lookout-postgresql"
+	}
+	if !found {
+		t.Error("the router does not take its DSN from the bundled PostgreSQL's Secret")
+	}
+	sec := mustFind[*corev1.Secret](t, objs, "Secret", "lk-lookout-postgresql")
+	if !strings.HasPrefix(string(sec.Data["dsn"]), "postgres://lookout:") || len(sec.Data["password"]) != 32 {
+		t.Errorf("bundled postgresql secret: dsn %q, password of %d bytes", sec.Data["dsn"], len(sec.Data["password"]))
+	}
+	mustFind[*appsv1.StatefulSet](t, objs, "StatefulSet", "lk-lookout-postgresql")
+	pnp := mustFind[*networkingv1.NetworkPolicy](t, objs, "NetworkPolicy", "lk-lookout-postgresql")
+	if from := pnp.Spec.Ingress[0].From; from[0].PodSelector.MatchLabels["app.kubernetes.io/component"] != "router" {
+		t.Errorf("postgresql ingress from %+v, want the router", from)
+	}
+	if v := validate.Find(render(t), "PodDisruptionBudget", "lk-lookout-router"); v != nil {
+		t.Error("a PodDisruptionBudget for one replica")
 	}
 }

@@ -13,7 +13,14 @@ type Annotation struct {
 	Held     map[string]string `json:"held,omitempty"`     // output → reason: silenced, expected, learning, repeat, grouped
 	Silences []string          `json:"silences,omitempty"` // ids of the silences that matched
 	Digest   *Digest           `json:"digest,omitempty"`   // set on a group digest the router made
+	// State is StateUnavailable when the shared state store could not be
+	// reached: the alert went to every output its filters allow, with no
+	// finding, silence or grouping applied (docs/replicas.md).
+	State string `json:"state,omitempty"`
 }
+
+// StateUnavailable is Annotation.State in the noise stage's safe mode.
+const StateUnavailable = "unavailable"
 
 // FindingRef identifies an alert's finding and its state when the alert
 // arrived.

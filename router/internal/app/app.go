@@ -22,6 +22,7 @@ import (
 	"github.com/lookout-sec/lookout/router/internal/config"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
 	"github.com/lookout-sec/lookout/router/internal/noise"
+	"github.com/lookout-sec/lookout/router/internal/pgstate"
 	"github.com/lookout-sec/lookout/router/internal/pipeline"
 	"github.com/lookout-sec/lookout/router/internal/queue"
 	"github.com/lookout-sec/lookout/router/internal/server"
@@ -123,8 +124,27 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		flusher *pipeline.Flusher
 	)
 	if cfg.Noise.On() {
-		stage, err = noise.New(NoiseConfig(cfg), NoiseStore{store}, noise.Options{
+		var nst noise.Store = NoiseStore{store}
+		if pg := cfg.State.Postgres; pg.On() {
+			shared, err := pgstate.Open(ctx, string(pg.DSN), pgstate.Options{Logger: log, MaxConns: pg.MaxConns})
+			if err != nil {
+				return fmt.Errorf("state.postgres: %w", err)
+			}
+			defer shared.Close()
+			log.Info("noise state is shared in postgres", "schema", pgstate.SchemaVersion())
+			nst = shared
+		}
+		stage, err = noise.New(NoiseConfig(cfg), nst, noise.Options{
 			Logger: log, OnDecide: func(o, d string, n int) { m.Noise.WithLabelValues(o, d).Add(float64(n)) },
+			OnStateUp: func(up bool) {
+				if up {
+					m.StateUp.Set(1)
+				} else {
+					m.StateUp.Set(0)
+				}
+			},
+			OnUnavailable: func(o string, n int) { m.Unavailable.WithLabelValues(o).Add(float64(n)) },
+			StateTimeout:  stateTimeout(cfg),
 		})
 		if err != nil {
 			return fmt.Errorf("noise stage: %w", err)

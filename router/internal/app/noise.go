@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"github.com/lookout-sec/lookout/router/internal/config"
 	"github.com/lookout-sec/lookout/router/internal/noise"
 	"github.com/lookout-sec/lookout/router/internal/queue"
@@ -37,4 +39,9 @@ func NoiseConfig(cfg *config.Config) noise.Config {
 		})
 	}
 	return nc
+}
+
+// stateTimeout is state.postgres.timeout (0: the stage's default).
+func stateTimeout(cfg *config.Config) time.Duration {
+	return cfg.State.Postgres.Timeout
 }

@@ -50,6 +50,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	Queue           Queue         `mapstructure:"queue"`
 	Noise           Noise         `mapstructure:"noise"`
+	State           State         `mapstructure:"state"`  // where the noise stage's state lives (state.go)
 	Server          Server        `mapstructure:"server"` // HTTP limits (server.go)
 	UI              UI            `mapstructure:"ui"`     // the triage web UI (ui.go)
 	Outputs         []Output      `mapstructure:"outputs"`

@@ -28,6 +28,8 @@ type Metrics struct {
 	Digests       *prometheus.CounterVec   // group notifications (digests or lone alerts) queued, by output
 	Findings      *prometheus.GaugeVec     // findings kept, by status
 	Silences      *prometheus.GaugeVec     // silences, by state
+	StateUp       prometheus.Gauge         // 1 while the shared state store answers (docs/replicas.md)
+	Unavailable   *prometheus.CounterVec   // alerts decided in safe mode (shared state store down), by output
 }
 
 // New creates the collectors and registers them on reg.
@@ -54,13 +56,17 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	m.Findings = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lookout_router_noise_findings", Help: "Findings kept by the noise stage, by status (new, expected, resolved)."}, []string{"status"})
 	m.Silences = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lookout_router_noise_silences", Help: "Silences, by state (active, pending, expired)."}, []string{"state"})
+	m.StateUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "lookout_router_noise_state_up",
+		Help: "1 while the noise stage's state store answers; 0 while it decides in safe mode (every alert notifies, marked state unavailable)."})
+	m.StateUp.Set(1)
+	m.Unavailable = counter("lookout_router_noise_state_unavailable_total", "Alerts the noise stage decided in safe mode because the shared state store was unavailable.")
 	bi := buildinfo.Get()
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "lookout_router_build_info", Help: "Always 1; the labels name the running build.",
 	}, []string{"version", "commit", "date", "goversion"})
 	build.WithLabelValues(bi.Version, bi.Commit, bi.Date, bi.Go).Set(1)
 	reg.MustRegister(build)
-	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects, m.Noise, m.Digests, m.Findings, m.Silences)
+	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects, m.Noise, m.Digests, m.Findings, m.Silences, m.StateUp, m.Unavailable)
 	return m
 }
 

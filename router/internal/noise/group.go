@@ -119,30 +119,7 @@ func (s *Stage) Flush() (out map[string][]*api.Alert, ch *Changes, undo func()) 
 	defer s.mu.Unlock()
 	now := s.now()
 	ch = &Changes{}
-	out = map[string][]*api.Alert{}
-	var flushed []group
-	keys := make([]string, 0, len(s.groups))
-	for k := range s.groups {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		g := s.groups[k]
-		pol := s.policies[g.Output]
-		if pol == nil {
-			delete(s.groups, k)
-			ch.del(bucketGroups, k)
-			continue
-		}
-		if !g.due(pol, now) {
-			continue
-		}
-		out[g.Output] = append(out[g.Output], g.digest(now))
-		flushed = append(flushed, *g)
-		g.LastFlush, g.Flushes, g.Pending = now, g.Flushes+1, 0
-		g.Sample, g.UUIDs = nil, nil
-		ch.group(g)
-	}
+	out, flushed := s.flushGroups(now, ch)
 	for id, f := range s.dirty {
 		f.changed = false
 		ch.finding(f)
@@ -174,6 +151,48 @@ func (s *Stage) Flush() (out map[string][]*api.Alert, ch *Changes, undo func()) 
 		}
 	}
 	return out, ch.seal(), undo
+}
+
+// flushGroups takes the digests of the groups due at now out of them.
+func (s *Stage) flushGroups(now time.Time, ch *Changes) (map[string][]*api.Alert, []group) {
+	out := map[string][]*api.Alert{}
+	var flushed []group
+	keys := make([]string, 0, len(s.groups))
+	for k := range s.groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g := s.groups[k]
+		pol := s.policies[g.Output]
+		if pol == nil {
+			delete(s.groups, k)
+			ch.del(bucketGroups, k)
+			continue
+		}
+		if !g.due(pol, now) {
+			continue
+		}
+		out[g.Output] = append(out[g.Output], g.digest(now))
+		flushed = append(flushed, *g)
+		g.LastFlush, g.Flushes, g.Pending = now, g.Flushes+1, 0
+		g.Sample, g.UUIDs = nil, nil
+		ch.group(g)
+	}
+	return out, flushed
+}
+
+// dueAt is when g is next due under pol (zero: nothing pending); a
+// digest is never due earlier than due says.
+func (g *group) dueAt(pol *Policy) time.Time {
+	if g.Pending == 0 {
+		return time.Time{}
+	}
+	due := g.First.Add(pol.GroupWait)
+	if !g.LastFlush.IsZero() && g.First.Sub(g.LastFlush) < pol.GroupInterval+pol.GroupWait {
+		due = g.LastFlush.Add(pol.GroupInterval)
+	}
+	return due
 }
 
 // NextDue is the earliest time a Flush has something to do: a group's

@@ -1,6 +1,7 @@
 package noise
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -86,7 +87,7 @@ type FindingQuery struct {
 
 // Findings returns the findings q selects, most recently seen first.
 func (s *Stage) Findings(q FindingQuery) []Finding {
-	s.mu.Lock()
+	s.lockFresh(bucketFindings)
 	defer s.mu.Unlock()
 	if q.Limit <= 0 {
 		q.Limit = 1000
@@ -150,7 +151,7 @@ func (s *Stage) copyFinding(f *Finding) Finding {
 
 // Finding returns one finding and its sample alert (nil if not stored).
 func (s *Stage) Finding(id string) (Finding, json.RawMessage, error) {
-	s.mu.Lock()
+	s.lockFresh(bucketFindings)
 	f := s.findings[id]
 	if f == nil {
 		s.mu.Unlock()
@@ -192,7 +193,7 @@ func (s *Stage) MarkFindings(m Mark) (int, error) {
 	if len(m.IDs) == 0 && m.Query == nil {
 		return 0, errors.New("name the findings: ids, or a query (status, rule, match)")
 	}
-	s.mu.Lock()
+	s.lockFresh(bucketFindings)
 	now := s.now()
 	ch := &Changes{}
 	var chosen []*Finding
@@ -247,7 +248,7 @@ func (s *Stage) AddSilence(n NewSilence) (Silence, error) {
 	if n.Comment == "" {
 		return Silence{}, errors.New("comment: is required (say why)")
 	}
-	s.mu.Lock()
+	s.lockFresh(bucketSilences, bucketFindings)
 	now := s.now()
 	if n.StartsAt.IsZero() {
 		n.StartsAt = now
@@ -279,7 +280,7 @@ func (s *Stage) AddSilence(n NewSilence) (Silence, error) {
 
 // Silences lists the silences in state ("" or "all": every one), newest first.
 func (s *Stage) Silences(state string) []Silence {
-	s.mu.Lock()
+	s.lockFresh(bucketSilences)
 	defer s.mu.Unlock()
 	now := s.now()
 	var out []Silence
@@ -300,7 +301,7 @@ func (s *Stage) Silences(state string) []Silence {
 // ExpireSilence ends a silence now. Config silences can't be expired here:
 // they live in the config file.
 func (s *Stage) ExpireSilence(id string) (Silence, error) {
-	s.mu.Lock()
+	s.lockFresh(bucketSilences)
 	x := s.silences[id]
 	if x == nil {
 		s.mu.Unlock()
@@ -326,7 +327,7 @@ func (s *Stage) ExpireSilence(id string) (Silence, error) {
 
 // QuerySilences returns the active silences that match a.
 func (s *Stage) QuerySilences(a *api.Alert) []Silence {
-	s.mu.Lock()
+	s.lockFresh(bucketSilences)
 	defer s.mu.Unlock()
 	var out []Silence
 	for _, x := range s.matchingSilences(a, s.now()) {
@@ -343,7 +344,7 @@ func (s *Stage) StartLearning(scope match.All, d time.Duration, by string) (Wind
 	if by == "" {
 		return Window{}, errors.New("by: is required")
 	}
-	s.mu.Lock()
+	s.lockFresh(bucketWindows)
 	now := s.now()
 	w := &Window{ID: newID(), Scope: scope, StartsAt: now, EndsAt: now.Add(d), By: by}
 	s.windows[w.ID] = w
@@ -356,7 +357,7 @@ func (s *Stage) StartLearning(scope match.All, d time.Duration, by string) (Wind
 
 // StopLearning ends a window now; its findings become expected at once.
 func (s *Stage) StopLearning(id string) (Window, error) {
-	s.mu.Lock()
+	s.lockFresh(bucketWindows, bucketFindings)
 	w := s.windows[id]
 	if w == nil {
 		s.mu.Unlock()
@@ -377,7 +378,7 @@ func (s *Stage) StopLearning(id string) (Window, error) {
 // Learning lists the learning windows, newest first, with how many
 // findings each holds (or held) back.
 func (s *Stage) Learning() []WindowStatus {
-	s.mu.Lock()
+	s.lockFresh(bucketWindows, bucketFindings)
 	defer s.mu.Unlock()
 	now := s.now()
 	counts := map[string]int{}
@@ -411,6 +412,19 @@ type WindowStatus struct {
 
 // Counts is how many findings have each status.
 func (s *Stage) Counts() map[string]int {
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.shared.timeout)
+		defer cancel()
+		out := map[string]int{StatusNew: 0, StatusExpected: 0, StatusResolved: 0}
+		n, err := s.shared.store.CountFindings(ctx)
+		if err != nil {
+			s.log.Debug("noise: findings not counted", "err", err)
+		}
+		for k, v := range n {
+			out[k] += v
+		}
+		return out
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]int{StatusNew: 0, StatusExpected: 0, StatusResolved: 0}

@@ -70,6 +70,10 @@ type Stage struct {
 	dirty map[string]*Finding
 	// lastSweep is when Flush last finished windows and applied retention.
 	lastSweep time.Time
+	// shared is set when the state lives in a store several routers
+	// share (decisions are made there; the maps above are only a view for
+	// the admin API, refreshed before each call).
+	shared *sharedState
 }
 
 // Options configures New.
@@ -79,6 +83,15 @@ type Options struct {
 	// OnDecide counts decisions per output (metrics); called with the
 	// stage's lock held.
 	OnDecide func(output, decision string, n int)
+	// StateTimeout bounds each ingest request's transaction on a Shared
+	// store (default 2s); past it, or on any error, the request is decided
+	// in safe mode.
+	StateTimeout time.Duration
+	// OnStateUp is told when a Shared store becomes unavailable (false)
+	// and available again (true).
+	OnStateUp func(up bool)
+	// OnUnavailable counts the alerts decided in safe mode, per output.
+	OnUnavailable func(output string, n int)
 }
 
 // New loads the stage's state from st (nil: in memory only) and applies
@@ -117,6 +130,9 @@ func New(cfg Config, st Store, opts Options) (*Stage, error) {
 			}
 		}
 		s.policies[p.Name] = p
+	}
+	if sh, ok := st.(Shared); ok {
+		s.shared = newSharedState(sh, opts)
 	}
 	if st != nil {
 		if err := s.load(st); err != nil {
@@ -222,6 +238,20 @@ func (c *Changes) put(bucket, key string, v any) {
 	delete(c.dels, [2]string{bucket, key})
 }
 
+// dropBucket forgets the changes to bucket.
+func (c *Changes) dropBucket(bucket string) {
+	for k := range c.objs {
+		if k[0] == bucket {
+			delete(c.objs, k)
+		}
+	}
+	for k := range c.puts {
+		if k[0] == bucket {
+			delete(c.puts, k)
+		}
+	}
+}
+
 func (c *Changes) putRaw(bucket, key string, b []byte) {
 	if c.puts == nil {
 		c.puts = map[[2]string][]byte{}
@@ -310,7 +340,13 @@ func (s *Stage) DecideAnnotated(routed map[string][]*api.Alert) (map[string][]*a
 func (s *Stage) decide(routed map[string][]*api.Alert, explain func(output string, a *api.Alert, decision string)) (map[string][]*api.Alert, *Changes, map[*api.Alert]*api.Annotation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
+	out, ch, anns := s.decideLocked(routed, s.now(), explain)
+	return out, ch.seal(), anns
+}
+
+// decideLocked is decide over the stage's maps (the caller holds the lock,
+// or owns the maps: a view of a shared store's records).
+func (s *Stage) decideLocked(routed map[string][]*api.Alert, now time.Time, explain func(output string, a *api.Alert, decision string)) (map[string][]*api.Alert, *Changes, map[*api.Alert]*api.Annotation) {
 	ch := &Changes{}
 	// Each alert once, in its first output's order.
 	type per struct {
@@ -409,7 +445,7 @@ func (s *Stage) decide(routed map[string][]*api.Alert, explain func(output strin
 			ch.silence(x)
 		}
 	}
-	return out, ch.seal(), anns
+	return out, ch, anns
 }
 
 // observe finds or creates a's finding and counts a in it. prev is the

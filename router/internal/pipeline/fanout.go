@@ -114,7 +114,7 @@ func (f *Fanout) Ingest(ctx context.Context, alerts []*api.Alert, bypassFilters 
 		return nil
 	}
 	if f.noise != nil && !bypassFilters {
-		out, ch, anns := f.noise.DecideAnnotated(routed)
+		out, ch, anns := f.noise.DecideContext(ctx, routed, nil)
 		if err := f.store.EnqueueWith(ctx, out, func(w queue.Writer) error { return ch.Apply(w) }); err != nil {
 			return fmt.Errorf("store alerts: %w", err)
 		}

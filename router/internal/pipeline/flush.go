@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/router/internal/metrics"
 	"github.com/lookout-sec/lookout/router/internal/noise"
 	"github.com/lookout-sec/lookout/router/internal/queue"
@@ -63,6 +64,18 @@ func (f *Flusher) gauges() {
 
 // Once flushes what is due now.
 func (f *Flusher) Once(ctx context.Context) error {
+	if f.Stage.IsShared() {
+		// The digests are queued inside the transaction that claims their
+		// groups: no other replica sends them, and a failed enqueue leaves
+		// them due.
+		return f.Stage.FlushShared(ctx, func(out map[string][]*api.Alert) error {
+			if err := f.Store.Enqueue(ctx, out); err != nil {
+				return err
+			}
+			f.counted(out)
+			return nil
+		})
+	}
 	out, ch, undo := f.Stage.Flush()
 	if ch.Empty() && len(out) == 0 {
 		return nil
@@ -71,9 +84,13 @@ func (f *Flusher) Once(ctx context.Context) error {
 		undo()
 		return err
 	}
+	f.counted(out)
+	return nil
+}
+
+func (f *Flusher) counted(out map[string][]*api.Alert) {
 	for name, as := range out {
 		f.Metrics.Accepted.WithLabelValues(name).Add(float64(len(as)))
 		f.Metrics.Digests.WithLabelValues(name).Add(float64(len(as)))
 	}
-	return nil
 }

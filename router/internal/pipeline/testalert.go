@@ -39,7 +39,7 @@ func (f *Fanout) Test(ctx context.Context, a *api.Alert, applyFilters bool) (api
 	out := routed
 	var ch *noise.Changes
 	if applyFilters && f.noise != nil && len(routed) > 0 {
-		out, ch = f.noise.DecideExplain(routed, func(output string, _ *api.Alert, decision string) {
+		out, ch, _ = f.noise.DecideContext(ctx, routed, func(output string, _ *api.Alert, decision string) {
 			t := res[output]
 			t.Reason = decision
 			if decision != noise.DecisionNotified && decision != noise.DecisionRecorded {

@@ -90,6 +90,9 @@ func startRouter(ctx context.Context, o options, outs []outputSpec) (*routerProc
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\nqueue: {dir: %q, max_bytes: 1GiB}\n", addr, qdir)
+	if o.stateDSN != "" {
+		fmt.Fprintf(&b, "state: {postgres: {dsn: %q}}\n", o.stateDSN)
+	}
 	notify := "notify: all"
 	switch o.noise {
 	case "off":

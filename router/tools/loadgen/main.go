@@ -34,6 +34,7 @@ type options struct {
 	batch       int
 	keep        bool
 	noise       string
+	stateDSN    string
 }
 
 func main() {
@@ -50,6 +51,7 @@ func main() {
 	flag.IntVar(&o.repeat, "repeat", 3, "hung scenario: alternating runs of each case (the median is reported)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the router's work directory")
 	flag.StringVar(&o.noise, "noise", "all", "noise stage: all (on, notify: all), record (on, record: true: alerts carry the annotation), new (on, notify: new) or off (noise.enabled: false)")
+	flag.StringVar(&o.stateDSN, "state-dsn", "", "noise state in this PostgreSQL (state.postgres.dsn); empty: the embedded store")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -33,8 +33,8 @@ func intake(ctx context.Context, o options) error {
 	res := load(ctx, r.addr, o.clients, o.duration, 0, o.batch)
 	deliveredDuringLoad := s.n.Load()
 	rss := r.peakRSS()
-	fmt.Printf("scenario=%s durable=%v clients=%d batch=%d duration=%s sink_latency=%s output_concurrency=%d\n",
-		o.scenario, o.durable, o.clients, max(o.batch, 1), o.duration, o.sinkLatency, o.concurrency)
+	fmt.Printf("scenario=%s durable=%v clients=%d batch=%d duration=%s sink_latency=%s output_concurrency=%d noise=%s state=%s\n",
+		o.scenario, o.durable, o.clients, max(o.batch, 1), o.duration, o.sinkLatency, o.concurrency, o.noise, stateName(o))
 	fmt.Printf("  intake (alerts; latency per request): sent=%d ok=%d 503=%d other=%d rate=%.0f/s p50=%s p99=%s max=%s\n",
 		res.sent, res.ok, res.full, res.other, float64(res.ok)/res.elapsed.Seconds(),
 		ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)))
@@ -121,4 +121,11 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+func stateName(o options) string {
+	if o.stateDSN != "" {
+		return "postgres"
+	}
+	return "embedded"
 }

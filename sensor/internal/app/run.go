@@ -33,8 +33,12 @@ func Outputs(cfg config.Config, stdout *os.File, log *slog.Logger) ([]emit.Outpu
 	var outs []emit.Output
 	var sp *spool.Spool
 	if r := cfg.Outputs.Router; r.URL != "" {
-		w := &emit.Router{Client: &api.Client{URL: r.URL, Token: r.Token.Value(), Gzip: r.Gzip,
-			UserAgent: "lookout-sensor", HTTPClient: &http.Client{Timeout: r.Timeout}}}
+		hc := &http.Client{Timeout: r.Timeout}
+		var clients []*api.Client
+		for _, u := range r.URLs() {
+			clients = append(clients, &api.Client{URL: u, Token: r.Token.Value(), Gzip: r.Gzip, UserAgent: "lookout-sensor", HTTPClient: hc})
+		}
+		w := &emit.Router{Client: clients[0], Others: clients[1:]}
 		o := emit.Output{
 			Name: "router", Writer: w,
 			QueueSize: cfg.QueueSize, BatchSize: r.BatchSize, BatchInterval: r.BatchInterval,

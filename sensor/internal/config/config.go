@@ -104,7 +104,10 @@ type Outputs struct {
 
 // RouterOutput posts batches of alerts to a Lookout router.
 type RouterOutput struct {
-	// URL is the router's base URL; "" disables the output.
+	// URL is the router's base URL; "" disables the output. Several,
+	// comma-separated, are replicas: a batch goes to the one that last
+	// took one, and to the next on a connection error or a retryable
+	// answer (503, 429, 5xx) (docs/replicas.md).
 	URL string
 	// Token is the bearer token, if the router requires one.
 	Token Secret
@@ -119,6 +122,17 @@ type RouterOutput struct {
 	// RetryFor is how long one batch is retried while the router is
 	// unreachable or answers 5xx/429 before it is dropped and counted.
 	RetryFor time.Duration
+}
+
+// URLs is URL split at commas, blanks trimmed and empty parts left out.
+func (r RouterOutput) URLs() []string {
+	var out []string
+	for _, u := range strings.Split(r.URL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // StdoutOutput writes alerts as JSON lines on standard output.
@@ -206,10 +220,13 @@ func (c *Config) Validate() error {
 		bad("drop_alert_interval", "must be a positive duration, got %s", c.DropAlertInterval)
 	}
 	r := &c.Outputs.Router
-	if r.URL != "" {
-		u, err := url.Parse(r.URL)
+	if r.URL != "" && len(r.URLs()) == 0 {
+		bad("outputs.router.url", "names no URL, got %q", r.URL)
+	}
+	for _, ru := range r.URLs() {
+		u, err := url.Parse(ru)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("outputs.router.url", "must be an http:// or https:// URL, got %q", api.RedactURL(r.URL))
+			bad("outputs.router.url", "must be an http:// or https:// URL, got %q", api.RedactURL(ru))
 		}
 	}
 	if r.BatchSize < 1 {

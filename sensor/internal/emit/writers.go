@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lookout-sec/lookout/router/api"
 )
@@ -15,26 +17,81 @@ import (
 // Router posts batches to a Lookout router's batch endpoint.
 type Router struct {
 	Client *api.Client
+	// Others are more replicas of the router: a request goes to the one
+	// that last answered, and on to the next on a connection error or a
+	// retryable answer (503, 429, 5xx), each tried once per request.
+	Others []*api.Client
+
+	cur atomic.Int32 // index into Client, Others... of the last that answered
+}
+
+// try runs fn on the replicas in turn, from the last that answered, until
+// one answers with something other than a failover error.
+func (r *Router) try(ctx context.Context, fn func(c *api.Client) error) error {
+	n := 1 + len(r.Others)
+	start := int(r.cur.Load()) % n
+	var err error
+	for i := range n {
+		j := (start + i) % n
+		c := r.Client
+		if j > 0 {
+			c = r.Others[j-1]
+		}
+		if err = fn(c); !failover(ctx, err) {
+			r.cur.Store(int32(j))
+			return err
+		}
+	}
+	return err
+}
+
+// failover reports whether err says another replica may do better: the
+// connection failed, or the answer was retryable (503, 429, 5xx).
+func failover(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	var se *api.StatusError
+	if errors.As(err, &se) {
+		return se.Retryable()
+	}
+	return true
 }
 
 // Write posts alerts in one request. Errors from api.Client say whether a
 // retry can help.
 func (r *Router) Write(ctx context.Context, alerts []api.Alert) error {
-	return r.Client.Send(ctx, alerts)
+	return r.try(ctx, func(c *api.Client) error { return c.Send(ctx, alerts) })
 }
 
 // SendJSON posts an encoded batch (the spooled path).
 func (r *Router) SendJSON(ctx context.Context, body []byte) (int64, error) {
-	return r.Client.SendJSON(ctx, body)
+	var limit int64
+	err := r.try(ctx, func(c *api.Client) error {
+		var err error
+		limit, err = c.SendJSON(ctx, body)
+		return err
+	})
+	return limit, err
 }
 
 // Limits asks the router for its body limit.
-func (r *Router) Limits(ctx context.Context) (int64, error) { return r.Client.Limits(ctx) }
+func (r *Router) Limits(ctx context.Context) (int64, error) {
+	var limit int64
+	err := r.try(ctx, func(c *api.Client) error {
+		var err error
+		limit, err = c.Limits(ctx)
+		return err
+	})
+	return limit, err
+}
 
 // Close releases idle connections.
 func (r *Router) Close() error {
-	if r.Client.HTTPClient != nil {
-		r.Client.HTTPClient.CloseIdleConnections()
+	for _, c := range append([]*api.Client{r.Client}, r.Others...) {
+		if c.HTTPClient != nil {
+			c.HTTPClient.CloseIdleConnections()
+		}
 	}
 	return nil
 }

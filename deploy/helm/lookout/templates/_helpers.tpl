@@ -112,6 +112,18 @@ a literal "$" before "{" or "$" is written "$$".
 {{- $outs = append $outs $out -}}
 {{- end -}}
 {{- $_ := set $cfg "outputs" $outs -}}
+{{- if gt (int $r.replicaCount) 1 -}}
+{{- if not (include "lookout.router.stateSecret" .) -}}
+{{- fail "router.replicaCount > 1 needs shared noise state: set router.state.postgres.existingSecret (a Secret with the DSN) or postgresql.enabled (docs/replicas.md)" -}}
+{{- end -}}
+{{- end -}}
+{{- $pg := dict -}}
+{{- if $r.state.postgres.maxConns }}{{ $_ := set $pg "max_conns" (int $r.state.postgres.maxConns) }}{{ end -}}
+{{- if $r.state.postgres.timeout }}{{ $_ := set $pg "timeout" $r.state.postgres.timeout }}{{ end -}}
+{{- if and $pg (include "lookout.router.stateSecret" .) -}}
+{{- /* The DSN itself comes from LOOKOUT_STATE_POSTGRES_DSN (a secretKeyRef). */ -}}
+{{- $_ := set $cfg "state" (dict "postgres" $pg) -}}
+{{- end -}}
 {{- toYaml (mergeOverwrite $cfg (deepCopy $r.extraConfig)) -}}
 {{- end -}}
 
@@ -135,4 +147,15 @@ a literal "$" before "{" or "$" is written "$$".
 {{- $_ := set $cfg "outputs" $outputs -}}
 {{- $_ := set $cfg "spool" (dict "dir" $s.spool.hostPath "max_bytes" (int64 $s.spool.maxBytes)) -}}
 {{- toYaml (mergeOverwrite $cfg (deepCopy $s.extraConfig)) -}}
+{{- end -}}
+
+{{/* The bundled PostgreSQL (postgresql.enabled) and the router's shared state. */}}
+{{- define "lookout.postgresql.fullname" -}}{{ include "lookout.fullname" . | trunc 52 | trimSuffix "-" }}-postgresql{{- end -}}
+
+{{/* The Secret and key holding the state DSN; empty when the state is embedded. */}}
+{{- define "lookout.router.stateSecret" -}}
+{{- if .Values.postgresql.enabled -}}{{ include "lookout.postgresql.fullname" . }}{{- else -}}{{ .Values.router.state.postgres.existingSecret }}{{- end -}}
+{{- end -}}
+{{- define "lookout.router.stateKey" -}}
+{{- if .Values.postgresql.enabled -}}dsn{{- else -}}{{ .Values.router.state.postgres.key }}{{- end -}}
 {{- end -}}
