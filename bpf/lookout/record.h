@@ -320,7 +320,11 @@ static __always_inline void submit(struct scratch *s, __u32 off, __u32 cat)
 		off = DATA_SIZE;
 	__u64 size = sizeof(struct event_hdr) + off;
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes)
+	// An exec wakes the reader at once: user space reads /proc/PID of the
+	// new program (its root's etc/passwd for user.name, its cgroup) and a
+	// short-lived one is gone after the 50 ms poll. Execs are rare next to
+	// syscalls, so an idle node stays idle.
+	if (cat == CAT_EXEC || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	long err = bpf_ringbuf_output(&events, s, size, flags);
 	if (err == 0)
