@@ -377,6 +377,7 @@ func TestChartMonitoring(t *testing.T) {
 			}
 		}
 	}
+}
 
 // TestChartReplicas: several router replicas get the state DSN from a
 // Secret, a PodDisruptionBudget and a topology spread; network policies
