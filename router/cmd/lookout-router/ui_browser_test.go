@@ -77,6 +77,24 @@ func (p *page) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// click clicks the element sel, trying again for a while when the node
+// went away between finding and clicking it (a page still loading or
+// re-rendering a list: "Could not find node with given id").
+func (p *page) click(what, sel string) {
+	p.t.Helper()
+	var err error
+	for range 10 {
+		ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+		err = chromedp.Run(ctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	p.fail("%s: %v", what, err)
+}
+
 // eval returns the value of a JavaScript expression.
 func eval[T any](p *page, what, expr string) T {
 	p.t.Helper()
@@ -281,7 +299,7 @@ outputs:
 	p.waitFor("the alert in the results", fmt.Sprintf(`!!document.querySelector('a[href="/ui/alerts/%s"]')`, id1), true)
 	p.checkLabels("search")
 	p.screenshot("search")
-	p.run("open the alert", chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/ui/alerts/%s"]`, id1))))
+	p.click("open the alert", fmt.Sprintf(`a[href="/ui/alerts/%s"]`, id1))
 	p.waitFor("the alert page", textIn("#finding-status", "new"), false)
 	p.waitFor("the delivery table", textIn("main", "queued for delivery"), false)
 
@@ -325,7 +343,7 @@ outputs:
 	p.waitFor("dead letters listed", textIn(`section[aria-labelledby="o-archive"]`, "not today"), true)
 	p.screenshot("outputs")
 	dlq.ok.Store(true)
-	p.run("replay one", chromedp.Click(chromedp.CSS(`section[aria-labelledby="o-archive"] td form[action$="/replay"] button`)))
+	p.click("replay one", `section[aria-labelledby="o-archive"] td form[action$="/replay"] button`)
 	p.waitFor("the replay notice", textIn(".notice", "1 dead letter(s) of archive queued again"), false)
 	deadline := time.Now().Add(30 * time.Second)
 	for !dlq.got(id1) && !dlq.got(id2) {
