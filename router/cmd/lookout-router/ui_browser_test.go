@@ -85,7 +85,7 @@ func (p *page) click(what, sel string) {
 	var err error
 	for range 10 {
 		ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
-		err = chromedp.Run(ctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+		err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
 		cancel()
 		if err == nil {
 			return
