@@ -138,7 +138,7 @@ func TestList(t *testing.T) {
 		t.Fatalf("got %d rules", len(got))
 	}
 	b, _ := json.Marshal(got[0])
-	want := `{"active":true,"condition_compiled":"(evt.type = connect and fd.sip in (203.0.113.0/24))","enabled":true,"event_types":["connect"],"name":"Outbound to C2","priority":"Critical","source":"` + p + `:4:3","tags":["c2","network"]}`
+	want := `{"active":true,"condition_compiled":"(evt.type = connect and fd.sip in (203.0.113.0/24))","enabled":true,"event_source":"syscall","event_types":["connect"],"name":"Outbound to C2","priority":"Critical","source":"` + p + `:4:3","tags":["c2","network"]}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}
