@@ -47,11 +47,11 @@ type Rule struct {
 
 // Result is the compiled set.
 type Result struct {
-	Rules    []*Rule
-	Skipped  []string // rules skipped by skip-if-unknown-filter or for an unknown source
+	Rules   []*Rule
+	Skipped []string // rules skipped by skip-if-unknown-filter or for an unknown source
 	// SkipReasons says why each rule of Skipped was skipped, by name.
 	SkipReasons map[string]string
-	Warnings []string
+	Warnings    []string
 	// Notes are facts about the environment worth one INFO line, not a
 	// problem of the rules (a host name that does not resolve off-cluster).
 	Notes []string
