@@ -22,7 +22,6 @@ import (
 	"github.com/lookout-sec/lookout/sensor/internal/metrics"
 	"github.com/lookout-sec/lookout/sensor/internal/probe"
 	"github.com/lookout-sec/lookout/sensor/internal/rules"
-	"github.com/lookout-sec/lookout/sensor/internal/ruleset"
 	"github.com/lookout-sec/lookout/sensor/internal/state"
 	"github.com/lookout-sec/lookout/sensor/internal/state/container"
 )
@@ -99,7 +98,7 @@ type NewOptions struct {
 func LoadRules(cfg config.Config, log *slog.Logger) (*rules.Engine, *rules.Report, error) {
 	var srcs []rules.Source
 	if len(cfg.Rules) == 0 {
-		srcs = []rules.Source{{Name: ruleset.DefaultName, Data: ruleset.Default}}
+		srcs = defaultRules(cfg)
 	} else {
 		var err error
 		if srcs, err = rules.LoadPaths(cfg.Rules); err != nil {
@@ -115,7 +114,7 @@ func LoadRules(cfg config.Config, log *slog.Logger) (*rules.Engine, *rules.Repor
 	}
 	return rules.Load(srcs, rules.Options{MinPriority: cfg.MinPriority, Matching: m, Hostname: cfg.Hostname, Logger: log,
 		TimeISO8601: cfg.TimeISO8601, OmitContainerFields: !cfg.SuggestedOutput, LookupIP: lookupIP,
-		MaxExpandedBytes: cfg.RulesMaxExpandedBytes})
+		MaxExpandedBytes: cfg.RulesMaxExpandedBytes, Sources: cfg.Sources.Names()})
 }
 
 // lookupIP resolves the names rules compare with fd.sip.name and friends

@@ -169,8 +169,13 @@ type Engine struct {
 	hostname  string
 	prefix    *fields.Field // evt.time, the output's time prefix
 	prefixKey string        // its output_fields key
-	scratch   *compile.Scratch
-	vals      []fields.Value
+	sys, aud  evalState // per-source scratch: syscall and k8s_audit events may be evaluated concurrently
+}
+
+// evalState is what one evaluating goroutine writes.
+type evalState struct {
+	scratch *compile.Scratch
+	vals    []fields.Value
 }
 
 // Load parses, merges and compiles srcs in order and returns the engine and
@@ -298,8 +303,8 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	if below > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d enabled rules are less severe than the minimum priority %s and will not run", below, opts.MinPriority))
 	}
-	e.scratch = compile.NewScratch(res.Slots)
-	e.vals = make([]fields.Value, 0, 16)
+	e.sys = evalState{scratch: compile.NewScratch(res.Slots), vals: make([]fields.Value, 0, 16)}
+	e.aud = evalState{scratch: compile.NewScratch(res.Slots), vals: make([]fields.Value, 0, 16)}
 	if opts.Logger != nil {
 		for _, n := range rep.Notes {
 			opts.Logger.Info("rules: " + n)
@@ -345,7 +350,8 @@ func (e *Engine) Rules() []RuleInfo {
 	return out
 }
 
-// Eval runs the active rules indexed for ev.Type, in load order, and calls
+// Eval runs the active rules indexed for ev.Type (for a k8s_audit event,
+// ev.Audit set: the active k8s_audit rules), in load order, and calls
 // emit with an alert for the first match (MatchFirst) or every match
 // (MatchAll). The alert's UUID is left empty. Eval does not keep ev or
 // anything it points to after it returns. Field values are extracted once
@@ -353,19 +359,19 @@ func (e *Engine) Rules() []RuleInfo {
 // string (proc.cmdline, proc.args, evt.arg.* of multi-flag arguments)
 // allocate, once per event that reaches them.
 func (e *Engine) Eval(ev *event.Event, emit func(*api.Alert)) {
-	rules := e.audit
+	rules, st := e.audit, &e.aud
 	if ev.Audit == nil {
 		if ev.Type >= event.NumTypes {
 			return
 		}
-		rules = e.byType[ev.Type]
+		rules, st = e.byType[ev.Type], &e.sys
 	}
-	e.scratch.Reset()
+	st.scratch.Reset()
 	for _, r := range rules {
-		if !r.pred(ev, e.scratch) {
+		if !r.pred(ev, st.scratch) {
 			continue
 		}
-		emit(e.alert(r, ev))
+		emit(e.alert(r, ev, st))
 		if e.matching == MatchFirst {
 			return
 		}
