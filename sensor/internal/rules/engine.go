@@ -169,7 +169,7 @@ type Engine struct {
 	hostname  string
 	prefix    *fields.Field // evt.time, the output's time prefix
 	prefixKey string        // its output_fields key
-	sys, aud  evalState // per-source scratch: syscall and k8s_audit events may be evaluated concurrently
+	sys, aud  evalState     // per-source scratch: syscall and k8s_audit events may be evaluated concurrently
 }
 
 // evalState is what one evaluating goroutine writes.
