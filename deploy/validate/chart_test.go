@@ -30,10 +30,10 @@ func TestChartRenders(t *testing.T) {
 			"Service/lk-lookout-router", "DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router",
 		}},
 		{name: "every output", args: []string{"-f", allOutputs}, want: []string{
-			"ServiceAccount/lk-lookout-router", "ServiceAccount/lk-lookout-sensor",
+			"ServiceAccount/lk-lookout-router", "ServiceAccount/lk-lookout-sensor", "ConfigMap/lk-lookout-k8s-audit",
 			"ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor", "ConfigMap/lk-lookout-sensor-rules",
-			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-router", "Service/lk-lookout-sensor-metrics",
-			"DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router",
+			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-k8s-audit", "Service/lk-lookout-router", "Service/lk-lookout-sensor-metrics",
+			"DaemonSet/lk-lookout-sensor", "Deployment/lk-lookout-k8s-audit", "StatefulSet/lk-lookout-router",
 			"ServiceMonitor/lk-lookout-router", "ServiceMonitor/lk-lookout-sensor",
 		}},
 		{name: "sensor only, to stdout", args: []string{"--set", "router.enabled=false", "--set", "sensor.stdout=true"}},
@@ -44,6 +44,8 @@ func TestChartRenders(t *testing.T) {
 		{name: "sys_admin sensor", args: []string{"--set", "sensor.sysAdmin=true", "--set", "sensor.metrics.port=0"}},
 		{name: "custom rules only", args: []string{"--set", "sensor.defaultRules=false", "--set-string", "sensor.customRules.mine\\.yaml=- list: x\n  items: []"}},
 		{name: "long release name", args: []string{"-f", allOutputs, "--set", "fullnameOverride=" + strings.Repeat("a", 70)}},
+		{name: "k8s audit, custom rules only", args: []string{"--set", "k8sAudit.enabled=true", "--set", "k8sAudit.defaultRules=false", "--set-string", "k8sAudit.customRules.mine\\.yaml=- list: x\n  items: []"}},
+		{name: "k8s audit NodePort", args: []string{"--set", "k8sAudit.enabled=true", "--set", "k8sAudit.service.type=NodePort", "--set", "k8sAudit.service.nodePort=30765"}},
 		{name: "docker socket", args: []string{"--set", "sensor.containerRuntimePaths={/var/run/docker.sock}"}},
 	}
 	for _, tt := range tests {

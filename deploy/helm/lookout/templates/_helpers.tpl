@@ -139,3 +139,29 @@ value (see router-configmap.yaml).
 {{- $_ := set $cfg "spool" (dict "dir" $s.spool.hostPath "max_bytes" (int64 $s.spool.maxBytes)) -}}
 {{- toYaml (mergeOverwrite $cfg (deepCopy $s.extraConfig)) -}}
 {{- end -}}
+
+{{/* The k8s_audit Deployment (k8saudit.yaml). */}}
+{{- define "lookout.k8sAudit.fullname" -}}{{ include "lookout.fullname" . | trunc 53 | trimSuffix "-" }}-k8s-audit{{- end -}}
+
+{{- define "lookout.k8sAudit.config" -}}
+{{- $k := .Values.k8sAudit -}}
+{{- $rules := list -}}
+{{- if $k.defaultRules }}{{ $rules = append $rules "/etc/lookout/rules/k8s_audit_rules.yaml" }}{{ end -}}
+{{- if $k.customRules }}{{ $rules = append $rules "/etc/lookout/rules.d" }}{{ end -}}
+{{- if not $rules -}}
+{{- fail "k8sAudit: defaultRules is false and customRules is empty: the audit sensor would load no rules" -}}
+{{- end -}}
+{{- $cfg := dict "rules" $rules "min_priority" $k.minPriority "rule_matching" $k.ruleMatching "log_level" .Values.sensor.logLevel -}}
+{{- $_ := set $cfg "metrics" (dict "listen" (ternary (printf ":%d" (int $k.metrics.port)) "" (gt (int $k.metrics.port) 0))) -}}
+{{- $outputs := dict "stdout" (dict "enabled" .Values.sensor.stdout) -}}
+{{- if .Values.router.enabled -}}
+{{- $_ := set $outputs "router" (dict "url" (printf "http://%s.%s.svc:%d" (include "lookout.router.fullname" .) .Release.Namespace (int .Values.router.port)) "gzip" true) -}}
+{{- else if not (or .Values.sensor.stdout (dig "outputs" "router" "url" "" $k.extraConfig) (dig "outputs" "file" "path" "" $k.extraConfig)) -}}
+{{- fail "k8sAudit: router.enabled is false and sensor.stdout is false: alerts would go nowhere (set k8sAudit.extraConfig.outputs.router.url, or sensor.stdout)" -}}
+{{- end -}}
+{{- $_ := set $cfg "outputs" $outputs -}}
+{{- $_ := set $cfg "spool" (dict "dir" "/var/lib/lookout/sensor") -}}
+{{- $src := dict "listen" (printf ":%d" (int $k.port)) "path" $k.path "max_body_bytes" (int64 $k.maxBodyBytes) "dedup_window" $k.dedupWindow "tls" (dict "cert_file" "/etc/lookout/tls/tls.crt" "key_file" "/etc/lookout/tls/tls.key") -}}
+{{- $_ := set $cfg "sources" (dict "syscall" (dict "enabled" false) "k8s_audit" $src) -}}
+{{- toYaml (mergeOverwrite $cfg (deepCopy $k.extraConfig)) -}}
+{{- end -}}
