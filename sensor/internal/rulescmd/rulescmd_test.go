@@ -157,3 +157,39 @@ func TestList(t *testing.T) {
 		t.Errorf("table:\n%s", out)
 	}
 }
+
+// TestK8sAuditRules validates and lists the embedded k8s_audit rules with
+// the stable ones: both sources are counted and shown, and a rule of an
+// unknown source says why it does not run.
+func TestK8sAuditRules(t *testing.T) {
+	out, errOut, err := run(t, "validate", "--strict", "--default", "--default-k8s-audit")
+	if err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	if !strings.Contains(out, "k8s_audit_rules.yaml: 48 rules") || !strings.Contains(out, "ok: 73 rules, 73 active (25 syscall, 48 k8s_audit)") ||
+		!strings.Contains(out, "plugin k8saudit 0.18.0 (not loaded: Lookout has the k8s_audit source and its ka.* fields built in") {
+		t.Errorf("validate:\n%s", out)
+	}
+	p := write(t, t.TempDir(), "trail.yaml", `
+- rule: Trail
+  desc: d
+  condition: ct.name = CreateUser
+  output: o
+  priority: INFO
+  source: aws_cloudtrail
+`)
+	out, _, err = run(t, "list", "--default-k8s-audit", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.Contains(lines[0], "EVENT SOURCE") || len(lines) != 50 {
+		t.Fatalf("table (%d lines):\n%s", len(lines), out)
+	}
+	if !strings.Contains(lines[1], "Disallowed K8s User") || !strings.Contains(lines[1], "k8s_audit") {
+		t.Errorf("first rule: %s", lines[1])
+	}
+	if l := lines[49]; !strings.Contains(l, "Trail") || !strings.Contains(l, "not run: unknown source aws_cloudtrail (supported: syscall, k8s_audit)") {
+		t.Errorf("unknown-source rule: %s", l)
+	}
+}
