@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,15 +79,17 @@ sources:
 		rule   string
 		fields map[string]any
 	}
+	// Values as the API server serialises the stored object (defaults
+	// filled in, its own key order), not as the test sent it.
 	wants := []want{
 		{"Create Privileged Pod", map[string]any{"ka.user.name": "admin", "ka.resp.name": "priv", "ka.target.namespace": "default",
 			"ka.target.resource": "pods", "ka.req.pod.containers.image": []any{"docker.io/library/nginx:1.27"}}},
 		{"Create Sensitive Mount Pod", map[string]any{"ka.resp.name": "mounter", "ka.req.pod.containers.image": []any{"busybox:1.36"},
-			"jevt.value[/requestObject/spec/volumes]": `[{"name":"etc","hostPath":{"path":"/etc"}}]`}},
+			"jevt.value[/requestObject/spec/volumes]": `[{"name":"etc","hostPath":{"path":"/etc","type":""}}]`}},
 		{"Create HostNetwork Pod", map[string]any{"ka.resp.name": "hostnet"}},
 		{"Create HostPid Pod", map[string]any{"ka.resp.name": "hostnet"}},
 		{"ClusterRole With Wildcard Created", map[string]any{"ka.target.name": "lookout-wild",
-			"ka.req.role.rules": []any{`{"apiGroups":["*"],"resources":["*"],"verbs":["*"]}`}}},
+			"ka.req.role.rules": []any{`{"verbs":["*"],"apiGroups":["*"],"resources":["*"]}`}}},
 		{"Attach to cluster-admin Role", map[string]any{"ka.user.name": "admin",
 			"ka.req.binding.subjects": []any{`{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"mallory"}`}}},
 		{"Create/Modify Configmap With Private Credentials", map[string]any{"ka.req.configmap.name": "aws-creds", "ka.verb": "create"}},
@@ -163,6 +166,13 @@ sources:
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Logf("%d alerts from %d rules checked", len(got), len(wants))
+	fired := map[string]int{}
+	for _, a := range got {
+		fired[a.Rule]++
+	}
+	for _, r := range slices.Sorted(maps.Keys(fired)) {
+		t.Logf("fired: %s (%d)", r, fired[r])
+	}
 	if dst := os.Getenv("LOOKOUT_K8S_AUDIT_CAPTURE"); dst != "" {
 		captureEvents(t, auditLog, dst)
 	}

@@ -171,6 +171,10 @@ users:
 	args := []string{
 		"--etcd-servers=http://" + etcdAddr,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + port,
+		// A loopback advertise address is refused by the default (lease)
+		// endpoint reconciler; no Service needs the kubernetes endpoints here.
+		"--endpoint-reconciler-type=none",
+		"--allow-privileged=true", // the test creates a privileged pod
 		"--tls-cert-file=" + cert, "--tls-private-key-file=" + key,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + saPub, "--service-account-signing-key-file=" + saPriv,
