@@ -27,7 +27,8 @@ type FollowOptions struct {
 // each line, until ctx is done. It follows rotation: when path names
 // another file (renamed and recreated, as --audit-log-maxsize does) the
 // old file is read to its end and the new one from its start; a file
-// truncated in place is read again from its start. A line over
+// truncated in place (found shorter than what was read, as logrotate's
+// copytruncate leaves it) is read again from its start. A line over
 // Options.MaxBodyBytes is skipped and counted; a line that is not an
 // Event is logged and counted. A missing file is waited for.
 func (s *Source) Follow(ctx context.Context, path string, opts FollowOptions) error {
