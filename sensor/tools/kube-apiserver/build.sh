@@ -2,7 +2,7 @@
 # build.sh DEST_DIR builds kube-apiserver (k8s.io/kubernetes/cmd/kube-apiserver, the
 # version this directory's go.mod requires) into DEST_DIR/kube-apiserver for the
 # sensor's Kubernetes audit end-to-end test (sensor/e2e TestK8sAuditRealAPIServer).
-# Only the Go module proxy is needed; about 10 minutes on 2 cores with a cold
+# Only the Go module proxy is needed; 10 minutes or more on 2 cores with a cold
 # build cache. Idempotent: a stamp DEST_DIR/.kube-apiserver-VERSION names the
 # built version, and nothing is done when it and the binary are present.
 # KUBE_APISERVER_NICE (default 10) lowers the build's priority.
@@ -23,7 +23,7 @@ if [ -x "$dest/kube-apiserver" ] && [ -f "$stamp" ]; then
 	exit 0
 fi
 
-echo "kube-apiserver: building $version into $dest (one-off, ~10 minutes on 2 cores)"
+echo "kube-apiserver: building $version into $dest (one-off: 10 minutes or more on 2 cores, 24 measured under load)"
 start=$(date +%s)
 cd "$here"
 GOWORK=off nice -n "${KUBE_APISERVER_NICE:-10}" "$go" build -trimpath -ldflags '-s -w' \
