@@ -37,9 +37,9 @@ func TestChartRenders(t *testing.T) {
 		{name: "every output", args: []string{"-f", allOutputs}, want: []string{
 			"PodDisruptionBudget/lk-lookout-router", // two replicas
 			"ServiceAccount/lk-lookout-router", "ServiceAccount/lk-lookout-sensor",
-			"ConfigMap/lk-lookout-dashboard", "ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor",
-			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-router", "Service/lk-lookout-sensor-metrics",
-			"DaemonSet/lk-lookout-sensor", "StatefulSet/lk-lookout-router", "PrometheusRule/lk-lookout",
+			"ConfigMap/lk-lookout-dashboard", "ConfigMap/lk-lookout-k8s-audit", "ConfigMap/lk-lookout-router", "ConfigMap/lk-lookout-sensor",
+			"ConfigMap/lk-lookout-sensor-custom-rules", "Service/lk-lookout-k8s-audit", "Service/lk-lookout-router", "Service/lk-lookout-sensor-metrics",
+			"DaemonSet/lk-lookout-sensor", "Deployment/lk-lookout-k8s-audit", "StatefulSet/lk-lookout-router", "PrometheusRule/lk-lookout",
 			"ServiceMonitor/lk-lookout-router", "ServiceMonitor/lk-lookout-sensor",
 		}},
 		{name: "sensor only, to stdout", args: []string{"--set", "router.enabled=false", "--set", "sensor.stdout=true"}},
@@ -50,6 +50,8 @@ func TestChartRenders(t *testing.T) {
 		{name: "sys_admin sensor", args: []string{"--set", "sensor.sysAdmin=true", "--set", "sensor.metrics.port=0"}},
 		{name: "custom rules only", args: []string{"--set", "sensor.defaultRules=false", "--set-string", "sensor.customRules.mine\\.yaml=- list: x\n  items: []"}},
 		{name: "long release name", args: []string{"-f", allOutputs, "--set", "fullnameOverride=" + strings.Repeat("a", 70)}},
+		{name: "k8s audit, custom rules only", args: []string{"--set", "k8sAudit.enabled=true", "--set", "k8sAudit.defaultRules=false", "--set-string", "k8sAudit.customRules.mine\\.yaml=- list: x\n  items: []"}},
+		{name: "k8s audit NodePort", args: []string{"--set", "k8sAudit.enabled=true", "--set", "k8sAudit.service.type=NodePort", "--set", "k8sAudit.service.nodePort=30765"}},
 		{name: "docker socket", args: []string{"--set", "sensor.containerRuntimePaths={/var/run/docker.sock}"}},
 		{name: "replicas on the bundled postgresql, network policies", args: []string{"--set", "router.replicaCount=3",
 			"--set", "postgresql.enabled=true", "--set", "networkPolicy.enabled=true", "--set-json", `networkPolicy.routerEgress=[{"ports":[{"port":443}]}]`}},

@@ -17,6 +17,7 @@ import (
 	"github.com/lookout-sec/lookout/sensor/internal/emit"
 	"github.com/lookout-sec/lookout/sensor/internal/metrics"
 	"github.com/lookout-sec/lookout/sensor/internal/probe"
+	"github.com/lookout-sec/lookout/sensor/internal/rules"
 	"github.com/lookout-sec/lookout/sensor/internal/spool"
 	"github.com/lookout-sec/lookout/sensor/internal/state"
 )
@@ -86,17 +87,37 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log = slog.Default()
 	}
 	// Open the probe (and fail on missing privileges) before anything else
-	// starts; alerts wait for the emitter, which exists before Run.
+	// starts; alerts wait for the emitter, which exists before Run. With
+	// the syscall source off (a cluster-level audit Deployment) there is
+	// no probe: only the rules.
 	var em *emit.Emitter
 	var s *Sensor
-	m := metrics.New(metrics.Sources{
-		Probe: func() probe.Stats { return s.ProbeStats() },
-		State: func() state.Stats { return s.StateStats() },
-		Emit:  func() []emit.OutputStats { return em.Stats() },
-	})
-	s, err := New(ctx, cfg, NewOptions{Logger: log, Emit: func(a *api.Alert) { em.Emit(a) }, Metrics: m})
-	if err != nil {
-		return err
+	msrc := metrics.Sources{Emit: func() []emit.OutputStats { return em.Stats() }}
+	if cfg.Sources.Syscall {
+		msrc.Probe = func() probe.Stats { return s.ProbeStats() }
+		msrc.State = func() state.Stats { return s.StateStats() }
+	}
+	m := metrics.New(msrc)
+	emitAlert := func(a *api.Alert) { em.Emit(a) }
+	var engine func() *rules.Engine
+	var reload func() error
+	if cfg.Sources.Syscall {
+		var err error
+		if s, err = New(ctx, cfg, NewOptions{Logger: log, Emit: emitAlert, Metrics: m}); err != nil {
+			return err
+		}
+		engine, reload = s.Engine, s.Reload
+	} else {
+		ro, err := newRulesOnly(cfg, log, m)
+		if err != nil {
+			return err
+		}
+		engine, reload = ro.Engine, ro.Reload
+	}
+	closeProbe := func() {
+		if s != nil {
+			s.probe.Close()
+		}
 	}
 	outs, sp, err := Outputs(cfg, os.Stdout, log)
 	if err == nil {
@@ -106,7 +127,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 	}
 	if err != nil {
-		s.probe.Close()
+		closeProbe()
 		return err
 	}
 	closeEmit := func() {
@@ -128,7 +149,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.MetricsListen != "" {
 		ln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
-			s.probe.Close()
+			closeProbe()
 			closeEmit()
 			return fmt.Errorf("metrics.listen %s: %w", cfg.MetricsListen, err)
 		}
@@ -153,7 +174,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 				return
 			case <-hup:
 				log.Info("SIGHUP: reloading rules")
-				if err := s.Reload(); err != nil {
+				if err := reload(); err != nil {
 					log.Error("rules reload failed; the previous rules stay in force", "err", err)
 				}
 			}
@@ -163,9 +184,25 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	for _, o := range outs {
 		names = append(names, o.Name)
 	}
-	log.Info("sensor running", "hostname", cfg.Hostname, "outputs", names, "min_priority", cfg.MinPriority.String(), "rule_matching", cfg.RuleMatching)
-	runErr := s.Run(ctx)
-	log.Info("sensor stopping", "events", s.Events())
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	ka, err := StartK8sAudit(rctx, cfg, log, engine, emitAlert, m)
+	if err != nil {
+		closeProbe()
+		closeEmit()
+		return err
+	}
+	log.Info("sensor running", "hostname", cfg.Hostname, "sources", cfg.Sources.Names(), "outputs", names, "min_priority", cfg.MinPriority.String(), "rule_matching", cfg.RuleMatching)
+	var runErr error
+	if s != nil {
+		runErr = s.Run(rctx)
+		log.Info("sensor stopping", "events", s.Events())
+	} else {
+		<-rctx.Done()
+		log.Info("sensor stopping")
+	}
+	stop()
+	ka.Wait()
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = srv.Shutdown(sctx)

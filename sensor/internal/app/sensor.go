@@ -101,7 +101,7 @@ type NewOptions struct {
 func LoadRules(cfg config.Config, log *slog.Logger) (*rules.Engine, *rules.Report, error) {
 	var srcs []rules.Source
 	if cfg.DefaultRules {
-		srcs = append(srcs, rules.Source{Name: ruleset.DefaultName, Data: ruleset.Default})
+		srcs = append(srcs, defaultRules(cfg)...)
 	}
 	user, err := rules.LoadPaths(cfg.Rules)
 	if err != nil {
@@ -117,7 +117,7 @@ func LoadRules(cfg config.Config, log *slog.Logger) (*rules.Engine, *rules.Repor
 	}
 	return rules.Load(srcs, rules.Options{Strict: cfg.RulesStrict, MinPriority: cfg.MinPriority, Matching: m, Hostname: cfg.Hostname, Logger: log,
 		TimeISO8601: cfg.TimeISO8601, OmitContainerFields: !cfg.SuggestedOutput, LookupIP: lookupIP,
-		MaxExpandedBytes: cfg.RulesMaxExpandedBytes})
+		MaxExpandedBytes: cfg.RulesMaxExpandedBytes, Sources: cfg.Sources.Names()})
 }
 
 // lookupIP resolves the names rules compare with fd.sip.name and friends
@@ -186,7 +186,7 @@ func (s *Sensor) logReport(rep *rules.Report) {
 	overrides := 0
 	for _, f := range rep.Files {
 		overrides += len(f.Overrides)
-		if f.Name != ruleset.DefaultName {
+		if f.Name != ruleset.DefaultName && f.Name != ruleset.K8sAuditName {
 			s.log.Info("rules file", "file", f.Name, "rules", f.Rules, "macros", f.Macros, "lists", f.Lists, "overrides", f.Overrides)
 		}
 	}

@@ -73,6 +73,8 @@ type Config struct {
 	Runtimes RuntimeSockets
 	// Spool is the router output's on-disk queue.
 	Spool Spool
+	// Sources are the event sources (sources.go).
+	Sources Sources
 }
 
 // RuntimeSockets are the container runtime API sockets. A socket that does
@@ -177,6 +179,7 @@ func Default() Config {
 		QueueSize:             10000,
 		Spool:                 Spool{Dir: "/var/lib/lookout/sensor", MaxBytes: 256 << 20},
 		DropAlertInterval:     30 * time.Second,
+		Sources:               defaultSources(),
 		Outputs: Outputs{Router: RouterOutput{
 			BatchSize:     100,
 			BatchInterval: 100 * time.Millisecond,
@@ -244,6 +247,7 @@ func (c *Config) Validate() error {
 	if r.URL == "" && !c.Outputs.Stdout.Enabled && c.Outputs.File.Path == "" {
 		bad("outputs", "no output enabled: set --router URL (outputs.router.url), --stdout (outputs.stdout.enabled) or outputs.file.path")
 	}
+	c.validateSources(bad)
 	if c.Hostname == "" {
 		h, err := os.Hostname()
 		if err != nil {

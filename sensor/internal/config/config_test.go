@@ -78,6 +78,7 @@ container_runtimes:
 		},
 		Runtimes: RuntimeSockets{Podman: "/tmp/podman.sock"},
 		Spool:    Spool{Dir: "/tmp/spool", MaxBytes: 10 << 20},
+		Sources:  defaultSources(),
 	}
 	cfg.File = ""
 	if fmt.Sprintf("%#v", cfg) != fmt.Sprintf("%#v", want) || cfg.Outputs.Router.Token.Value() != "s3cret" {

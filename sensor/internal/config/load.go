@@ -161,8 +161,9 @@ var keys = []keySpec{
 
 // Keys returns every configuration key's dotted path, for documentation.
 func Keys() []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
+	all := allKeys()
+	out := make([]string, len(all))
+	for i, k := range all {
 		out[i] = k.path
 	}
 	return out
@@ -217,7 +218,7 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 		}
 	}
 	var errs []error
-	for _, k := range keys {
+	for _, k := range allKeys() {
 		if !v.IsSet(k.path) {
 			continue
 		}

@@ -26,6 +26,10 @@ type Event struct {
 	// the connected socket, the fd argument of sendto ...), after state
 	// applied the event. Nil when the event involves no fd.
 	FD *FD
+
+	// Audit is set on k8s_audit events (Type is TypeUnknown, Proc and FD
+	// nil) and nil on syscall events.
+	Audit *K8sAudit
 }
 
 // Arg returns the argument with Falco's name, or nil.

@@ -112,3 +112,14 @@ func (m *Metrics) Gather() (map[string]float64, error) {
 	}
 	return out, nil
 }
+
+// Register adds an event source's own collectors (the k8s_audit source's
+// counters) to the registry.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

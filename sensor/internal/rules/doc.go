@@ -11,7 +11,9 @@
 // This package ties them together and owns output formatting.
 //
 // An Engine is immutable once built. Eval uses per-engine scratch buffers,
-// so it must be called from one goroutine at a time; every other method is
+// one set for syscall events and one for k8s_audit events (ev.Audit set),
+// so it must be called from one goroutine at a time per source (the
+// syscall loop and the audit source may run at once); every other method is
 // read-only and safe for concurrent use. To reload rules, build a new Engine
 // with Load and swap a pointer (e.g. an atomic.Pointer[Engine]) in the
 // goroutine that calls Eval.

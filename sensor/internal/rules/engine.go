@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -71,7 +72,24 @@ type Options struct {
 	// compile.Options.MaxExpandedBytes); 0 means
 	// compile.DefaultMaxExpandedBytes.
 	MaxExpandedBytes int
+	// AuditFields is the field table of the k8s_audit source; nil means
+	// fields.NewK8sAuditTable().
+	AuditFields *fields.Table
+	// Sources are the event sources the caller feeds (SourceSyscall,
+	// SourceK8sAudit); nil means all of them. Rules of a known source not
+	// in the list are compiled (so errors are found) but do not run, and
+	// say why in Rules() and the report.
+	Sources []string
 }
+
+// Event sources the engine compiles rules for.
+const (
+	SourceSyscall  = compile.SourceSyscall
+	SourceK8sAudit = "k8s_audit"
+)
+
+// KnownSources lists the event sources the engine supports.
+func KnownSources() []string { return []string{SourceSyscall, SourceK8sAudit} }
 
 // FileReport counts what one file defined (redefinitions count again, as
 // Falco's loader does).
@@ -124,6 +142,12 @@ type RuleInfo struct {
 	// Source is the file and position of the rule's definition.
 	Source    string `json:"source"`
 	Condition string `json:"condition_compiled"`
+	// EventSource is the rule's source: key (syscall, k8s_audit ...).
+	EventSource string `json:"event_source"`
+	// Inactive says why an enabled rule does not run ("" when it runs or
+	// is disabled): a source not enabled, an unknown source, below the
+	// minimum priority, skip-if-unknown-filter.
+	Inactive string `json:"inactive_reason,omitempty"`
 }
 
 // rule is an active compiled rule.
@@ -140,14 +164,21 @@ type rule struct {
 // concurrency contract.
 type Engine struct {
 	byType    [event.NumTypes][]*rule
+	audit     []*rule // active k8s_audit rules, in load order
+	active    map[string]int
 	types     event.TypeSet
 	infos     []RuleInfo
 	matching  Matching
 	hostname  string
 	prefix    *fields.Field // evt.time, the output's time prefix
 	prefixKey string        // its output_fields key
-	scratch   *compile.Scratch
-	vals      []fields.Value
+	sys, aud  evalState     // per-source scratch: syscall and k8s_audit events may be evaluated concurrently
+}
+
+// evalState is what one evaluating goroutine writes.
+type evalState struct {
+	scratch *compile.Scratch
+	vals    []fields.Value
 }
 
 // Load parses, merges and compiles srcs in order and returns the engine and
@@ -157,11 +188,25 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	if tbl == nil {
 		tbl = fields.NewTable()
 	}
+	atbl := opts.AuditFields
+	if atbl == nil {
+		atbl = fields.NewK8sAuditTable()
+	}
+	enabled := map[string]bool{}
+	for _, s := range opts.Sources {
+		enabled[s] = true
+	}
+	if opts.Sources == nil {
+		for _, s := range KnownSources() {
+			enabled[s] = true
+		}
+	}
 	set, err := spec.LoadWith(srcs, spec.Options{Strict: opts.Strict})
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := compile.CompileWith(set, compile.FromTable(tbl), compile.Options{LookupIP: opts.LookupIP, MaxExpandedBytes: opts.MaxExpandedBytes})
+	res, err := compile.CompileWith(set, compile.FromTable(tbl), compile.Options{LookupIP: opts.LookupIP, MaxExpandedBytes: opts.MaxExpandedBytes,
+		Sources: map[string]compile.Resolver{SourceK8sAudit: compile.FromTable(atbl)}})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,11 +225,27 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("field table has no %s: %w", prefixName, err)
 	}
-	e := &Engine{matching: opts.Matching, hostname: opts.Hostname, prefix: prefix, prefixKey: prefixName}
+	e := &Engine{matching: opts.Matching, hostname: opts.Hostname, prefix: prefix, prefixKey: prefixName, active: map[string]int{}}
 	below := 0
+	notFed := map[string]int{}
+	compiled := make(map[*spec.Rule]*compile.Rule, len(res.Rules))
 	for _, cr := range res.Rules {
-		r := cr.Spec
-		out, err := compileFormat(tbl, r.Output, !opts.OmitContainerFields)
+		compiled[cr.Spec] = cr
+	}
+	for _, r := range set.Rules {
+		cr := compiled[r]
+		if cr == nil {
+			if why, ok := res.SkipReasons[r.Name]; ok {
+				e.infos = append(e.infos, RuleInfo{Name: r.Name, Priority: r.Priority, Tags: sortedTags(r.Tags), Enabled: r.Enabled,
+					Source: r.Pos.String(), EventTypes: []string{}, EventSource: r.Source, Inactive: why})
+			}
+			continue
+		}
+		ftbl, suggest := tbl, !opts.OmitContainerFields
+		if r.Source == SourceK8sAudit {
+			ftbl, suggest = atbl, false // Falco suggests container fields for syscall rules only
+		}
+		out, err := compileFormat(ftbl, r.Output, suggest)
 		if err != nil {
 			var fe *formatError
 			if errors.As(err, &fe) {
@@ -193,42 +254,60 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 			return nil, nil, err
 		}
 		rep.Warnings = append(rep.Warnings, prefixAll(r.Pos.String()+": rule '"+r.Name+"': ", out.warnings)...)
-		tags := slices.Clone(r.Tags)
-		sort.Strings(tags)
-		if tags == nil {
-			tags = []string{}
-		}
+		tags := sortedTags(r.Tags)
 		active := r.Enabled && r.Priority.AtLeast(opts.MinPriority)
+		why := ""
 		if r.Enabled && !active {
 			below++
+			why = fmt.Sprintf("less severe than the minimum priority %s", opts.MinPriority)
+		}
+		if active && !enabled[r.Source] {
+			active = false
+			notFed[r.Source]++
+			why = fmt.Sprintf("source %s is not enabled in this sensor (sources.%s)", r.Source, r.Source)
 		}
 		info := RuleInfo{Name: r.Name, Priority: r.Priority, Tags: tags, Enabled: r.Enabled, Active: active,
-			Source: r.Pos.String(), Condition: cr.Compiled, EventTypes: []string{}}
-		for _, t := range cr.Types.Types() {
-			info.EventTypes = append(info.EventTypes, t.String())
+			Source: r.Pos.String(), Condition: cr.Compiled, EventTypes: []string{}, EventSource: r.Source, Inactive: why}
+		if r.Source == SourceSyscall {
+			for _, t := range cr.Types.Types() {
+				info.EventTypes = append(info.EventTypes, t.String())
+			}
 		}
 		e.infos = append(e.infos, info)
 		if len(cr.UnknownTypes) > 0 {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: rule '%s': event types not captured by the sensor, never matched: %s", r.Pos, r.Name, strings.Join(cr.UnknownTypes, ", ")))
 		}
-		if r.WarnEvttypes && cr.Types == compile.AllTypes() {
+		if r.WarnEvttypes && r.Source == SourceSyscall && cr.Types == compile.AllTypes() {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: rule '%s' matches every event type (no evt.type restriction): it runs on every event, which costs CPU; add evt.type conditions or warn_evttypes: false", r.Pos, r.Name))
 		}
 		if !active {
 			continue
 		}
 		rep.Active++
+		e.active[r.Source]++
 		ar := &rule{name: r.Name, priority: r.Priority, source: r.Source, tags: tags, pred: cr.Pred, out: out}
+		if r.Source == SourceK8sAudit {
+			e.audit = append(e.audit, ar)
+			continue
+		}
 		for _, t := range cr.Types.Types() {
 			e.byType[t] = append(e.byType[t], ar)
 		}
 		e.types.Union(cr.Types)
 	}
+	for _, src := range slices.Sorted(maps.Keys(notFed)) {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d enabled rules of source %s will not run: the %s source is not enabled in this sensor (sources.%s)", notFed[src], src, src, src))
+	}
+	for _, src := range opts.Sources {
+		if src != SourceSyscall && e.active[src] == 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the %s source is enabled but no rule of source %s is loaded: its events are received and never match (load k8s_audit_rules.yaml)", src, src))
+		}
+	}
 	if below > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d enabled rules are less severe than the minimum priority %s and will not run", below, opts.MinPriority))
 	}
-	e.scratch = compile.NewScratch(res.Slots)
-	e.vals = make([]fields.Value, 0, 16)
+	e.sys = evalState{scratch: compile.NewScratch(res.Slots), vals: make([]fields.Value, 0, 16)}
+	e.aud = evalState{scratch: compile.NewScratch(res.Slots), vals: make([]fields.Value, 0, 16)}
 	if opts.Logger != nil {
 		for _, n := range rep.Notes {
 			opts.Logger.Info("rules: " + n)
@@ -239,6 +318,18 @@ func Load(srcs []Source, opts Options) (*Engine, *Report, error) {
 	}
 	return e, rep, nil
 }
+
+func sortedTags(t []string) []string {
+	tags := slices.Clone(t)
+	sort.Strings(tags)
+	if tags == nil {
+		tags = []string{}
+	}
+	return tags
+}
+
+// ActiveRules returns how many rules of the event source run.
+func (e *Engine) ActiveRules(source string) int { return e.active[source] }
 
 func prefixAll(p string, ss []string) []string {
 	out := make([]string, len(ss))
@@ -262,7 +353,8 @@ func (e *Engine) Rules() []RuleInfo {
 	return out
 }
 
-// Eval runs the active rules indexed for ev.Type, in load order, and calls
+// Eval runs the active rules indexed for ev.Type (for a k8s_audit event,
+// ev.Audit set: the active k8s_audit rules), in load order, and calls
 // emit with an alert for the first match (MatchFirst) or every match
 // (MatchAll). The alert's UUID is left empty. Eval does not keep ev or
 // anything it points to after it returns. Field values are extracted once
@@ -270,15 +362,19 @@ func (e *Engine) Rules() []RuleInfo {
 // string (proc.cmdline, proc.args, evt.arg.* of multi-flag arguments)
 // allocate, once per event that reaches them.
 func (e *Engine) Eval(ev *event.Event, emit func(*api.Alert)) {
-	if ev.Type >= event.NumTypes {
-		return
+	rules, st := e.audit, &e.aud
+	if ev.Audit == nil {
+		if ev.Type >= event.NumTypes {
+			return
+		}
+		rules, st = e.byType[ev.Type], &e.sys
 	}
-	e.scratch.Reset()
-	for _, r := range e.byType[ev.Type] {
-		if !r.pred(ev, e.scratch) {
+	st.scratch.Reset()
+	for _, r := range rules {
+		if !r.pred(ev, st.scratch) {
 			continue
 		}
-		emit(e.alert(r, ev))
+		emit(e.alert(r, ev, st))
 		if e.matching == MatchFirst {
 			return
 		}

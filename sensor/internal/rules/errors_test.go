@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lookout-sec/lookout/router/api"
 	"github.com/lookout-sec/lookout/sensor/internal/ruleset"
 )
 
@@ -94,8 +95,11 @@ func TestSkipIfUnknownFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(rep.Skipped, []string{"Future"}) || len(e.Rules()) != 1 || rep.Active != 1 {
+	if !slices.Equal(rep.Skipped, []string{"Future"}) || len(e.Rules()) != 2 || rep.Active != 1 {
 		t.Fatalf("skipped %q, rules %d, report %+v", rep.Skipped, len(e.Rules()), rep)
+	}
+	if r := e.Rules()[1]; r.Active || r.Inactive != `skip-if-unknown-filter: field 'proc.future_field': unknown field "proc.future_field"` {
+		t.Errorf("skipped rule listed as %+v", r)
 	}
 	want := "a.yaml:8:3: rule 'Future' skipped: field 'proc.future_field': unknown field \"proc.future_field\""
 	if !slices.Contains(rep.Warnings, want) {
@@ -140,23 +144,66 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// TestUnknownSource checks that rules of another source are skipped with
-// a warning, as Falco does without the source's plugin.
+// TestUnknownSource checks that rules of a source Lookout has no events
+// for are skipped with a warning, as Falco does without the source's
+// plugin, and that rules list still shows them with the reason.
 func TestUnknownSource(t *testing.T) {
-	_, rep, err := loadFiles(t, okRule+`
-- rule: Audit
+	e, rep, err := loadFiles(t, okRule+`
+- rule: Trail
   desc: d
-  condition: ka.verb = create
+  condition: ct.name = CreateUser
   output: o
   priority: INFO
-  source: k8s_audit
+  source: aws_cloudtrail
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "a.yaml:8:3: rule 'Audit' skipped: unknown source k8s_audit (only syscall is supported)"
-	if !slices.Equal(rep.Skipped, []string{"Audit"}) || !slices.Contains(rep.Warnings, want) {
+	want := "a.yaml:8:3: rule 'Trail' skipped: unknown source aws_cloudtrail (supported: syscall, k8s_audit)"
+	if !slices.Equal(rep.Skipped, []string{"Trail"}) || !slices.Contains(rep.Warnings, want) {
 		t.Errorf("skipped %q warnings %q", rep.Skipped, rep.Warnings)
+	}
+	infos := e.Rules()
+	if len(infos) != 2 || infos[1].EventSource != "aws_cloudtrail" || infos[1].Active ||
+		infos[1].Inactive != "unknown source aws_cloudtrail (supported: syscall, k8s_audit)" {
+		t.Errorf("rules %+v", infos)
+	}
+}
+
+// TestSourceNotEnabled checks that a k8s_audit rule compiles but does not
+// run in an engine fed only syscalls, and says why.
+func TestSourceNotEnabled(t *testing.T) {
+	y := okRule + `
+- rule: Audit
+  desc: d
+  condition: ka.verb = create and ka.target.resource = pods
+  output: created (user=%ka.user.name)
+  priority: INFO
+  source: k8s_audit
+`
+	e, rep, err := Load([]Source{{Name: "a.yaml", Data: []byte(y)}}, Options{MinPriority: api.PriorityDebug, Sources: []string{SourceSyscall}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Active != 1 || e.ActiveRules(SourceK8sAudit) != 0 {
+		t.Fatalf("active %d, k8s_audit %d", rep.Active, e.ActiveRules(SourceK8sAudit))
+	}
+	want := "1 enabled rules of source k8s_audit will not run: the k8s_audit source is not enabled in this sensor (sources.k8s_audit)"
+	if !slices.Contains(rep.Warnings, want) {
+		t.Errorf("warnings %q, want %q", rep.Warnings, want)
+	}
+	r := e.Rules()[1]
+	if r.Active || r.EventSource != SourceK8sAudit || r.Inactive != "source k8s_audit is not enabled in this sensor (sources.k8s_audit)" {
+		t.Errorf("rule %+v", r)
+	}
+	// And the reverse pitfall: the source on, no rule for it.
+	_, rep, err = Load([]Source{{Name: "a.yaml", Data: []byte(okRule)}}, Options{MinPriority: api.PriorityDebug, Sources: []string{SourceSyscall, SourceK8sAudit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "the k8s_audit source is enabled but no rule of source k8s_audit is loaded: its events are received and never match (load k8s_audit_rules.yaml)"
+	if !slices.Contains(rep.Warnings, want) {
+		t.Errorf("warnings %q, want %q", rep.Warnings, want)
 	}
 }
 

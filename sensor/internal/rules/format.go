@@ -200,12 +200,12 @@ func applyTransformer(x, s string, n int) string {
 }
 
 // alert builds the alert for r matching ev.
-func (e *Engine) alert(r *rule, ev *event.Event) *api.Alert {
+func (e *Engine) alert(r *rule, ev *event.Event, st *evalState) *api.Alert {
 	fieldsOut := make(map[string]any, len(r.out.toks)+1)
 	var b strings.Builder
-	e.vals = e.prefix.Extract(ev, e.vals[:0])
-	b.WriteString(e.prefix.Render(e.vals))
-	fieldsOut[e.prefixKey] = e.prefix.JSON(e.vals)
+	st.vals = e.prefix.Extract(ev, st.vals[:0])
+	b.WriteString(e.prefix.Render(st.vals))
+	fieldsOut[e.prefixKey] = e.prefix.JSON(st.vals)
 	b.WriteString(": ")
 	b.WriteString(r.priority.String())
 	b.WriteByte(' ')
@@ -215,18 +215,18 @@ func (e *Engine) alert(r *rule, ev *event.Event) *api.Alert {
 			b.WriteString(t.lit)
 			continue
 		}
-		e.vals = t.field.Extract(ev, e.vals[:0])
-		s := t.field.Render(e.vals)
+		st.vals = t.field.Extract(ev, st.vals[:0])
+		s := t.field.Render(st.vals)
 		if t.xform != "" {
-			if len(e.vals) > 0 {
+			if len(st.vals) > 0 {
 				n := len(s)
 				if t.field.Multi {
-					n = len(e.vals)
+					n = len(st.vals)
 				}
 				s = applyTransformer(t.xform, s, n)
 			}
 		} else if _, ok := fieldsOut[t.key]; !ok {
-			fieldsOut[t.key] = t.field.JSON(e.vals)
+			fieldsOut[t.key] = t.field.JSON(st.vals)
 		}
 		if t.width > 0 {
 			if len(s) > t.width {

@@ -25,6 +25,7 @@ var ErrInvalid = errors.New("rules are invalid")
 
 type common struct {
 	withDefault bool
+	withAudit   bool
 	minPriority string
 	maxExpanded int
 	strict      bool
@@ -33,6 +34,7 @@ type common struct {
 func (c *common) flags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&c.strict, "strict", false, "unknown keys in lists, macros and rules are errors, not warnings")
 	cmd.Flags().BoolVar(&c.withDefault, "default", false, "load the embedded upstream falco_rules.yaml before PATH... (to check override files)")
+	cmd.Flags().BoolVar(&c.withAudit, "default-k8s-audit", false, "load the embedded upstream k8s_audit_rules.yaml (source k8s_audit) before PATH..., after --default")
 	cmd.Flags().IntVar(&c.maxExpanded, "max-expanded-bytes", compile.DefaultMaxExpandedBytes, "cap on what lists, list substitution and macros may expand to (rules_max_expanded_bytes)")
 	cmd.Flags().StringVar(&c.minPriority, "min-priority", "debug", "least severe priority that runs ("+api.AllowedPriorities+")")
 }
@@ -46,6 +48,9 @@ func (c *common) load(paths []string, stderr io.Writer) (*rules.Engine, *rules.R
 	srcs, err := rules.LoadPaths(paths)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.withAudit {
+		srcs = append([]rules.Source{{Name: ruleset.K8sAuditName, Data: ruleset.K8sAudit}}, srcs...)
 	}
 	if c.withDefault {
 		srcs = append([]rules.Source{{Name: ruleset.DefaultName, Data: ruleset.Default}}, srcs...)
@@ -85,11 +90,11 @@ func validateCommand(stdout, stderr io.Writer) *cobra.Command {
 		Long: "validate loads the rules files in order, as the sensor does, and prints for each file the\n" +
 			"number of rules, macros and lists it defines. Errors show file:line:col, the offending line\n" +
 			"and a caret; the exit status is then non-zero.",
-		Args:          cobra.MinimumNArgs(1),
+		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(_ *cobra.Command, args []string) error {
-			_, rep, err := c.load(args, stderr)
+			e, rep, err := c.load(args, stderr)
 			if err != nil {
 				if !errors.Is(err, ErrInvalid) {
 					fmt.Fprintf(stderr, "error: %v\n", err)
@@ -104,6 +109,9 @@ func validateCommand(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintln(stdout)
 			}
 			fmt.Fprintf(stdout, "ok: %d rules, %d active", rep.Rules, rep.Active)
+			if n := e.ActiveRules(rules.SourceK8sAudit); n > 0 {
+				fmt.Fprintf(stdout, " (%d syscall, %d k8s_audit)", e.ActiveRules(rules.SourceSyscall), n)
+			}
 			if len(rep.Skipped) > 0 {
 				fmt.Fprintf(stdout, ", %d skipped (%s)", len(rep.Skipped), strings.Join(rep.Skipped, ", "))
 			}
@@ -127,7 +135,7 @@ func listCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           "list PATH...",
 		Short:         "List the rules of rules files: name, priority, tags, event types, enabled, source",
-		Args:          cobra.MinimumNArgs(1),
+		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -145,17 +153,21 @@ func listCommand(stdout, stderr io.Writer) *cobra.Command {
 				return enc.Encode(infos)
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPRIORITY\tENABLED\tEVENT TYPES\tTAGS\tSOURCE")
+			fmt.Fprintln(tw, "NAME\tPRIORITY\tENABLED\tEVENT SOURCE\tEVENT TYPES\tTAGS\tSOURCE")
 			for _, r := range infos {
 				en := "yes"
 				switch {
 				case !r.Enabled:
 					en = "no"
 				case !r.Active:
-					en = "below min priority"
+					en = "not run: " + r.Inactive
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Priority, en,
-					strings.Join(r.EventTypes, ","), strings.Join(r.Tags, ","), r.Source)
+				types := strings.Join(r.EventTypes, ",")
+				if r.EventSource != rules.SourceSyscall {
+					types = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Priority, en, r.EventSource,
+					types, strings.Join(r.Tags, ","), r.Source)
 			}
 			return tw.Flush()
 		},
@@ -171,10 +183,10 @@ func pluginNote(name string) string {
 	switch name {
 	case "container":
 		return "not loaded: Lookout has the container fields built in"
-	case "k8saudit":
-		return "not loaded: Lookout has no k8s_audit source yet, so rules of that source are skipped"
+	case "k8saudit", "k8saudit-aks", "k8saudit-eks", "k8saudit-gke":
+		return "not loaded: Lookout has the k8s_audit source and its ka.* fields built in (sources.k8s_audit)"
 	case "json":
-		return "not loaded: Lookout loads no plugins, so json.* fields are unknown"
+		return "not loaded: Lookout has the json.* and jevt.* fields built in for k8s_audit rules"
 	}
 	return "not loaded: Lookout loads no plugins; rules that need its fields or source are skipped"
 }

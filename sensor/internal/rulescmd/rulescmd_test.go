@@ -138,7 +138,7 @@ func TestList(t *testing.T) {
 		t.Fatalf("got %d rules", len(got))
 	}
 	b, _ := json.Marshal(got[0])
-	want := `{"active":true,"condition_compiled":"(evt.type = connect and fd.sip in (203.0.113.0/24))","enabled":true,"event_types":["connect"],"name":"Outbound to C2","priority":"Critical","source":"` + p + `:4:3","tags":["c2","network"]}`
+	want := `{"active":true,"condition_compiled":"(evt.type = connect and fd.sip in (203.0.113.0/24))","enabled":true,"event_source":"syscall","event_types":["connect"],"name":"Outbound to C2","priority":"Critical","source":"` + p + `:4:3","tags":["c2","network"]}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}
@@ -155,5 +155,41 @@ func TestList(t *testing.T) {
 		!strings.Contains(lines[1], "Outbound to C2") || !strings.Contains(lines[1], "Critical") ||
 		!strings.Contains(lines[2], "Quiet") || !strings.Contains(lines[2], " no ") || !strings.Contains(lines[2], "open,openat") {
 		t.Errorf("table:\n%s", out)
+	}
+}
+
+// TestK8sAuditRules validates and lists the embedded k8s_audit rules with
+// the stable ones: both sources are counted and shown, and a rule of an
+// unknown source says why it does not run.
+func TestK8sAuditRules(t *testing.T) {
+	out, errOut, err := run(t, "validate", "--strict", "--default", "--default-k8s-audit")
+	if err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	if !strings.Contains(out, "k8s_audit_rules.yaml: 48 rules") || !strings.Contains(out, "ok: 73 rules, 73 active (25 syscall, 48 k8s_audit)") ||
+		!strings.Contains(out, "plugin k8saudit 0.18.0 (not loaded: Lookout has the k8s_audit source and its ka.* fields built in") {
+		t.Errorf("validate:\n%s", out)
+	}
+	p := write(t, t.TempDir(), "trail.yaml", `
+- rule: Trail
+  desc: d
+  condition: ct.name = CreateUser
+  output: o
+  priority: INFO
+  source: aws_cloudtrail
+`)
+	out, _, err = run(t, "list", "--default-k8s-audit", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.Contains(lines[0], "EVENT SOURCE") || len(lines) != 50 {
+		t.Fatalf("table (%d lines):\n%s", len(lines), out)
+	}
+	if !strings.Contains(lines[1], "Disallowed K8s User") || !strings.Contains(lines[1], "k8s_audit") {
+		t.Errorf("first rule: %s", lines[1])
+	}
+	if l := lines[49]; !strings.Contains(l, "Trail") || !strings.Contains(l, "not run: unknown source aws_cloudtrail (supported: syscall, k8s_audit)") {
+		t.Errorf("unknown-source rule: %s", l)
 	}
 }

@@ -159,3 +159,29 @@ a literal "$" before "{" or "$" is written "$$".
 {{- define "lookout.router.stateKey" -}}
 {{- if .Values.postgresql.enabled -}}dsn{{- else -}}{{ .Values.router.state.postgres.key }}{{- end -}}
 {{- end -}}
+
+{{/* The k8s_audit Deployment (k8saudit.yaml). */}}
+{{- define "lookout.k8sAudit.fullname" -}}{{ include "lookout.fullname" . | trunc 53 | trimSuffix "-" }}-k8s-audit{{- end -}}
+
+{{- define "lookout.k8sAudit.config" -}}
+{{- $k := .Values.k8sAudit -}}
+{{- /* The embedded upstream k8s_audit rules (the syscall source is off), then rules.d (customRules). */ -}}
+{{- $rules := list -}}
+{{- if $k.customRules }}{{ $rules = append $rules "/etc/lookout/rules.d" }}{{ end -}}
+{{- if not (or $k.defaultRules $rules) -}}
+{{- fail "k8sAudit: defaultRules is false and customRules is empty: the audit sensor would load no rules" -}}
+{{- end -}}
+{{- $cfg := dict "rules" $rules "default_rules" $k.defaultRules "min_priority" $k.minPriority "rule_matching" $k.ruleMatching "log_level" .Values.sensor.logLevel -}}
+{{- $_ := set $cfg "metrics" (dict "listen" (ternary (printf ":%d" (int $k.metrics.port)) "" (gt (int $k.metrics.port) 0))) -}}
+{{- $outputs := dict "stdout" (dict "enabled" .Values.sensor.stdout) -}}
+{{- if .Values.router.enabled -}}
+{{- $_ := set $outputs "router" (dict "url" (printf "http://%s.%s.svc:%d" (include "lookout.router.fullname" .) .Release.Namespace (int .Values.router.port)) "gzip" true) -}}
+{{- else if not (or .Values.sensor.stdout (dig "outputs" "router" "url" "" $k.extraConfig) (dig "outputs" "file" "path" "" $k.extraConfig)) -}}
+{{- fail "k8sAudit: router.enabled is false and sensor.stdout is false: alerts would go nowhere (set k8sAudit.extraConfig.outputs.router.url, or sensor.stdout)" -}}
+{{- end -}}
+{{- $_ := set $cfg "outputs" $outputs -}}
+{{- $_ := set $cfg "spool" (dict "dir" "/var/lib/lookout/sensor") -}}
+{{- $src := dict "listen" (printf ":%d" (int $k.port)) "path" $k.path "max_body_bytes" (int64 $k.maxBodyBytes) "dedup_window" $k.dedupWindow "tls" (dict "cert_file" "/etc/lookout/tls/tls.crt" "key_file" "/etc/lookout/tls/tls.key") -}}
+{{- $_ := set $cfg "sources" (dict "syscall" (dict "enabled" false) "k8s_audit" $src) -}}
+{{- toYaml (mergeOverwrite $cfg (deepCopy $k.extraConfig)) -}}
+{{- end -}}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
@@ -46,9 +47,11 @@ type Rule struct {
 
 // Result is the compiled set.
 type Result struct {
-	Rules    []*Rule
-	Skipped  []string // rules skipped by skip-if-unknown-filter
-	Warnings []string
+	Rules   []*Rule
+	Skipped []string // rules skipped by skip-if-unknown-filter or for an unknown source
+	// SkipReasons says why each rule of Skipped was skipped, by name.
+	SkipReasons map[string]string
+	Warnings    []string
 	// Notes are facts about the environment worth one INFO line, not a
 	// problem of the rules (a host name that does not resolve off-cluster).
 	Notes []string
@@ -62,6 +65,9 @@ type Result struct {
 // slot returns the scratch slot of the field spelled key, shared by every
 // check of every rule that uses it.
 func (c *compiler) slot(key string) int {
+	if c.source != "" {
+		key = c.source + "\x00" + key // another source's field of the same name
+	}
 	if i, ok := c.slots[key]; ok {
 		return i
 	}
@@ -72,7 +78,9 @@ func (c *compiler) slot(key string) int {
 
 type compiler struct {
 	set       *spec.Set
-	resolve   Resolver
+	resolve   Resolver // of the rule being compiled
+	syscall   Resolver
+	source    string // the rule's source when not syscall
 	macros    map[string]*macroInfo
 	lists     []list
 	slots     map[string]int // field text -> scratch slot, shared by all rules
@@ -170,11 +178,19 @@ type Options struct {
 	// condition after list substitution, and 64 bytes per condition node
 	// after macro expansion. 0 means DefaultMaxExpandedBytes.
 	MaxExpandedBytes int
+	// Sources are the field resolvers of the event sources other than
+	// syscall (k8s_audit ...): a rule whose source: is one of them is
+	// compiled against its fields. A rule of any other source is skipped
+	// with a warning, as Falco does for a source it has no plugin for.
+	Sources map[string]Resolver
 }
+
+// SourceSyscall is the default event source of a rule.
+const SourceSyscall = "syscall"
 
 // CompileWith is Compile with options.
 func CompileWith(set *spec.Set, resolve Resolver, opts Options) (*Result, error) {
-	c := &compiler{opts: opts, set: set, resolve: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]textPair{}, slots: map[string]int{}}
+	c := &compiler{opts: opts, set: set, resolve: resolve, syscall: resolve, macros: map[string]*macroInfo{}, origin: map[parse.Node]textPair{}, slots: map[string]int{}}
 	c.budget = &budget{max: opts.MaxExpandedBytes}
 	if c.budget.max <= 0 {
 		c.budget.max = DefaultMaxExpandedBytes
@@ -192,18 +208,26 @@ func CompileWith(set *spec.Set, resolve Resolver, opts Options) (*Result, error)
 		mi.ast, mi.err = parse.Parse(mi.txt)
 		c.macros[m.Name] = mi
 	}
-	res := &Result{}
+	res := &Result{SkipReasons: map[string]string{}}
 	for _, r := range set.Rules {
-		if r.Source != "" && r.Source != "syscall" {
-			res.Skipped = append(res.Skipped, r.Name)
-			c.warnings = append(c.warnings, fmt.Sprintf("%s: rule '%s' skipped: unknown source %s (only syscall is supported)", r.Pos, r.Name, r.Source))
-			continue
+		c.resolve, c.source = c.syscall, ""
+		if r.Source != "" && r.Source != SourceSyscall {
+			rs, ok := opts.Sources[r.Source]
+			if !ok {
+				why := fmt.Sprintf("unknown source %s (supported: %s)", r.Source, c.knownSources())
+				res.Skipped = append(res.Skipped, r.Name)
+				res.SkipReasons[r.Name] = why
+				c.warnings = append(c.warnings, fmt.Sprintf("%s: rule '%s' skipped: %s", r.Pos, r.Name, why))
+				continue
+			}
+			c.resolve, c.source = rs, r.Source
 		}
 		cr, err := c.rule(r)
 		if err != nil {
 			var ue *unknownFieldError
 			if r.SkipIfUnknown && errors.As(err, &ue) {
 				res.Skipped = append(res.Skipped, r.Name)
+				res.SkipReasons[r.Name] = fmt.Sprintf("skip-if-unknown-filter: %v", ue.err)
 				c.warnings = append(c.warnings, fmt.Sprintf("%s: rule '%s' skipped: %v", r.Pos, r.Name, ue.err))
 				continue
 			}
@@ -219,6 +243,16 @@ func CompileWith(set *spec.Set, resolve Resolver, opts Options) (*Result, error)
 		r.Slots = res.Slots
 	}
 	return res, nil
+}
+
+// knownSources lists the sources rules can be compiled for.
+func (c *compiler) knownSources() string {
+	names := []string{SourceSyscall}
+	for n := range c.opts.Sources {
+		names = append(names, n)
+	}
+	slices.Sort(names[1:])
+	return strings.Join(names, ", ")
 }
 
 type unknownFieldError struct{ err error }
