@@ -13,7 +13,7 @@ import (
 
 // pgOpen opens a store on the database at dsn, migrating it; another
 // call with the same dsn is another replica on it.
-func pgOpen(t *testing.T, dsn string) *SQL {
+func pgOpen(t testing.TB, dsn string) *SQL {
 	t.Helper()
 	ctx := context.Background()
 	db, err := pgstate.OpenDB(ctx, dsn, pgstate.Options{MaxConns: 4})
