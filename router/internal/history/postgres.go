@@ -53,11 +53,31 @@ var postgres = dialect{
 			conn.Close()
 		}, true, nil
 	},
-	text: pgText,
-	retry: func(err error) bool {
-		var pe *pgconn.PgError
-		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
-	},
+	text:  pgText,
+	retry: pgRetry,
+}
+
+// pgRetry: a deadlock or serialization failure, or a connection the
+// server ended while it was idle in the pool (it was restarted: the
+// write fails before anything was sent, or 57P01-57P03; the pool drops
+// the connection and the next try takes another one). A failed commit is
+// never run again: it may have committed.
+func pgRetry(err error) bool {
+	if errors.Is(err, errCommit) {
+		return false
+	}
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "40P01", "40001", "57P01", "57P02", "57P03":
+		return true
+	}
+	return false
 }
 
 // pruneLockKey is the advisory lock the replica that prunes holds

@@ -40,6 +40,39 @@ func TestPostgres(t *testing.T) {
 	t.Run("TwoReplicas", func(t *testing.T) { testTwoReplicas(t, srv.NewDB(t)) })
 	t.Run("SizeEstimate", func(t *testing.T) { testSizeEstimate(t, srv.NewDB(t)) })
 	t.Run("TextWords", func(t *testing.T) { testTextWords(t, open(t)) })
+	// Last: it stops the server.
+	t.Run("DatabaseDown", func(t *testing.T) { testDatabaseDown(t, srv, open(t)) })
+}
+
+// testDatabaseDown: with the server stopped the recorder drops and counts
+// what it cannot write (ingest never waits for it); when the server is
+// back it writes again by itself.
+func testDatabaseDown(t *testing.T, srv *pgtest.Server, s *SQL) {
+	m := NewMetrics(promRegistry())
+	r := NewRecorder(s, RecorderOptions{Metrics: m, MaxAge: time.Hour, MaxBytes: 1 << 30})
+	ctx, cancel := context.WithCancel(context.Background())
+	go r.Run(ctx)
+	defer func() { cancel(); <-r.Done() }()
+	wait := func(what string, c func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); !c(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: written %v, dropped %v", what, counterValue(m.Written), counterValue(m.Dropped))
+			}
+		}
+	}
+	r.Offer([]Alert{testAlert(1)})
+	wait("written while up", func() bool { return counterValue(m.Written) == 1 })
+	srv.Stop(t)
+	r.Offer([]Alert{testAlert(2), testAlert(3)})
+	wait("dropped while down", func() bool { return counterValue(m.Dropped) == 2 })
+	srv.Start(t)
+	r.Offer([]Alert{testAlert(4)})
+	wait("written when back", func() bool { return counterValue(m.Written) == 2 })
+	got, err := s.Search(context.Background(), Query{})
+	if err != nil || len(got) != 2 || got[0].UUID != "u-4" || got[1].UUID != "u-1" {
+		t.Fatalf("stored: %+v %v", got, err)
+	}
 }
 
 // testTwoReplicas: two stores on one database, as two router replicas

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -114,8 +115,12 @@ func (s *SQL) Close() error { return s.db.Close() }
 func minuteOf(t time.Time) int64 { return t.Unix() / 60 }
 
 // appendAttempts bounds Append's runs when the dialect says a failed
-// transaction may be run again.
-const appendAttempts = 3
+// transaction may be run again (enough to go through a pool's stale
+// connections after a database restart).
+const appendAttempts = 10
+
+// errCommit marks a failed commit, which is not run again.
+var errCommit = errors.New("history: commit")
 
 // Append stores alerts, their field rows, text index and counts in one
 // transaction.
@@ -220,7 +225,7 @@ func (s *SQL) append(ctx context.Context, alerts []Alert) error {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("history: commit: %w", err)
+		return fmt.Errorf("%w: %w", errCommit, err)
 	}
 	return nil
 }
