@@ -46,8 +46,9 @@ type dialect struct {
 	pruneLock func(ctx context.Context, db *sql.DB) (unlock func(), ok bool, err error)
 	// text makes a string storable (nil: every string is).
 	text func(string) string
-	// retry reports whether a transaction failed in a way that running it
-	// again may fix (a deadlock, a serialization failure).
+	// retry reports whether a write failed in a way that running it again
+	// may fix (a deadlock, a serialization failure, a stale connection);
+	// nil: never.
 	retry func(err error) bool
 }
 
