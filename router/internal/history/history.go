@@ -116,7 +116,7 @@ const (
 // Stats describes the store.
 type Stats struct {
 	Alerts int64
-	Bytes  int64 // pages in use
+	Bytes  int64 // in use: SQLite pages, PostgreSQL the alerts' estimated sizes
 	Oldest time.Time
 }
 
