@@ -81,7 +81,7 @@ bench-router: $(BIN)/lookout-router
 	LOOKOUT_CRASH_REPORT=$(CURDIR)/bin/crash-report.txt $(GO) test -count=1 -run TestCrashLosesNothingAcked ./router/cmd/lookout-router/ && cat bin/crash-report.txt
 
 ## ---- triage UI (issue 13) ---------------------------------------------------
-.PHONY: test-deps-ui ui-screenshots bench-ui
+.PHONY: test-deps-ui ui-screenshots bench-ui bench-ui-postgres
 # The UI's browser test (router/cmd/lookout-router TestUIInBrowser) drives
 # Debian's headless chromium with chromedp. Idempotent.
 test-deps-ui:
@@ -91,7 +91,12 @@ ui-screenshots: test-deps-ui
 	LOOKOUT_UI_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run TestUIInBrowser ./router/cmd/lookout-router/
 # bench-ui: search and chart over 1 M stored alerts (docs/ui.md).
 bench-ui:
-	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./router/internal/history/
+	$(GO) test -run '^$$' -bench '^Benchmark(Search|Overview)' -benchtime 20x -timeout 30m ./router/internal/history/
+
+# bench-ui-postgres: the same queries over 100 k alerts in a real PostgreSQL
+# (the UI's history with state.postgres; docs/ui.md).
+bench-ui-postgres: test-deps-router
+	$(GO) test -run '^$$' -bench '^BenchmarkPostgres$$' -benchtime 20x -timeout 30m ./router/internal/history/
 
 # bench-replicas: the noise stage's decisions (what ingest waits for) on the
 # embedded store and on one real PostgreSQL shared by 1, 2 and 3 replicas:

@@ -12,6 +12,7 @@ import (
 	"github.com/lookout-sec/lookout/router/internal/config"
 	"github.com/lookout-sec/lookout/router/internal/history"
 	"github.com/lookout-sec/lookout/router/internal/noise"
+	"github.com/lookout-sec/lookout/router/internal/pgstate"
 	"github.com/lookout-sec/lookout/router/internal/pipeline"
 	"github.com/lookout-sec/lookout/router/internal/queue"
 	"github.com/lookout-sec/lookout/router/internal/ui"
@@ -51,13 +52,9 @@ func startUI(ctx context.Context, cfg *config.Config, d uiDeps) (*triage, error)
 		return t, nil
 	}
 	h := cfg.UI.History
-	path := h.Path
-	if path == "" && cfg.Queue.Dir != "" {
-		path = filepath.Join(cfg.Queue.Dir, "ui-history.db")
-	}
-	st, err := history.OpenSQLite(ctx, path)
+	st, where, err := openHistory(ctx, cfg, d.log)
 	if err != nil {
-		return nil, fmt.Errorf("ui history (key ui.history.path): %w", err)
+		return nil, err
 	}
 	t.store = st
 	t.recorder = history.NewRecorder(st, history.RecorderOptions{
@@ -84,10 +81,40 @@ func startUI(ctx context.Context, cfg *config.Config, d uiDeps) (*triage, error)
 		st.Close()
 		return nil, err
 	}
-	where := path
-	if where == "" {
-		where = "memory (queue.dir is empty)"
-	}
 	d.log.Info("triage UI at /ui/ (admin and viewer tokens log in)", "history", where, "max_age", h.MaxAge, "max_bytes", h.MaxBytes)
 	return t, nil
+}
+
+// openHistory opens the UI's history: in PostgreSQL, shared by every
+// replica, when state.postgres is set (its own pool of max_conns
+// connections, so that its writes and searches never take those ingest
+// decides on); else the SQLite file. where says which, for the log.
+func openHistory(ctx context.Context, cfg *config.Config, log *slog.Logger) (*history.SQL, string, error) {
+	if pg := cfg.State.Postgres; pg.On() {
+		if cfg.UI.History.Path != "" {
+			log.Warn("ui.history.path is not used: the UI's history is in postgres (state.postgres)", "path", cfg.UI.History.Path)
+		}
+		db, err := pgstate.OpenDB(ctx, string(pg.DSN), pgstate.Options{Logger: log, MaxConns: pg.MaxConns})
+		if err != nil {
+			return nil, "", fmt.Errorf("ui history in state.postgres: %w", err)
+		}
+		st, err := history.OpenPostgres(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, "", fmt.Errorf("ui history in state.postgres: %w", err)
+		}
+		return st, "postgres (state.postgres, shared by the replicas)", nil
+	}
+	path := cfg.UI.History.Path
+	if path == "" && cfg.Queue.Dir != "" {
+		path = filepath.Join(cfg.Queue.Dir, "ui-history.db")
+	}
+	st, err := history.OpenSQLite(ctx, path)
+	if err != nil {
+		return nil, "", fmt.Errorf("ui history (key ui.history.path): %w", err)
+	}
+	if path == "" {
+		return st, "memory (queue.dir is empty)", nil
+	}
+	return st, path, nil
 }

@@ -22,12 +22,13 @@ type UI struct {
 // UIHistory bounds the alert history the UI searches.
 type UIHistory struct {
 	// Path of the SQLite file; default ui-history.db in queue.dir, in
-	// memory when queue.dir is empty.
+	// memory when queue.dir is empty. Not used with state.postgres: the
+	// history is then in that database, shared by every replica.
 	Path string `mapstructure:"path"`
 	// MaxAge drops alerts older than this; default 7d.
 	MaxAge time.Duration `mapstructure:"max_age"`
-	// MaxBytes bounds the file's used pages; oldest alerts go first;
-	// default 1 GiB.
+	// MaxBytes bounds the file's used pages (in PostgreSQL, the alerts'
+	// estimated size); oldest alerts go first; default 1 GiB.
 	MaxBytes int64 `mapstructure:"max_bytes"`
 	// Buffer is how many ingest batches may wait for the history writer;
 	// beyond, batches are dropped for the UI (counted); default 1024.

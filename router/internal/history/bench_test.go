@@ -25,8 +25,11 @@ var (
 	benchDir   string
 )
 
-func benchAlert(i int) Alert {
-	t := benchNow.Add(-24 * time.Hour).Add(time.Duration(i) * (24 * time.Hour / benchAlerts))
+func benchAlert(i int) Alert { return benchAlertOf(i, benchAlerts) }
+
+// benchAlertOf is alert i of total spread over the 24 h before benchNow.
+func benchAlertOf(i, total int) Alert {
+	t := benchNow.Add(-24 * time.Hour).Add(time.Duration(i) * (24 * time.Hour / time.Duration(total)))
 	ns := fmt.Sprintf("team-%d", i%10)
 	return Alert{
 		UUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Time: t,
@@ -93,8 +96,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func benchSearch(b *testing.B, q Query) {
-	s := benchHistory(b)
+func benchSearch(b *testing.B, q Query) { benchSearchIn(b, benchHistory(b), q) }
+
+func benchSearchIn(b *testing.B, s *SQL, q Query) {
 	ctx := context.Background()
 	q.Since, q.Until = benchNow.Add(-24*time.Hour), benchNow
 	b.ResetTimer()
@@ -126,8 +130,9 @@ func BenchmarkSearchTag(b *testing.B)  { benchSearch(b, Query{Tag: "shell"}) }
 
 // BenchmarkOverview24h is the overview page's queries: the two charts and
 // the four top lists over 24 h.
-func BenchmarkOverview24h(b *testing.B) {
-	s := benchHistory(b)
+func BenchmarkOverview24h(b *testing.B) { benchOverview(b, benchHistory(b)) }
+
+func benchOverview(b *testing.B, s *SQL) {
 	ctx := context.Background()
 	span := Span{Since: benchNow.Add(-24 * time.Hour), Until: benchNow, Step: 15 * time.Minute}
 	b.ResetTimer()

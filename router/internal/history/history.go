@@ -5,8 +5,10 @@
 //
 // Store is the interface; SQL is its implementation over database/sql
 // with portable SQL plus a dialect for the parts that are not (free-text
-// search): SQLite (modernc.org/sqlite, pure Go, FTS5) today, PostgreSQL
-// later. Recorder takes batches off the ingest path through a bounded
+// search, ids, placeholders, size): SQLite (modernc.org/sqlite, pure Go,
+// FTS5) for one router, PostgreSQL (pgx, a tsvector column with a GIN
+// index, tables from router/internal/pgstate's migrations) shared by
+// router replicas. Recorder takes batches off the ingest path through a bounded
 // channel and writes them from one goroutine: ingest never waits for it,
 // and what does not fit is dropped for the UI and counted.
 package history
@@ -114,7 +116,7 @@ const (
 // Stats describes the store.
 type Stats struct {
 	Alerts int64
-	Bytes  int64 // pages in use
+	Bytes  int64 // in use: SQLite pages, PostgreSQL the alerts' estimated sizes
 	Oldest time.Time
 }
 

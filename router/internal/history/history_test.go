@@ -22,7 +22,10 @@ func testAlert(i int) Alert {
 	}
 }
 
-func open(t *testing.T) *SQL {
+// opener opens an empty store for a test.
+type opener func(t *testing.T) *SQL
+
+func openSQLite(t *testing.T) *SQL {
 	t.Helper()
 	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "h.db"))
 	if err != nil {
@@ -32,7 +35,24 @@ func open(t *testing.T) *SQL {
 	return s
 }
 
-func TestSearch(t *testing.T) {
+// storeTests run on every dialect: TestSQLite, TestPostgres.
+var storeTests = []struct {
+	name string
+	fn   func(t *testing.T, open opener)
+}{
+	{"Search", testSearch},
+	{"ChartAndTop", testChartAndTop},
+	{"Prune", testPrune},
+	{"RecorderDropsWhenFull", testRecorderDropsWhenFull},
+}
+
+func TestSQLite(t *testing.T) {
+	for _, tc := range storeTests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, openSQLite) })
+	}
+}
+
+func testSearch(t *testing.T, open opener) {
 	ctx := context.Background()
 	s := open(t)
 	var as []Alert
@@ -87,7 +107,7 @@ func TestSearch(t *testing.T) {
 	}
 }
 
-func TestChartAndTop(t *testing.T) {
+func testChartAndTop(t *testing.T, open opener) {
 	ctx := context.Background()
 	s := open(t)
 	var as []Alert
@@ -122,7 +142,7 @@ func TestChartAndTop(t *testing.T) {
 	}
 }
 
-func TestPrune(t *testing.T) {
+func testPrune(t *testing.T, open opener) {
 	ctx := context.Background()
 	s := open(t)
 	var as []Alert
@@ -171,7 +191,7 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-func TestRecorderDropsWhenFull(t *testing.T) {
+func testRecorderDropsWhenFull(t *testing.T, open opener) {
 	s := open(t)
 	m := NewMetrics(promRegistry())
 	r := NewRecorder(s, RecorderOptions{Buffer: 1, Metrics: m, MaxAge: time.Hour, MaxBytes: 1 << 30})

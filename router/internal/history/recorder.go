@@ -46,7 +46,14 @@ type Recorder struct {
 	maxBytes int64
 	now      func() time.Time
 	done     chan struct{}
+	// Failed writes are logged at most once per failLogEvery, with how
+	// many batches failed since (a database that is down fails each one).
+	failedAt    time.Time
+	failedSince int
 }
+
+// failLogEvery spaces the warnings about failed writes.
+const failLogEvery = 10 * time.Second
 
 // RecorderOptions configures NewRecorder.
 type RecorderOptions struct {
@@ -157,7 +164,12 @@ func (r *Recorder) write(ctx context.Context, batch []Alert) {
 	}
 	if err := r.store.Append(ctx, batch); err != nil {
 		r.metrics.Dropped.Add(float64(len(batch)))
-		r.log.Warn("ui history: alerts not stored", "count", len(batch), "err", err)
+		r.failedSince++
+		if now := r.now(); now.Sub(r.failedAt) >= failLogEvery {
+			r.log.Warn("ui history: alerts not stored (counted in lookout_ui_history_dropped_total)",
+				"count", len(batch), "failed_batches", r.failedSince, "err", err)
+			r.failedAt, r.failedSince = now, 0
+		}
 		return
 	}
 	r.metrics.Written.Add(float64(len(batch)))

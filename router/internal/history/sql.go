@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,18 +18,38 @@ import (
 // dialect holds what differs between SQL databases.
 type dialect struct {
 	name string
-	// schema creates the portable tables and the free-text index.
+	// schema creates the portable tables and the free-text index (none:
+	// the tables are made by versioned migrations elsewhere).
 	schema []string
-	// textInsert adds (rowid, output) to the free-text index.
+	// bind rewrites a statement's ? placeholders (nil: as written).
+	bind func(string) string
+	// insertAlert inserts the 13 columns of alertColumns after id (and,
+	// when sized, the alert's size) and returns the new id.
+	insertAlert string
+	// sized: each alert's estimated size is stored with it and summed in
+	// alert_usage, which usedBytes reads (retention by bytes).
+	sized bool
+	// textInsert adds (rowid, output) to the free-text index; "" when the
+	// index follows the alerts' rows by itself.
 	textInsert string
-	// textMatch is a condition on alerts.id for a free-text query; the
-	// one argument is textQuery's result.
+	// textMatch is a condition on alerts for a free-text query; the one
+	// argument is textQuery's result.
 	textMatch string
 	textQuery func(words []string) string
-	// textDelete removes ids from the free-text index ("%s": placeholders).
+	// textDelete removes ids from the free-text index ("%s": placeholders;
+	// "" when it follows the rows).
 	textDelete string
-	// usedBytes returns the bytes the database uses.
+	// usedBytes returns the bytes the history uses.
 	usedBytes func(ctx context.Context, db *sql.DB) (int64, error)
+	// pruneLock, when set, lets one store of several on the database prune
+	// at a time: ok false means another one is pruning.
+	pruneLock func(ctx context.Context, db *sql.DB) (unlock func(), ok bool, err error)
+	// text makes a string storable (nil: every string is).
+	text func(string) string
+	// retry reports whether a write failed in a way that running it again
+	// may fix (a deadlock, a serialization failure, a stale connection);
+	// nil: never.
+	retry func(err error) bool
 }
 
 // portable is the schema every SQL database takes: alerts, one row per
@@ -75,10 +94,34 @@ func (s *SQL) init(ctx context.Context) error {
 	return nil
 }
 
+// q is a statement in the dialect's placeholders.
+func (s *SQL) q(stmt string) string {
+	if s.d.bind == nil {
+		return stmt
+	}
+	return s.d.bind(stmt)
+}
+
+// text is str as the dialect can store it.
+func (s *SQL) text(str string) string {
+	if s.d.text == nil {
+		return str
+	}
+	return s.d.text(str)
+}
+
 // Close closes the database.
 func (s *SQL) Close() error { return s.db.Close() }
 
 func minuteOf(t time.Time) int64 { return t.Unix() / 60 }
+
+// appendAttempts bounds Append's runs when the dialect says a failed
+// transaction may be run again (enough to go through a pool's stale
+// connections after a database restart).
+const appendAttempts = 10
+
+// errCommit marks a failed commit, which is not run again.
+var errCommit = errors.New("history: commit")
 
 // Append stores alerts, their field rows, text index and counts in one
 // transaction.
@@ -86,56 +129,74 @@ func (s *SQL) Append(ctx context.Context, alerts []Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
+	for attempt := 1; ; attempt++ {
+		err := s.append(ctx, alerts)
+		if err == nil || s.d.retry == nil || !s.d.retry(err) || attempt == appendAttempts {
+			return err
+		}
+	}
+}
+
+// fieldChunk is how many field rows one INSERT statement takes (three
+// parameters each: within every database's limit).
+const fieldChunk = 300
+
+func (s *SQL) append(ctx context.Context, alerts []Alert) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("history: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO alerts (uuid, ts, rule, priority, source, hostname, output, tags, fields, finding, finding_status, outputs, silences)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.PrepareContext(ctx, s.q(s.d.insertAlert))
 	if err != nil {
 		return fmt.Errorf("history: prepare: %w", err)
 	}
-	fld, err := tx.PrepareContext(ctx, `INSERT INTO alert_fields (name, value, alert_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("history: prepare: %w", err)
-	}
-	txt, err := tx.PrepareContext(ctx, s.d.textInsert)
-	if err != nil {
-		return fmt.Errorf("history: prepare: %w", err)
+	var txt *sql.Stmt
+	if s.d.textInsert != "" {
+		if txt, err = tx.PrepareContext(ctx, s.q(s.d.textInsert)); err != nil {
+			return fmt.Errorf("history: prepare: %w", err)
+		}
 	}
 	counts := map[[3]string]int64{}
+	var (
+		fieldRows []any // name, value, alert id
+		total     int64 // estimated bytes written
+	)
 	for i := range alerts {
 		a := &alerts[i]
 		tags, _ := json.Marshal(nonNil(a.Tags))
 		fields, _ := json.Marshal(a.Fields)
 		outs, _ := json.Marshal(a.Outputs)
 		sil, _ := json.Marshal(nonNil(a.Silences))
-		res, err := ins.ExecContext(ctx, a.UUID, a.Time.UnixNano(), a.Rule, int(a.Priority), a.Source, a.Hostname, a.Output,
-			string(tags), string(fields), a.Finding, a.FindingStatus, string(outs), string(sil))
-		if err != nil {
-			return fmt.Errorf("history: insert: %w", err)
-		}
-		if a.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("history: insert id: %w", err)
-		}
+		first := len(fieldRows)
 		for k, v := range a.Fields {
 			if v == nil {
 				continue
 			}
 			if t := fieldText(v); len(t) <= maxFieldValue {
-				if _, err := fld.ExecContext(ctx, k, t, a.ID); err != nil {
-					return fmt.Errorf("history: insert field: %w", err)
-				}
+				fieldRows = append(fieldRows, s.text(k), s.text(t), nil)
 			}
 		}
 		for _, t := range a.Tags {
-			if _, err := fld.ExecContext(ctx, "#tag", t, a.ID); err != nil {
-				return fmt.Errorf("history: insert tag: %w", err)
-			}
+			fieldRows = append(fieldRows, "#tag", s.text(t), nil)
 		}
-		if _, err := txt.ExecContext(ctx, a.ID, a.Output); err != nil {
-			return fmt.Errorf("history: index text: %w", err)
+		args := []any{s.text(a.UUID), a.Time.UnixNano(), s.text(a.Rule), int(a.Priority), s.text(a.Source), s.text(a.Hostname), s.text(a.Output),
+			string(tags), string(fields), s.text(a.Finding), s.text(a.FindingStatus), string(outs), string(sil)}
+		if s.d.sized {
+			size := rowSize(a, len(tags)+len(fields)+len(outs)+len(sil), fieldRows[first:])
+			total += size
+			args = append(args, size)
+		}
+		if err := ins.QueryRowContext(ctx, args...).Scan(&a.ID); err != nil {
+			return fmt.Errorf("history: insert: %w", err)
+		}
+		for j := first + 2; j < len(fieldRows); j += 3 {
+			fieldRows[j] = a.ID
+		}
+		if txt != nil {
+			if _, err := txt.ExecContext(ctx, a.ID, a.Output); err != nil {
+				return fmt.Errorf("history: index text: %w", err)
+			}
 		}
 		m := strconv.FormatInt(minuteOf(a.Time), 10)
 		counts[[3]string{DimPriority, m, a.Priority.String()}]++
@@ -146,32 +207,75 @@ func (s *SQL) Append(ctx context.Context, alerts []Alert) error {
 			}
 		}
 	}
-	up, err := tx.PrepareContext(ctx, `INSERT INTO alert_counts (dim, minute, value, n) VALUES (?, ?, ?, ?)
-		ON CONFLICT (dim, minute, value) DO UPDATE SET n = alert_counts.n + excluded.n`)
-	if err != nil {
-		return fmt.Errorf("history: prepare: %w", err)
-	}
-	uph, err := tx.PrepareContext(ctx, `INSERT INTO alert_counts_hour (dim, hour, value, n) VALUES (?, ?, ?, ?)
-		ON CONFLICT (dim, hour, value) DO UPDATE SET n = alert_counts_hour.n + excluded.n`)
-	if err != nil {
-		return fmt.Errorf("history: prepare: %w", err)
-	}
-	hours := map[[3]string]int64{}
-	for k, n := range counts {
-		m, _ := strconv.ParseInt(k[1], 10, 64)
-		if _, err := up.ExecContext(ctx, k[0], m, k[2], n); err != nil {
-			return fmt.Errorf("history: count: %w", err)
+	for len(fieldRows) > 0 {
+		n := min(len(fieldRows), 3*fieldChunk)
+		stmt := "INSERT INTO alert_fields (name, value, alert_id) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n/3), ", ") + " ON CONFLICT DO NOTHING"
+		if _, err := tx.ExecContext(ctx, s.q(stmt), fieldRows[:n]...); err != nil {
+			return fmt.Errorf("history: insert fields: %w", err)
 		}
-		hours[[3]string{k[0], strconv.FormatInt(m/60, 10), k[2]}] += n
+		fieldRows = fieldRows[n:]
 	}
-	for k, n := range hours {
-		h, _ := strconv.ParseInt(k[1], 10, 64)
-		if _, err := uph.ExecContext(ctx, k[0], h, k[2], n); err != nil {
-			return fmt.Errorf("history: count: %w", err)
+	if err := s.count(ctx, tx, counts); err != nil {
+		return err
+	}
+	if s.d.sized {
+		// Last, so that the usage row is locked only until the commit.
+		if err := addUsage(ctx, tx, s.q, total); err != nil {
+			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("history: commit: %w", err)
+		return fmt.Errorf("%w: %w", errCommit, err)
+	}
+	return nil
+}
+
+// count adds per-minute and per-hour counts, in key order: transactions
+// of several stores on one database then lock the rows they share in the
+// same order and never deadlock on each other.
+func (s *SQL) count(ctx context.Context, tx *sql.Tx, counts map[[3]string]int64) error {
+	up, err := tx.PrepareContext(ctx, s.q(`INSERT INTO alert_counts (dim, minute, value, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (dim, minute, value) DO UPDATE SET n = alert_counts.n + excluded.n`))
+	if err != nil {
+		return fmt.Errorf("history: prepare: %w", err)
+	}
+	uph, err := tx.PrepareContext(ctx, s.q(`INSERT INTO alert_counts_hour (dim, hour, value, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (dim, hour, value) DO UPDATE SET n = alert_counts_hour.n + excluded.n`))
+	if err != nil {
+		return fmt.Errorf("history: prepare: %w", err)
+	}
+	type key struct {
+		dim   string
+		t     int64
+		value string
+	}
+	sorted := func(m map[key]int64) []key {
+		ks := make([]key, 0, len(m))
+		for k := range m {
+			ks = append(ks, k)
+		}
+		sort.Slice(ks, func(i, j int) bool {
+			a, b := ks[i], ks[j]
+			return a.dim < b.dim || a.dim == b.dim && (a.t < b.t || a.t == b.t && a.value < b.value)
+		})
+		return ks
+	}
+	mins, hours := map[key]int64{}, map[key]int64{}
+	for k, n := range counts {
+		m, _ := strconv.ParseInt(k[1], 10, 64)
+		mins[key{k[0], m, k[2]}] += n
+		hours[key{k[0], m / 60, k[2]}] += n
+	}
+	for _, k := range sorted(mins) {
+		if _, err := up.ExecContext(ctx, k.dim, k.t, k.value, mins[k]); err != nil {
+			return fmt.Errorf("history: count: %w", err)
+		}
+	}
+	for _, k := range sorted(hours) {
+		if _, err := uph.ExecContext(ctx, k.dim, k.t, k.value, hours[k]); err != nil {
+			return fmt.Errorf("history: count: %w", err)
+		}
 	}
 	return nil
 }
@@ -216,150 +320,6 @@ func fieldText(v any) string {
 	return string(b)
 }
 
-// rareLimit: a filter matching fewer alerts drives the search (its ids
-// are read first); one matching more is checked per alert while the
-// search walks the time index, which finds a page after a few thousand.
-const rareLimit = 5000
-
-// rare reports whether the rows of stmt (a SELECT) are fewer than
-// rareLimit, reading at most that many index entries.
-func (s *SQL) rare(ctx context.Context, stmt string, args ...any) (bool, error) {
-	var n int
-	q := "SELECT COUNT(*) FROM (" + stmt + " LIMIT " + strconv.Itoa(rareLimit) + ") AS x"
-	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-		return false, fmt.Errorf("history: search: %w", err)
-	}
-	return n < rareLimit, nil
-}
-
-const alertColumns = `id, uuid, ts, rule, priority, source, hostname, output, tags, fields, finding, finding_status, outputs, silences`
-
-// Search returns the newest matching alerts first.
-func (s *SQL) Search(ctx context.Context, q Query) ([]Alert, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if !q.Since.IsZero() {
-		add("ts >= ?", q.Since.UnixNano())
-	}
-	if !q.Until.IsZero() {
-		add("ts < ?", q.Until.UnixNano())
-	}
-	if q.Before.ID > 0 {
-		add("(ts < ? OR ts = ? AND id < ?)", q.Before.TS, q.Before.TS, q.Before.ID)
-	}
-	if q.Rule != "" {
-		add("rule = ?", q.Rule)
-	}
-	if q.MinPriority != nil {
-		add("priority <= ?", int(*q.MinPriority))
-	}
-	if q.Source != "" {
-		add("source = ?", q.Source)
-	}
-	if q.Tag != "" {
-		q.Fields = maps.Clone(q.Fields) // q is a copy, its map is not
-		if q.Fields == nil {
-			q.Fields = map[string]string{}
-		}
-		q.Fields["#tag"] = q.Tag // a tag is a field row named #tag
-	}
-	names := make([]string, 0, len(q.Fields))
-	for k := range q.Fields {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		switch k {
-		case "hostname":
-			add("hostname = ?", q.Fields[k])
-		case "rule":
-			add("rule = ?", q.Fields[k])
-		case "source":
-			add("source = ?", q.Fields[k])
-		default:
-			rare, err := s.rare(ctx, "SELECT 1 FROM alert_fields WHERE name = ? AND value = ?", k, q.Fields[k])
-			if err != nil {
-				return nil, err
-			}
-			if rare {
-				add("id IN (SELECT alert_id FROM alert_fields WHERE name = ? AND value = ?)", k, q.Fields[k])
-			} else {
-				add("EXISTS (SELECT 1 FROM alert_fields WHERE name = ? AND value = ? AND alert_id = alerts.id)", k, q.Fields[k])
-			}
-		}
-	}
-	if words := strings.Fields(q.Text); len(words) > 0 {
-		// Always the matches first: probing the FTS index once per alert
-		// is far slower (4 s over 1 M alerts) than reading every match.
-		add(s.d.textMatch, s.d.textQuery(words))
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 1000)
-	stmt := "SELECT " + alertColumns + " FROM alerts"
-	if len(where) > 0 {
-		stmt += " WHERE " + strings.Join(where, " AND ")
-	}
-	// Newest by the alert's time first, walking the time index backwards
-	// (ids break ties, and page with the time).
-	stmt += " ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(limit)
-	rows, err := s.db.QueryContext(ctx, stmt, args...)
-	if err != nil {
-		return nil, fmt.Errorf("history: search: %w", err)
-	}
-	defer rows.Close()
-	var out []Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("history: search: %w", err)
-	}
-	return out, nil
-}
-
-func scanAlert(r interface{ Scan(...any) error }) (Alert, error) {
-	var (
-		a                               Alert
-		ts                              int64
-		prio                            int
-		tags, fields, outputs, silences string
-	)
-	if err := r.Scan(&a.ID, &a.UUID, &ts, &a.Rule, &prio, &a.Source, &a.Hostname, &a.Output, &tags, &fields,
-		&a.Finding, &a.FindingStatus, &outputs, &silences); err != nil {
-		return a, fmt.Errorf("history: read alert: %w", err)
-	}
-	a.Time, a.Priority = time.Unix(0, ts).UTC(), api.Priority(prio)
-	for _, x := range []struct {
-		s string
-		v any
-	}{{tags, &a.Tags}, {fields, &a.Fields}, {outputs, &a.Outputs}, {silences, &a.Silences}} {
-		if err := json.Unmarshal([]byte(x.s), x.v); err != nil {
-			return a, fmt.Errorf("history: alert %d: %w", a.ID, err)
-		}
-	}
-	return a, nil
-}
-
-// Get returns one alert by uuid.
-func (s *SQL) Get(ctx context.Context, uuid string) (Alert, error) {
-	row := s.db.QueryRowContext(ctx, "SELECT "+alertColumns+" FROM alerts WHERE uuid = ? ORDER BY id DESC LIMIT 1", uuid)
-	a, err := scanAlert(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
-	}
-	return a, err
-}
-
 // hourlyTop: ranges at least this long count the top lists by whole
 // hours (the range widened to the hours it touches).
 const hourlyTop = 6 * time.Hour
@@ -367,14 +327,14 @@ const hourlyTop = 6 * time.Hour
 // Top returns the n most frequent values of dim in [since, until); ranges
 // of hourlyTop or more are counted by whole hours.
 func (s *SQL) Top(ctx context.Context, dim string, since, until time.Time, n int) ([]Count, error) {
-	stmt := `SELECT value, SUM(n) AS total FROM alert_counts
+	stmt := `SELECT value, CAST(SUM(n) AS BIGINT) AS total FROM alert_counts
 		WHERE dim = ? AND minute >= ? AND minute < ? GROUP BY value ORDER BY total DESC, value LIMIT ?`
 	lo, hi := minuteOf(since), minuteOf(until)+1
 	if until.Sub(since) >= hourlyTop {
 		stmt = strings.Replace(strings.Replace(stmt, "alert_counts", "alert_counts_hour", 1), "minute", "hour", 2)
 		lo, hi = lo/60, (hi-1)/60+1
 	}
-	rows, err := s.db.QueryContext(ctx, stmt, dim, lo, hi, n)
+	rows, err := s.db.QueryContext(ctx, s.q(stmt), dim, lo, hi, n)
 	if err != nil {
 		return nil, fmt.Errorf("history: top %s: %w", dim, err)
 	}
@@ -398,8 +358,8 @@ func (s *SQL) Chart(ctx context.Context, dim string, span Span, n int) ([]Series
 	if buckets > 2000 {
 		return nil, fmt.Errorf("history: chart: %d buckets; take a longer step", buckets)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT minute, value, n FROM alert_counts
-		WHERE dim = ? AND minute >= ? AND minute < ?`, dim, minuteOf(span.Since), minuteOf(span.Until)+1)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT minute, value, n FROM alert_counts
+		WHERE dim = ? AND minute >= ? AND minute < ?`), dim, minuteOf(span.Since), minuteOf(span.Until)+1)
 	if err != nil {
 		return nil, fmt.Errorf("history: chart %s: %w", dim, err)
 	}
@@ -447,106 +407,4 @@ func (s *SQL) Chart(ctx context.Context, dim string, span Span, n int) ([]Series
 		out = out[:n]
 	}
 	return out, nil
-}
-
-// pruneChunk is how many alerts one retention step deletes.
-const pruneChunk = 5000
-
-// Prune drops alerts older than maxAge (by their time, oldest stored
-// first), then the oldest stored until the store uses at most maxBytes
-// (it deletes down to 90% so that it does not run at every write).
-func (s *SQL) Prune(ctx context.Context, now time.Time, maxAge time.Duration, maxBytes int64) (Pruned, error) {
-	var p Pruned
-	cutoff := now.Add(-maxAge)
-	for {
-		n, err := s.deleteOldest(ctx, "WHERE ts < ?", cutoff.UnixNano())
-		p.Age += n
-		if err != nil || n < pruneChunk {
-			if err == nil {
-				_, err = s.db.ExecContext(ctx, "DELETE FROM alert_counts WHERE minute < ?", minuteOf(cutoff))
-			}
-			if err == nil {
-				_, err = s.db.ExecContext(ctx, "DELETE FROM alert_counts_hour WHERE hour < ?", minuteOf(cutoff)/60)
-			}
-			if err != nil {
-				return p, err
-			}
-			break
-		}
-	}
-	if maxBytes <= 0 {
-		return p, nil
-	}
-	used, err := s.d.usedBytes(ctx, s.db)
-	if err != nil || used <= maxBytes {
-		return p, err
-	}
-	target := maxBytes * 9 / 10
-	for used > target {
-		n, err := s.deleteOldest(ctx, "")
-		p.Bytes += n
-		if err != nil || n == 0 {
-			return p, err
-		}
-		if used, err = s.d.usedBytes(ctx, s.db); err != nil {
-			return p, err
-		}
-	}
-	return p, nil
-}
-
-// deleteOldest deletes up to pruneChunk of the oldest stored alerts that
-// match where, with their fields and text.
-func (s *SQL) deleteOldest(ctx context.Context, where string, args ...any) (int64, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id FROM alerts "+where+" ORDER BY id LIMIT "+strconv.Itoa(pruneChunk), args...)
-	if err != nil {
-		return 0, fmt.Errorf("history: prune: %w", err)
-	}
-	var ids []any
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("history: prune: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
-		return 0, err
-	}
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("history: prune: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	for _, q := range []string{
-		"DELETE FROM alerts WHERE id IN (" + marks + ")",
-		"DELETE FROM alert_fields WHERE alert_id IN (" + marks + ")",
-		fmt.Sprintf(s.d.textDelete, marks),
-	} {
-		if _, err := tx.ExecContext(ctx, q, ids...); err != nil {
-			return 0, fmt.Errorf("history: prune: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("history: prune: %w", err)
-	}
-	return int64(len(ids)), nil
-}
-
-// Stats describes the store.
-func (s *SQL) Stats(ctx context.Context) (Stats, error) {
-	var st Stats
-	var oldest sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*), MIN(ts) FROM alerts").Scan(&st.Alerts, &oldest); err != nil {
-		return st, fmt.Errorf("history: stats: %w", err)
-	}
-	if oldest.Valid {
-		st.Oldest = time.Unix(0, oldest.Int64).UTC()
-	}
-	b, err := s.d.usedBytes(ctx, s.db)
-	st.Bytes = b
-	return st, err
 }

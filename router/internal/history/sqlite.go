@@ -15,6 +15,8 @@ var sqlite = dialect{
 	name: "sqlite",
 	schema: append(append([]string{}, portable...),
 		`CREATE VIRTUAL TABLE IF NOT EXISTS alerts_text USING fts5 (output, content='', contentless_delete=1)`),
+	insertAlert: `INSERT INTO alerts (uuid, ts, rule, priority, source, hostname, output, tags, fields, finding, finding_status, outputs, silences)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 	textInsert: `INSERT INTO alerts_text (rowid, output) VALUES (?, ?)`,
 	textMatch:  `id IN (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?)`,
 	textQuery: func(words []string) string {

@@ -44,6 +44,21 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	db, err := OpenDB(ctx, dsn, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, log: opts.Logger}, nil
+}
+
+// OpenDB connects a pool of opts.MaxConns connections to the database
+// named by dsn and migrates it as Open does: the UI's history
+// (router/internal/history) opens its own pool with it, so that its bulk
+// writes and searches never take the connections ingest decides on.
+func OpenDB(ctx context.Context, dsn string, opts Options) (*sql.DB, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 8
 	}
@@ -62,7 +77,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres schema: %w", err)
 	}
-	return &Store{db: db, log: opts.Logger}, nil
+	return db, nil
 }
 
 // Close closes the connections.
