@@ -25,9 +25,10 @@ var postgres = dialect{
 	bind: dollars,
 	insertAlert: `INSERT INTO alerts (uuid, ts, rule, priority, source, hostname, output, tags, fields, finding, finding_status, outputs, silences, size)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-	sized:     true,
-	textMatch: `words @@ to_tsquery('simple', ?)`,
-	textQuery: pgTextQuery,
+	sized:      true,
+	fieldChunk: 300, // three parameters a row: within PostgreSQL's 65,535
+	textMatch:  `words @@ to_tsquery('simple', ?)`,
+	textQuery:  pgTextQuery,
 	usedBytes: func(ctx context.Context, db *sql.DB) (int64, error) {
 		var n int64
 		if err := db.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM alert_usage`).Scan(&n); err != nil {

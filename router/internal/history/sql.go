@@ -24,8 +24,11 @@ type dialect struct {
 	// bind rewrites a statement's ? placeholders (nil: as written).
 	bind func(string) string
 	// insertAlert inserts the 13 columns of alertColumns after id (and,
-	// when sized, the alert's size) and returns the new id.
-	insertAlert string
+	// when sized, the alert's size) and returns the new id (RETURNING id),
+	// or the driver's LastInsertId tells it (lastInsertID: for SQLite in
+	// process, half the cost of reading a RETURNING row).
+	insertAlert  string
+	lastInsertID bool
 	// sized: each alert's estimated size is stored with it and summed in
 	// alert_usage, which usedBytes reads (retention by bytes).
 	sized bool
@@ -44,6 +47,10 @@ type dialect struct {
 	// pruneLock, when set, lets one store of several on the database prune
 	// at a time: ok false means another one is pruning.
 	pruneLock func(ctx context.Context, db *sql.DB) (unlock func(), ok bool, err error)
+	// fieldChunk is how many field rows one INSERT takes (0: one). Over a
+	// network many rows a statement save round trips; in process (SQLite)
+	// one prepared row at a time is faster.
+	fieldChunk int
 	// text makes a string storable (nil: every string is).
 	text func(string) string
 	// retry reports whether a write failed in a way that running it again
@@ -137,9 +144,48 @@ func (s *SQL) Append(ctx context.Context, alerts []Alert) error {
 	}
 }
 
-// fieldChunk is how many field rows one INSERT statement takes (three
-// parameters each: within every database's limit).
-const fieldChunk = 300
+// insertAlert runs the prepared alert insert and reads the new id.
+func insertAlert(ctx context.Context, ins *sql.Stmt, lastID bool, args []any, id *int64) error {
+	if !lastID {
+		return ins.QueryRowContext(ctx, args...).Scan(id)
+	}
+	res, err := ins.ExecContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	*id, err = res.LastInsertId()
+	return err
+}
+
+// insertFields inserts rows (name, value, alert id: three values each),
+// chunk rows per INSERT statement. The full-chunk statement is prepared
+// once per transaction; only the last, shorter one is built apart.
+func (s *SQL) insertFields(ctx context.Context, tx *sql.Tx, rows []any, chunk int) error {
+	stmt := func(n int) string {
+		return s.q("INSERT INTO alert_fields (name, value, alert_id) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ") + " ON CONFLICT DO NOTHING")
+	}
+	var full *sql.Stmt
+	for len(rows) > 0 {
+		n := min(len(rows), 3*chunk)
+		var err error
+		if n == 3*chunk {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, stmt(chunk)); err != nil {
+					return fmt.Errorf("history: prepare: %w", err)
+				}
+			}
+			_, err = full.ExecContext(ctx, rows[:n]...)
+		} else {
+			_, err = tx.ExecContext(ctx, stmt(n/3), rows[:n]...)
+		}
+		if err != nil {
+			return fmt.Errorf("history: insert fields: %w", err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
 
 func (s *SQL) append(ctx context.Context, alerts []Alert) error {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -187,7 +233,7 @@ func (s *SQL) append(ctx context.Context, alerts []Alert) error {
 			total += size
 			args = append(args, size)
 		}
-		if err := ins.QueryRowContext(ctx, args...).Scan(&a.ID); err != nil {
+		if err := insertAlert(ctx, ins, s.d.lastInsertID, args, &a.ID); err != nil {
 			return fmt.Errorf("history: insert: %w", err)
 		}
 		for j := first + 2; j < len(fieldRows); j += 3 {
@@ -207,14 +253,8 @@ func (s *SQL) append(ctx context.Context, alerts []Alert) error {
 			}
 		}
 	}
-	for len(fieldRows) > 0 {
-		n := min(len(fieldRows), 3*fieldChunk)
-		stmt := "INSERT INTO alert_fields (name, value, alert_id) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n/3), ", ") + " ON CONFLICT DO NOTHING"
-		if _, err := tx.ExecContext(ctx, s.q(stmt), fieldRows[:n]...); err != nil {
-			return fmt.Errorf("history: insert fields: %w", err)
-		}
-		fieldRows = fieldRows[n:]
+	if err := s.insertFields(ctx, tx, fieldRows, max(s.d.fieldChunk, 1)); err != nil {
+		return err
 	}
 	if err := s.count(ctx, tx, counts); err != nil {
 		return err

@@ -16,9 +16,10 @@ var sqlite = dialect{
 	schema: append(append([]string{}, portable...),
 		`CREATE VIRTUAL TABLE IF NOT EXISTS alerts_text USING fts5 (output, content='', contentless_delete=1)`),
 	insertAlert: `INSERT INTO alerts (uuid, ts, rule, priority, source, hostname, output, tags, fields, finding, finding_status, outputs, silences)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-	textInsert: `INSERT INTO alerts_text (rowid, output) VALUES (?, ?)`,
-	textMatch:  `id IN (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	lastInsertID: true,
+	textInsert:   `INSERT INTO alerts_text (rowid, output) VALUES (?, ?)`,
+	textMatch:    `id IN (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?)`,
 	textQuery: func(words []string) string {
 		q := make([]string, len(words))
 		for i, w := range words { // each word a quoted string: no FTS syntax from the user
