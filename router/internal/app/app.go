@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -91,7 +92,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	store, err := queue.Open(queue.Options{
 		Dir: cfg.Queue.Dir, MaxBytes: cfg.Queue.MaxBytes, Outputs: qopts, Logger: log, InitQueue: opts.InitQueue,
-		OnDrop: func(output string, n int) { m.Dropped.WithLabelValues(output).Add(float64(n)) },
+		OnDrop:   func(output string, n int) { m.Dropped.WithLabelValues(output).Add(float64(n)) },
+		OnCommit: func(d time.Duration, n int) { m.Commit.Observe(d.Seconds()); m.CommitWrites.Observe(float64(n)) },
 	})
 	if err != nil {
 		return fmt.Errorf("queue (key queue.dir): %w", err)
@@ -176,7 +178,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		Tokens: tokens, BodyLimit: cfg.BodyLimit, Ingester: fanout,
 		Metrics: m, Gatherer: reg, Logger: log, Hostname: host,
 		AdminTokens: adminTokens, DeadLetters: store, Outputs: names, Noise: stage, Limits: server.Limits(cfg.Server),
-		UI: tui.handler,
+		UI: tui.handler, Pprof: cfg.Admin.Pprof,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -45,7 +45,7 @@ func (Secret) GoString() string { return `"[redacted]"` }
 type Config struct {
 	Listen          string        `mapstructure:"listen"` // default 127.0.0.1:2801
 	Auth            Auth          `mapstructure:"auth"`   // ingest bearer tokens; none disables auth
-	Admin           Auth          `mapstructure:"admin"`  // /admin bearer tokens; none disables the admin API
+	Admin           Admin         `mapstructure:"admin"`  // /admin bearer tokens; none disables the admin API
 	BodyLimit       int64         `mapstructure:"body_limit"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	Queue           Queue         `mapstructure:"queue"`
@@ -72,6 +72,14 @@ func Defaults() Config {
 // Auth is a list of bearer tokens (the auth: and admin: blocks).
 type Auth struct {
 	Tokens []Secret `mapstructure:"tokens"`
+}
+
+// Admin is the admin: block: its tokens guard /admin and the UI.
+type Admin struct {
+	Auth `mapstructure:",squash"`
+	// Pprof mounts Go's profiler (net/http/pprof) at /admin/debug/pprof/,
+	// behind the admin tokens; off by default.
+	Pprof bool `mapstructure:"pprof"`
 }
 
 // Validate rejects empty tokens.

@@ -30,6 +30,8 @@ type Metrics struct {
 	Silences      *prometheus.GaugeVec     // silences, by state
 	StateUp       prometheus.Gauge         // 1 while the shared state store answers (docs/replicas.md)
 	Unavailable   *prometheus.CounterVec   // alerts decided in safe mode (shared state store down), by output
+	Commit        prometheus.Histogram     // seconds per queue commit (group commit: one fsync'd transaction)
+	CommitWrites  prometheus.Histogram     // writes (enqueues, acks, state changes) per queue commit
 }
 
 // New creates the collectors and registers them on reg.
@@ -60,13 +62,17 @@ func New(reg prometheus.Registerer) *Metrics {
 		Help: "1 while the noise stage's state store answers; 0 while it decides in safe mode (every alert notifies, marked state unavailable)."})
 	m.StateUp.Set(1)
 	m.Unavailable = counter("lookout_router_noise_state_unavailable_total", "Alerts the noise stage decided in safe mode because the shared state store was unavailable.")
+	m.Commit = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "lookout_router_queue_commit_seconds",
+		Help: "Seconds per queue commit (one transaction holding every write that waited, fsync included).", Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16)})
+	m.CommitWrites = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "lookout_router_queue_commit_writes",
+		Help: "Writes (ingest requests, acks, state changes) shared by one queue commit.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)})
 	bi := buildinfo.Get()
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "lookout_router_build_info", Help: "Always 1; the labels name the running build.",
 	}, []string{"version", "commit", "date", "goversion"})
 	build.WithLabelValues(bi.Version, bi.Commit, bi.Date, bi.Go).Set(1)
 	reg.MustRegister(build)
-	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects, m.Noise, m.Digests, m.Findings, m.Silences, m.StateUp, m.Unavailable)
+	reg.MustRegister(m.Accepted, m.Delivered, m.Failed, m.Retried, m.DeadLettered, m.Filtered, m.Dropped, m.Delivery, m.Ingest, m.IngestAlerts, m.IngestRejects, m.Noise, m.Digests, m.Findings, m.Silences, m.StateUp, m.Unavailable, m.Commit, m.CommitWrites)
 	return m
 }
 

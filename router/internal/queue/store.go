@@ -37,11 +37,12 @@ type Options struct {
 	Dir         string // directory of the bbolt file; "" keeps everything in memory
 	MaxBytes    int64  // bytes of queued items (keys + records) the store accepts; 0 = no limit
 	Outputs     []OutputOptions
-	MaxBatch    int                        // writes per commit at most; default 1024
-	LockTimeout time.Duration              // how long Open waits for the file lock; default 1s
-	OnDrop      func(output string, n int) // called (store lock held) for drop-oldest evictions
-	Logger      *slog.Logger               // default slog.Default()
-	Now         func() time.Time           // default time.Now
+	MaxBatch    int                               // writes per commit at most; default 1024
+	LockTimeout time.Duration                     // how long Open waits for the file lock; default 1s
+	OnDrop      func(output string, n int)        // called (store lock held) for drop-oldest evictions
+	OnCommit    func(d time.Duration, writes int) // called after each durable commit (metrics)
+	Logger      *slog.Logger                      // default slog.Default()
+	Now         func() time.Time                  // default time.Now
 	// InitQueue lets Open start an empty queue where a missing or empty
 	// queue file says alerts were lost (the --init-queue flag; integrity.go).
 	InitQueue bool
@@ -249,6 +250,10 @@ func (s *Store) commit(batch []*op) {
 func (s *Store) update(batch []*op) error {
 	if s.db == nil {
 		return nil
+	}
+	if s.opts.OnCommit != nil {
+		start := time.Now()
+		defer func() { s.opts.OnCommit(time.Since(start), len(batch)) }()
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, o := range batch {

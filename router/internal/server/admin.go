@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
@@ -25,6 +26,7 @@ type DeadLetters interface {
 //	GET  /admin/deadletters[?output=NAME]                 list (JSON array)
 //	POST /admin/deadletters/replay[?output=NAME[&id=N…]]  re-queue; {"replayed":{"NAME":n}}
 //	POST /admin/deadletters/purge?all=true | ?output=NAME&id=N…  delete; {"purged":{"NAME":n}}
+//	GET  /admin/debug/pprof/...                           Go's profiler (admin.pprof: true)
 func (s *server) admin(r chi.Router) {
 	var hashes [][32]byte
 	for _, t := range s.opts.AdminTokens {
@@ -36,6 +38,14 @@ func (s *server) admin(r chi.Router) {
 	r.Post("/deadletters/purge", s.purgeDead)
 	if s.opts.Noise != nil {
 		s.noiseRoutes(r)
+	}
+	if s.opts.Pprof {
+		// pprof.Index serves named profiles by the path after /debug/pprof/.
+		r.Handle("/debug/pprof/*", http.StripPrefix("/admin", http.HandlerFunc(pprof.Index)))
+		r.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		r.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		r.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		r.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 }
 

@@ -66,7 +66,9 @@ type Options struct {
 	// DeadLetters and Outputs serve it.
 	AdminTokens []string
 	DeadLetters DeadLetters
-	Outputs     []string
+	// Pprof mounts net/http/pprof at /admin/debug/pprof/ (admin.pprof).
+	Pprof   bool
+	Outputs []string
 	// Noise serves the findings, silences and learning API (noise.go)
 	// under /admin; nil leaves it out.
 	Noise  *noise.Stage

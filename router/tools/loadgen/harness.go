@@ -90,6 +90,9 @@ func startRouter(ctx context.Context, o options, outs []outputSpec) (*routerProc
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %s\nqueue: {dir: %q, max_bytes: 1GiB}\n", addr, qdir)
+	if o.cpuProfile != "" {
+		fmt.Fprintf(&b, "admin: {tokens: [%s], pprof: true}\nui: {enabled: false}\n", profileToken)
+	}
 	if o.stateDSN != "" {
 		fmt.Fprintf(&b, "state: {postgres: {dsn: %q}}\n", o.stateDSN)
 	}
@@ -126,6 +129,57 @@ func startRouter(ctx context.Context, o options, outs []outputSpec) (*routerProc
 	}
 	r.stop(false)
 	return nil, fmt.Errorf("router did not answer on %s", addr)
+}
+
+const profileToken = "loadgen-profile"
+
+// profile fetches the router's CPU profile over d into file.
+func (r *routerProc) profile(ctx context.Context, d time.Duration, file string) error {
+	url := fmt.Sprintf("http://%s/admin/debug/pprof/profile?seconds=%d", r.addr, max(int(d.Seconds()), 1))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+profileToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cpu profile: %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// commits reads the router's queue commit metrics: commits, mean seconds
+// and mean writes per commit.
+func (r *routerProc) commits() (n, meanSec, meanWrites float64) {
+	resp, err := http.Get("http://" + r.addr + "/metrics")
+	if err != nil {
+		return 0, 0, 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	val := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && strings.HasPrefix(f[0], "lookout_router_queue_commit_") {
+			val[f[0]], _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	n = val["lookout_router_queue_commit_seconds_count"]
+	if n == 0 {
+		return 0, 0, 0
+	}
+	return n, val["lookout_router_queue_commit_seconds_sum"] / n, val["lookout_router_queue_commit_writes_sum"] / n
 }
 
 // peakRSS reads the router's VmHWM from /proc in MiB.

@@ -35,6 +35,7 @@ type options struct {
 	keep        bool
 	noise       string
 	stateDSN    string
+	cpuProfile  string
 }
 
 func main() {
@@ -52,6 +53,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the router's work directory")
 	flag.StringVar(&o.noise, "noise", "all", "noise stage: all (on, notify: all), record (on, record: true: alerts carry the annotation), new (on, notify: new) or off (noise.enabled: false)")
 	flag.StringVar(&o.stateDSN, "state-dsn", "", "noise state in this PostgreSQL (state.postgres.dsn); empty: the embedded store")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the router's CPU profile over the load (admin.pprof) to this file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

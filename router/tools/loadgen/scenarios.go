@@ -30,7 +30,17 @@ func intake(ctx context.Context, o options) error {
 		return err
 	}
 	defer r.stop(o.keep)
+	profiled := make(chan error, 1)
+	if o.cpuProfile != "" {
+		go func() { profiled <- r.profile(ctx, o.duration-time.Second, o.cpuProfile) }()
+	}
 	res := load(ctx, r.addr, o.clients, o.duration, 0, o.batch)
+	if o.cpuProfile != "" {
+		if err := <-profiled; err != nil {
+			return err
+		}
+		fmt.Printf("  cpu profile: %s (go tool pprof %s %s)\n", o.cpuProfile, o.router, o.cpuProfile)
+	}
 	deliveredDuringLoad := s.n.Load()
 	rss := r.peakRSS()
 	fmt.Printf("scenario=%s durable=%v clients=%d batch=%d duration=%s sink_latency=%s output_concurrency=%d noise=%s state=%s\n",
@@ -40,6 +50,9 @@ func intake(ctx context.Context, o options) error {
 		ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)))
 	fmt.Printf("  delivery during load: %d alerts, %.0f/s\n", deliveredDuringLoad, float64(deliveredDuringLoad)/res.elapsed.Seconds())
 	fmt.Printf("  router peak RSS (VmHWM): %.1f MiB\n", rss)
+	if n, sec, w := r.commits(); n > 0 {
+		fmt.Printf("  queue commits: %.0f, %.0f/s, mean %.2fms, %.1f writes each\n", n, n/res.elapsed.Seconds(), sec*1e3, w)
+	}
 	if o.scenario != "saturate" {
 		deadline := time.Now().Add(2 * time.Minute)
 		for s.n.Load() < res.ok && time.Now().Before(deadline) && ctx.Err() == nil {
