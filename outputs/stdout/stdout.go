@@ -4,7 +4,6 @@ package stdout
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -45,7 +44,7 @@ func (o *Output) Send(ctx context.Context, alerts []*api.Alert) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b, err := json.Marshal(a)
+		b, err := a.Encode()
 		if err != nil {
 			return outputs.Permanent(fmt.Errorf("encode alert: %w", err))
 		}

@@ -130,7 +130,7 @@ func (o *Output) post(ctx context.Context, a *api.Alert) error {
 			return outputs.Permanent(fmt.Errorf("webhook.body: %w", err))
 		}
 		body = []byte(s)
-	} else if body, err = json.Marshal(a); err != nil {
+	} else if body, err = a.Encode(); err != nil {
 		return outputs.Permanent(fmt.Errorf("encode alert: %w", err))
 	}
 	req, err := http.NewRequestWithContext(ctx, o.cfg.Method, o.cfg.URL, bytes.NewReader(body))

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -49,7 +50,12 @@ type wireAlert struct {
 // MarshalJSON writes the alert in Falco's shape: keys in Falco's order, time
 // with nine fractional digits in UTC, tags as [] rather than null.
 func (a Alert) MarshalJSON() ([]byte, error) {
-	w := wireAlert{
+	return a.Encode()
+}
+
+// wire is the alert in its JSON shape.
+func (a *Alert) wire() *wireAlert {
+	w := &wireAlert{
 		Hostname: a.Hostname, Output: a.Output, OutputFields: a.OutputFields,
 		Priority: a.Priority, Rule: a.Rule, Source: a.Source, Tags: a.Tags,
 		Time: a.Time.UTC().Format(TimeLayout), UUID: a.UUID, Lookout: a.Lookout,
@@ -60,35 +66,99 @@ func (a Alert) MarshalJSON() ([]byte, error) {
 	if w.OutputFields == nil {
 		w.OutputFields = map[string]any{}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(w); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return w
 }
 
 // UnmarshalJSON decodes leniently about unknown keys (Falco may add some) and
 // strictly about the known ones. It does not check required fields; use
 // DecodeAlert or Validate for that.
 func (a *Alert) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		Hostname     *string          `json:"hostname"`
-		Output       *string          `json:"output"`
-		OutputFields *json.RawMessage `json:"output_fields"`
-		Priority     *string          `json:"priority"`
-		Rule         *string          `json:"rule"`
-		Source       *string          `json:"source"`
-		Tags         []string         `json:"tags"`
-		Time         *string          `json:"time"`
-		UUID         *string          `json:"uuid"`
-		Lookout      *Annotation      `json:"lookout"`
+	_, err := a.decode(b)
+	return err
+}
+
+// wireIn is what decode reads. OutputFields is decoded in the same pass
+// when the whole alert is within output_fields' limits (fieldsIn), and
+// kept raw to be checked first otherwise (rawIn).
+type wireIn[F any] struct {
+	Hostname     *string     `json:"hostname"`
+	Output       *string     `json:"output"`
+	OutputFields F           `json:"output_fields"`
+	Priority     *string     `json:"priority"`
+	Rule         *string     `json:"rule"`
+	Source       *string     `json:"source"`
+	Tags         []string    `json:"tags"`
+	Time         *string     `json:"time"`
+	UUID         *string     `json:"uuid"`
+	Lookout      *Annotation `json:"lookout"`
+}
+
+type (
+	fieldsIn = wireIn[map[string]any]
+	rawIn    = wireIn[*json.RawMessage]
+)
+
+// decode decodes one alert from the start of b in one pass and returns the
+// offset where its JSON value ends.
+//
+// An alert that is no bigger than MaxFieldsBytes and nests no deeper than
+// MaxFieldsDepth+1 cannot break output_fields' limits, so its fields are
+// decoded with the rest (numbers as json.Number). Any other alert takes the
+// careful path: output_fields is kept raw, checked, then decoded.
+func (a *Alert) decode(b []byte) (int64, error) {
+	if len(b) <= MaxFieldsBytes && jsonDepth(b) <= MaxFieldsDepth+1 {
+		var raw fieldsIn
+		if fastDecoder.Unmarshal(b, &raw) == nil {
+			if out, err := raw.alert(); err == nil {
+				out.OutputFields = raw.OutputFields
+				*a = out
+				return int64(len(b)), nil
+			}
+		}
+		// Refused: decode again with encoding/json for its precise error.
+		raw = fieldsIn{}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&raw); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field == "output_fields" {
+				return 0, &FieldError{Field: "output_fields", Problem: "must be an object, not JSON " + te.Value}
+			}
+			return 0, wrapJSONError(err)
+		}
+		out, err := raw.alert()
+		if err != nil {
+			return 0, err
+		}
+		out.OutputFields = raw.OutputFields
+		*a = out
+		return dec.InputOffset(), nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
+	var raw rawIn
 	if err := dec.Decode(&raw); err != nil {
-		return wrapJSONError(err)
+		return 0, wrapJSONError(err)
 	}
+	out, err := raw.alert()
+	if err != nil {
+		return 0, err
+	}
+	if raw.OutputFields != nil && !bytes.Equal(bytes.TrimSpace(*raw.OutputFields), []byte("null")) {
+		if err := checkFields(*raw.OutputFields); err != nil {
+			return 0, err
+		}
+		d := json.NewDecoder(bytes.NewReader(*raw.OutputFields))
+		d.UseNumber()
+		if err := d.Decode(&out.OutputFields); err != nil {
+			return 0, &FieldError{Field: "output_fields", Problem: "must be an object: " + err.Error()}
+		}
+	}
+	*a = out
+	return dec.InputOffset(), nil
+}
+
+// alert checks and converts everything but output_fields.
+func (raw *wireIn[F]) alert() (Alert, error) {
 	out := Alert{Tags: raw.Tags, Lookout: raw.Lookout}
 	if raw.Hostname != nil {
 		out.Hostname = *raw.Hostname
@@ -104,7 +174,7 @@ func (a *Alert) UnmarshalJSON(b []byte) error {
 	}
 	if raw.UUID != nil {
 		if err := checkUUID(*raw.UUID); err != nil {
-			return err
+			return out, err
 		}
 		out.UUID = *raw.UUID
 	}
@@ -112,32 +182,21 @@ func (a *Alert) UnmarshalJSON(b []byte) error {
 	if raw.Priority != nil {
 		p, err := ParsePriority(*raw.Priority)
 		if err != nil {
-			return &FieldError{Field: "priority", Problem: err.Error()}
+			return out, &FieldError{Field: "priority", Problem: err.Error()}
 		}
 		out.Priority = p
 	}
 	if raw.Time != nil {
 		t, err := time.Parse(time.RFC3339Nano, *raw.Time)
 		if err != nil {
-			return &FieldError{Field: "time", Problem: fmt.Sprintf("%q is not an RFC 3339 time", *raw.Time)}
+			return out, &FieldError{Field: "time", Problem: fmt.Sprintf("%q is not an RFC 3339 time", *raw.Time)}
 		}
 		if err := checkTime(*raw.Time, t); err != nil {
-			return err
+			return out, err
 		}
 		out.Time = t.UTC()
 	}
-	if raw.OutputFields != nil && !bytes.Equal(bytes.TrimSpace(*raw.OutputFields), []byte("null")) {
-		if err := checkFields(*raw.OutputFields); err != nil {
-			return err
-		}
-		d := json.NewDecoder(bytes.NewReader(*raw.OutputFields))
-		d.UseNumber()
-		if err := d.Decode(&out.OutputFields); err != nil {
-			return &FieldError{Field: "output_fields", Problem: "must be an object: " + err.Error()}
-		}
-	}
-	*a = out
-	return nil
+	return out, nil
 }
 
 // Validate checks what the router requires of an alert: a rule, a valid

@@ -72,12 +72,12 @@ func DecodeAlert(b []byte) (*Alert, error) {
 	if b[0] != '{' {
 		return nil, &FieldError{Index: -1, Problem: "malformed JSON: expected an object"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
 	var a Alert
-	if err := dec.Decode(&a); err != nil {
+	end, err := a.decode(b)
+	if err != nil {
 		return nil, asFieldError(err, -1, false)
 	}
-	if dec.More() || dec.InputOffset() != int64(len(b)) {
+	if end != int64(len(b)) {
 		return nil, &FieldError{Index: -1, Problem: "malformed JSON: data after the alert object"}
 	}
 	if err := a.Validate(); err != nil {
@@ -149,8 +149,12 @@ func decodeOne(raw json.RawMessage, i int) (*Alert, error) {
 		return nil, &FieldError{Index: i, batch: true, Problem: "malformed JSON: expected an object"}
 	}
 	var a Alert
-	if err := json.Unmarshal(raw, &a); err != nil {
+	end, err := a.decode(raw)
+	if err != nil {
 		return nil, asFieldError(err, i, true)
+	}
+	if end != int64(len(raw)) {
+		return nil, &FieldError{Index: i, batch: true, Problem: "malformed JSON: data after the alert object"}
 	}
 	if err := a.Validate(); err != nil {
 		return nil, asFieldError(err, i, true)

@@ -26,7 +26,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad timeout", "outputs:\n  - {name: a, type: stdout, timeout: 10}\n", "outputs[0].timeout: 10 is not a duration: a duration needs a unit"},
 		{"unknown retry key", "outputs:\n  - {name: a, type: stdout, retry: {attempts: 3}}\n", "outputs[0].retry.attempts: unknown key"},
 		{"backoff order", "outputs:\n  - {name: a, type: stdout, retry: {initial_backoff: 2s, max_backoff: 1s}}\n", "outputs[0].retry.max_backoff: 1s is shorter"},
-		{"unknown admin key", "admin: {token: x}\noutputs:\n  - {name: a, type: stdout}\n", "admin.token: unknown key (allowed: tokens)"},
+		{"unknown admin key", "admin: {token: x}\noutputs:\n  - {name: a, type: stdout}\n", "admin.token: unknown key (allowed: pprof, tokens)"},
 		{"empty admin token", "admin: {tokens: ['']}\noutputs:\n  - {name: a, type: stdout}\n", "admin.tokens: an empty token is not allowed"},
 		{"bad body limit", "body_limit: -1\noutputs:\n  - {name: a, type: stdout}\n", "body_limit: -1 is not a positive integer"},
 	}

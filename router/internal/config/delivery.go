@@ -9,14 +9,17 @@ import (
 
 // Defaults for the delivery keys (docs/router-delivery.md).
 const (
-	DefaultQueueDir       = "/var/lib/lookout/router"
-	DefaultQueueMaxBytes  = 1 << 30
-	DefaultConcurrency    = 1
-	DefaultTimeout        = 10 * time.Second
-	DefaultBatchSize      = 1
-	DefaultMaxAge         = 24 * time.Hour
-	DefaultInitialBackoff = 500 * time.Millisecond
-	DefaultMaxBackoff     = time.Minute
+	DefaultQueueDir      = "/var/lib/lookout/router"
+	DefaultQueueMaxBytes = 1 << 30
+	// DefaultMemoryQueueMaxBytes is max_bytes' default with queue.dir ""
+	// (queues on the heap).
+	DefaultMemoryQueueMaxBytes = 48 << 20
+	DefaultConcurrency         = 1
+	DefaultTimeout             = 10 * time.Second
+	DefaultBatchSize           = 1
+	DefaultMaxAge              = 24 * time.Hour
+	DefaultInitialBackoff      = 500 * time.Millisecond
+	DefaultMaxBackoff          = time.Minute
 )
 
 // Queue configures the durable store.

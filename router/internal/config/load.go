@@ -77,6 +77,9 @@ func parse(b []byte, reg registry.Registry, lookup func(string) (string, bool)) 
 		}
 		return nil, errs
 	}
+	if qb, _ := raw["queue"].(map[string]any); c.Queue.Dir == "" && qb["max_bytes"] == nil {
+		c.Queue.MaxBytes = DefaultMemoryQueueMaxBytes // in memory, the bound is the heap's
+	}
 	if errs := c.validate(reg); len(errs) > 0 {
 		return nil, errs
 	}

@@ -460,7 +460,7 @@ func (s *Stage) observe(a *api.Alert, now time.Time, ch *Changes) (*Finding, str
 			FirstSeen: now, Status: StatusNew, SampleUUID: a.UUID, changed: true,
 		}
 		s.findings[k.ID] = f
-		if b, err := json.Marshal(a); err == nil {
+		if b, err := a.Encode(); err == nil {
 			ch.putRaw(bucketSamples, k.ID, b)
 		}
 	}

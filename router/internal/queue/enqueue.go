@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -26,7 +25,14 @@ type pendingOut struct {
 	q       *outq
 	recs    [][]byte
 	entries []*entry
+	alerts  []*api.Alert
+	ajs     [][]byte
 }
+
+// memEntryOverhead is what an entry costs the heap beside its record in
+// memory mode (the entry, its index slot and map entry), counted against
+// MaxBytes so that the bound holds for the heap too.
+const memEntryOverhead = 160
 
 // Enqueue stores each output's alerts, all or nothing, and returns once the
 // commit holding them is on disk. routed maps output names to alerts; an
@@ -53,7 +59,7 @@ func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra
 		for _, a := range as {
 			aj, ok := enc[a]
 			if !ok {
-				b, err := json.Marshal(a)
+				b, err := a.Encode()
 				if err != nil {
 					return fmt.Errorf("encode alert %s: %w", a.UUID, err)
 				}
@@ -64,8 +70,11 @@ func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra
 			e := &entry{size: int64(8 + len(rec)), queued: now}
 			if s.db == nil {
 				e.data = rec
+				e.size += memEntryOverhead
 			}
 			p.entries = append(p.entries, e)
+			p.alerts = append(p.alerts, a)
+			p.ajs = append(p.ajs, aj)
 			need += e.size
 		}
 		outs = append(outs, p)
@@ -133,8 +142,9 @@ func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra
 		},
 		after: func() {
 			for _, p := range outs {
-				for _, e := range p.entries {
+				for i, e := range p.entries {
 					p.q.add(e)
+					s.warm(p.q, e, p.alerts[i], p.ajs[i])
 				}
 				p.q.signal()
 			}

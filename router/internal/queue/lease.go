@@ -80,13 +80,18 @@ func (s *Store) Lease(ctx context.Context, name string, max int) ([]Item, error)
 			}
 		}
 		wakeCh := q.wake
+		hot := make([]Item, len(got))
 		mem := make([][]byte, len(got))
 		for i, e := range got {
+			if e.alert != nil {
+				hot[i] = Item{Seq: e.seq, Alert: e.alert, Queued: unixTime(e.queued), rec: record{Alert: e.aj, Queued: e.queued}}
+				continue
+			}
 			mem[i] = e.data
 		}
 		s.mu.Unlock()
 		if len(got) > 0 {
-			items, err := s.read(q, got, mem)
+			items, err := s.read(q, got, hot, mem)
 			if err != nil || len(items) > 0 {
 				return items, err
 			}
@@ -117,12 +122,22 @@ func (s *Store) Lease(ctx context.Context, name string, max int) ([]Item, error)
 	}
 }
 
-// read decodes leased entries; in durable mode it reads their records.
-func (s *Store) read(q *outq, got []*entry, mem [][]byte) ([]Item, error) {
-	if s.db != nil {
+// read decodes leased entries that are not hot (hot[i].Alert nil); in
+// durable mode it reads their records.
+func (s *Store) read(q *outq, got []*entry, hot []Item, mem [][]byte) ([]Item, error) {
+	cold := 0
+	for i := range got {
+		if hot[i].Alert == nil {
+			cold++
+		}
+	}
+	if s.db != nil && cold > 0 {
 		err := s.db.View(func(tx *bolt.Tx) error {
 			b := tx.Bucket(queueBucket(q.name))
 			for i, e := range got {
+				if hot[i].Alert != nil {
+					continue
+				}
 				if v := b.Get(key(e.seq)); v != nil {
 					mem[i] = append([]byte(nil), v...)
 				}
@@ -136,6 +151,10 @@ func (s *Store) read(q *outq, got []*entry, mem [][]byte) ([]Item, error) {
 	}
 	items := make([]Item, 0, len(got))
 	for i, e := range got {
+		if hot[i].Alert != nil {
+			items = append(items, hot[i])
+			continue
+		}
 		it := Item{Seq: e.seq}
 		if mem[i] == nil {
 			s.opts.Logger.Error("queued item vanished", "output", q.name, "seq", e.seq)
@@ -186,9 +205,9 @@ func (s *Store) Release(name string, items ...Item) {
 	q.signal()
 }
 
-// Ack removes delivered items. The removal is committed in the background
-// (and retried with later commits if the disk is full): if the router dies
-// first, the items are delivered again (at-least-once).
+// Ack removes delivered items. The removal is committed in the background,
+// batched (acks.go), and retried with later commits if the disk is full: if
+// the router dies first, the items are delivered again (at-least-once).
 func (s *Store) Ack(name string, items ...Item) error {
 	q, err := s.out(name)
 	if err != nil {
@@ -196,14 +215,18 @@ func (s *Store) Ack(name string, items ...Item) error {
 	}
 	seqs := make([]uint64, 0, len(items))
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
 	for _, it := range items {
 		if e := q.bySeq[it.Seq]; e != nil {
 			s.used -= q.remove(e)
 			seqs = append(seqs, it.Seq)
 		}
 	}
-	s.mu.Unlock()
-	return s.submit(s.deleteOp(map[string][]uint64{name: seqs}))
+	s.addUnackedLocked(name, seqs)
+	return nil
 }
 
 // Retry records a failed attempt on a leased item and makes it due again at
@@ -231,8 +254,12 @@ func (s *Store) Retry(name string, it Item, next time.Time, cause error) error {
 		s.mu.Unlock()
 		return nil // dropped meanwhile
 	}
+	q.cool(e) // the record on disk now differs from the one it was enqueued with
 	e.attempts, e.next = r.Attempts, r.Next
 	delta := int64(8+len(b)) - e.size
+	if s.db == nil {
+		delta += memEntryOverhead
+	}
 	e.size += delta
 	q.bytes += delta
 	s.used += delta

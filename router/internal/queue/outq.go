@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/lookout-sec/lookout/router/api"
 )
 
 // outq is one output's in-memory index over its bucket: entries in sequence
@@ -20,6 +22,7 @@ type outq struct {
 	live       int
 	leased     int
 	bytes      int64
+	hot        int64         // bytes of entries holding their decoded alert
 	wake       chan struct{} // closed (and replaced) when items arrive or return
 }
 
@@ -32,6 +35,10 @@ type entry struct {
 	leased   bool
 	gone     bool
 	data     []byte // the record, memory mode only
+	// alert and aj are the decoded alert and its JSON while the entry is
+	// hot (cache.go): a lease then needs no read and no decode.
+	alert *api.Alert
+	aj    []byte
 }
 
 func newOutq(o OutputOptions) *outq {
@@ -69,6 +76,7 @@ func (q *outq) remove(e *entry) int64 {
 	}
 	e.gone = true
 	e.data = nil
+	q.cool(e)
 	delete(q.bySeq, e.seq)
 	q.live--
 	q.bytes -= e.size

@@ -38,6 +38,7 @@ type Options struct {
 	MaxBytes    int64  // bytes of queued items (keys + records) the store accepts; 0 = no limit
 	Outputs     []OutputOptions
 	MaxBatch    int                               // writes per commit at most; default 1024
+	HotBytes    int64                             // record bytes whose decoded alerts stay in memory (cache.go); 0: DefaultHotBytes, <0: none
 	LockTimeout time.Duration                     // how long Open waits for the file lock; default 1s
 	OnDrop      func(output string, n int)        // called (store lock held) for drop-oldest evictions
 	OnCommit    func(d time.Duration, writes int) // called after each durable commit (metrics)
@@ -63,10 +64,14 @@ type Store struct {
 	used   int64
 	outs   map[string]*outq
 	order  []*outq
-	// unacked holds deletes of acked items whose commit failed (a full
-	// disk); each later commit retries them first.
-	unacked map[string][]uint64
-	kv      memKV // other stages' records in memory mode
+	// unacked holds deletes of acked items not committed yet (acks.go):
+	// they ride along with a later commit, and are retried with the next
+	// one if their commit failed (a full disk).
+	unacked      map[string][]uint64
+	unackedN     int
+	unackedSince time.Time
+	ackTimer     *time.Timer
+	kv           memKV // other stages' records in memory mode
 }
 
 // op is one write. prepare runs in the committer, under the store lock,
@@ -83,8 +88,14 @@ type op struct {
 // Open opens (creating if needed) the store in opts.Dir and loads every
 // configured output's queue index.
 func Open(opts Options) (*Store, error) {
+	if opts.HotBytes == 0 {
+		opts.HotBytes = DefaultHotBytes
+	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1024
+	}
+	if opts.HotBytes == 0 {
+		opts.HotBytes = DefaultHotBytes
 	}
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
@@ -193,13 +204,16 @@ func (s *Store) commitLoop() {
 			for {
 				select {
 				case o := <-s.ops:
-					s.commit([]*op{o})
+					s.commit([]*op{o}, false)
 				default:
 					s.mu.Lock()
 					retry := len(s.unacked) > 0
+					if s.ackTimer != nil {
+						s.ackTimer.Stop()
+					}
 					s.mu.Unlock()
 					if retry {
-						s.commit(nil) // a last try at deletes a full disk refused
+						s.commit(nil, true) // the acks still pending
 					}
 					return
 				}
@@ -215,20 +229,16 @@ func (s *Store) commitLoop() {
 				break gather
 			}
 		}
-		s.commit(batch)
+		s.commit(batch, false)
 	}
 }
 
 // commit writes batch in one transaction. If that fails and the batch holds
 // more than one write, each is retried alone so one write's failure (a full
 // disk refusing an enqueue) does not fail the others (acks, which free space).
-func (s *Store) commit(batch []*op) {
+func (s *Store) commit(batch []*op, force bool) {
 	s.mu.Lock()
-	if len(s.unacked) > 0 {
-		pending := s.unacked
-		s.unacked = map[string][]uint64{}
-		batch = append([]*op{s.deleteOp(pending)}, batch...)
-	}
+	batch = s.withAcksLocked(batch, force)
 	for _, o := range batch {
 		if o.prepare != nil {
 			o.prepare()
@@ -236,6 +246,15 @@ func (s *Store) commit(batch []*op) {
 	}
 	s.mu.Unlock()
 	err := s.update(batch)
+	if errors.Is(err, ErrFull) { // a full disk: the pending acks free pages
+		s.mu.Lock()
+		n := len(batch)
+		batch = s.withAcksLocked(batch, true)
+		s.mu.Unlock()
+		if len(batch) > n {
+			err = s.update(batch)
+		}
+	}
 	if err != nil && len(batch) > 1 {
 		for _, o := range batch {
 			s.finish(o, s.update([]*op{o}))
@@ -245,6 +264,17 @@ func (s *Store) commit(batch []*op) {
 	for _, o := range batch {
 		s.finish(o, err)
 	}
+}
+
+// withAcksLocked puts the pending acks' deletes first in batch when they
+// are due (acks.go); store lock held.
+func (s *Store) withAcksLocked(batch []*op, force bool) []*op {
+	if !s.acksDueLocked(force) {
+		return batch
+	}
+	pending := s.unacked
+	s.unacked, s.unackedN = map[string][]uint64{}, 0
+	return append([]*op{s.deleteOp(pending)}, batch...)
 }
 
 func (s *Store) update(batch []*op) error {
@@ -309,7 +339,7 @@ func (s *Store) deleteOp(seqs map[string][]uint64) *op {
 		},
 		failed: func(error) { // store lock held
 			for name, list := range seqs {
-				s.unacked[name] = append(s.unacked[name], list...)
+				s.addUnackedLocked(name, list)
 			}
 		},
 	}

@@ -26,6 +26,10 @@ type sink struct {
 	last    time.Time
 	latency time.Duration
 	hang    bool
+	// With one request in flight at a time (concurrency 1), gap is the time
+	// from an answer to the next request: the router's turnaround per alert.
+	gaps, gapN    time.Duration
+	slept, sleepN time.Duration
 }
 
 func newSink(latency time.Duration, hang bool) (*sink, error) {
@@ -40,13 +44,25 @@ func newSink(latency time.Duration, hang bool) (*sink, error) {
 }
 
 func (s *sink) handle(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
+	s.mu.Lock()
+	if !s.last.IsZero() {
+		s.gaps += arrived.Sub(s.last)
+		s.gapN++
+	}
+	s.mu.Unlock()
 	_, _ = io.Copy(io.Discard, r.Body)
 	if s.hang {
 		<-r.Context().Done()
 		return
 	}
 	if s.latency > 0 {
+		t := time.Now()
 		time.Sleep(s.latency)
+		s.mu.Lock()
+		s.slept += time.Since(t)
+		s.sleepN++
+		s.mu.Unlock()
 	}
 	now := time.Now()
 	s.mu.Lock()
@@ -59,6 +75,20 @@ func (s *sink) handle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *sink) close() { _ = s.srv.Close() }
+
+// turnaround returns the mean gap from an answer to the next request and
+// the mean time the sink's sleep took.
+func (s *sink) turnaround() (gap, sleep time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gapN > 0 {
+		gap = s.gaps / s.gapN
+	}
+	if s.sleepN > 0 {
+		sleep = s.slept / s.sleepN
+	}
+	return gap, sleep
+}
 
 // routerProc is a running lookout-router.
 type routerProc struct {
@@ -89,7 +119,7 @@ func startRouter(ctx context.Context, o options, outs []outputSpec) (*routerProc
 		qdir = filepath.Join(dir, "queue")
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %s\nqueue: {dir: %q, max_bytes: 1GiB}\n", addr, qdir)
+	fmt.Fprintf(&b, "listen: %s\nqueue: {dir: %q}\n", addr, qdir) // max_bytes: the default (1 GiB durable, 64 MiB in memory)
 	if o.cpuProfile != "" {
 		fmt.Fprintf(&b, "admin: {tokens: [%s], pprof: true}\nui: {enabled: false}\n", profileToken)
 	}

@@ -49,6 +49,10 @@ func intake(ctx context.Context, o options) error {
 		res.sent, res.ok, res.full, res.other, float64(res.ok)/res.elapsed.Seconds(),
 		ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)))
 	fmt.Printf("  delivery during load: %d alerts, %.0f/s\n", deliveredDuringLoad, float64(deliveredDuringLoad)/res.elapsed.Seconds())
+	if gap, slept := s.turnaround(); o.concurrency == 1 && o.sinkLatency > 0 {
+		fmt.Printf("  sink: answer to next request %.2fms (the router's turnaround per alert), sleep of %s took %.2fms\n",
+			float64(gap)/1e6, o.sinkLatency, float64(slept)/1e6)
+	}
 	fmt.Printf("  router peak RSS (VmHWM): %.1f MiB\n", rss)
 	if n, sec, w := r.commits(); n > 0 {
 		fmt.Printf("  queue commits: %.0f, %.0f/s, mean %.2fms, %.1f writes each\n", n, n/res.elapsed.Seconds(), sec*1e3, w)
