@@ -126,5 +126,26 @@ func FuzzCodec(f *testing.F) {
 	for _, s := range codecSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, b []byte) { checkCodec(t, b) })
+	f.Add([]byte(codecSeeds[0] + "\n\n" + codecSeeds[2] + "\n"))
+	f.Add([]byte(codecSeeds[0] + codecSeeds[2]))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkCodec(t, b)
+		checkLines(t, b)
+	})
+}
+
+// checkLines: what the NDJSON fast path accepts, the stream decoder accepts
+// with the same alerts.
+func checkLines(t *testing.T, b []byte) {
+	fast, ok := decodeLines(b)
+	if !ok {
+		return
+	}
+	slow, err := decodeStream(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("decodeLines accepted what decodeStream refuses (%v): %q", err, b)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("batch paths disagree on %q", b)
+	}
 }

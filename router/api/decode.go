@@ -90,6 +90,49 @@ func DecodeAlert(b []byte) (*Alert, error) {
 // NDJSON (one alert object per line; blank lines are ignored). The whole batch
 // is rejected if any alert is bad, and the error names its index.
 func DecodeBatch(r io.Reader) ([]*Alert, error) {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if out, ok := decodeLines(body); ok {
+		return out, nil
+	}
+	return decodeStream(bytes.NewReader(body))
+}
+
+// decodeLines is DecodeBatch's fast path for NDJSON as the sensor and
+// Falco write it: one alert per line. It declines (false) anything else,
+// including any bad alert, and decodeStream decides then, with its errors.
+func decodeLines(body []byte) ([]*Alert, bool) {
+	var out []*Alert
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] != '{' {
+			return nil, false
+		}
+		a := new(Alert)
+		if end, err := a.decode(line); err != nil || end != int64(len(line)) || a.Validate() != nil {
+			return nil, false
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 || checkBatchUUIDs(out) != nil {
+		return nil, false
+	}
+	return out, true
+}
+
+// decodeStream decodes a JSON array of alerts or a stream of alert objects.
+func decodeStream(r io.Reader) ([]*Alert, error) {
 	br := bufio.NewReader(r)
 	first, err := peekNonSpace(br)
 	if err != nil {

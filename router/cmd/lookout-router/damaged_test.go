@@ -90,8 +90,9 @@ outputs:
 	// A destroyed leaf page: refused, check exits 1, salvage, restart.
 	b := append([]byte(nil), orig...)
 	var leaves []int
-	for id := 2; (id+1)*4096 <= len(b); id++ {
-		p := b[id*4096:]
+	ps := int(binary.LittleEndian.Uint32(b[24:])) // meta page 0: header, magic, version, page size
+	for id := 2; (id+1)*ps <= len(b); id++ {
+		p := b[id*ps:]
 		if binary.LittleEndian.Uint64(p) == uint64(id) && binary.LittleEndian.Uint16(p[8:]) == 0x02 && binary.LittleEndian.Uint16(p[10:]) > 5 {
 			leaves = append(leaves, id)
 		}
@@ -99,7 +100,7 @@ outputs:
 	if len(leaves) < 3 {
 		t.Fatalf("%d leaf pages", len(leaves))
 	}
-	copy(b[leaves[len(leaves)/2]*4096:], "garbage!garbage!")
+	copy(b[leaves[len(leaves)/2]*ps:], "garbage!garbage!")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}

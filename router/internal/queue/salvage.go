@@ -162,7 +162,7 @@ func Salvage(path, dir string) (Report, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return rep, err
 	}
-	db, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(dst, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, PageSize: PageSize})
 	if err != nil {
 		return rep, fmt.Errorf("create %s: %w", dst, err)
 	}

@@ -16,7 +16,7 @@ func damageLeaf(t *testing.T, dir string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const ps = 4096
+	ps := int(binary.LittleEndian.Uint32(b[24:])) // meta page 0: header, magic, version, page size
 	var leaves []int
 	for id := 2; (id+1)*ps <= len(b); id++ {
 		p := b[id*ps:]

@@ -252,7 +252,12 @@ type loadResult struct {
 // total alerts were sent when total > 0).
 // With batch > 1 each request posts batch alerts as NDJSON to /v1/alerts
 // (the sensor's path); counts are in alerts, latencies per request.
-func load(ctx context.Context, addr string, clients int, d time.Duration, total int64, batch int) loadResult {
+// load posts from clients connections for d (or until total alerts are
+// sent). With rate > 0 the requests follow a fixed schedule of rate
+// requests/s spread over the clients (open loop), and a request's latency
+// counts from its scheduled time, so time spent waiting for a late answer
+// is not hidden (no coordinated omission).
+func load(ctx context.Context, addr string, clients int, d time.Duration, total int64, batch int, rate float64) loadResult {
 	batch = max(batch, 1)
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -265,11 +270,19 @@ func load(ctx context.Context, addr string, clients int, d time.Duration, total 
 	)
 	start := time.Now()
 	end := start.Add(d)
-	for range clients {
+	for k := range clients {
 		wg.Go(func() {
 			var lat []time.Duration
 			var ok, full, other int64
-			for ctx.Err() == nil && (total > 0 || time.Now().Before(end)) {
+			for n := 0; ctx.Err() == nil && (total > 0 || time.Now().Before(end)); n++ {
+				var due time.Time
+				if rate > 0 {
+					due = start.Add(time.Duration(float64(n*clients+k) / rate * float64(time.Second)))
+					if !due.Before(end) {
+						break
+					}
+					time.Sleep(time.Until(due))
+				}
 				i := next.Add(int64(batch)) - int64(batch) + 1
 				if total > 0 && i > total {
 					break
@@ -284,6 +297,9 @@ func load(ctx context.Context, addr string, clients int, d time.Duration, total 
 					url, payload = "http://"+addr+"/v1/alerts", b.String()
 				}
 				t0 := time.Now()
+				if rate > 0 {
+					t0 = due
+				}
 				resp, err := client.Post(url, "application/json", strings.NewReader(payload))
 				if err != nil {
 					other += int64(batch)

@@ -36,6 +36,7 @@ type options struct {
 	noise       string
 	stateDSN    string
 	cpuProfile  string
+	rate        float64
 }
 
 func main() {
@@ -54,6 +55,7 @@ func main() {
 	flag.StringVar(&o.noise, "noise", "all", "noise stage: all (on, notify: all), record (on, record: true: alerts carry the annotation), new (on, notify: new) or off (noise.enabled: false)")
 	flag.StringVar(&o.stateDSN, "state-dsn", "", "noise state in this PostgreSQL (state.postgres.dsn); empty: the embedded store")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the router's CPU profile over the load (admin.pprof) to this file")
+	flag.Float64Var(&o.rate, "rate", 0, "requests per second in all, on a fixed schedule (open loop; latency from the scheduled time); 0: as fast as the clients go")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

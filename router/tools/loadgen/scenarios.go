@@ -34,7 +34,7 @@ func intake(ctx context.Context, o options) error {
 	if o.cpuProfile != "" {
 		go func() { profiled <- r.profile(ctx, o.duration-time.Second, o.cpuProfile) }()
 	}
-	res := load(ctx, r.addr, o.clients, o.duration, 0, o.batch)
+	res := load(ctx, r.addr, o.clients, o.duration, 0, o.batch, o.rate)
 	if o.cpuProfile != "" {
 		if err := <-profiled; err != nil {
 			return err
@@ -43,8 +43,8 @@ func intake(ctx context.Context, o options) error {
 	}
 	deliveredDuringLoad := s.n.Load()
 	rss := r.peakRSS()
-	fmt.Printf("scenario=%s durable=%v clients=%d batch=%d duration=%s sink_latency=%s output_concurrency=%d noise=%s state=%s\n",
-		o.scenario, o.durable, o.clients, max(o.batch, 1), o.duration, o.sinkLatency, o.concurrency, o.noise, stateName(o))
+	fmt.Printf("scenario=%s rate=%s durable=%v clients=%d batch=%d duration=%s sink_latency=%s output_concurrency=%d noise=%s state=%s\n",
+		o.scenario, rateName(o.rate), o.durable, o.clients, max(o.batch, 1), o.duration, o.sinkLatency, o.concurrency, o.noise, stateName(o))
 	fmt.Printf("  intake (alerts; latency per request): sent=%d ok=%d 503=%d other=%d rate=%.0f/s p50=%s p99=%s max=%s\n",
 		res.sent, res.ok, res.full, res.other, float64(res.ok)/res.elapsed.Seconds(),
 		ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)))
@@ -109,7 +109,7 @@ func drainRate(ctx context.Context, o options, withHung bool) (float64, error) {
 		return 0, err
 	}
 	defer r.stop(o.keep)
-	res := load(ctx, r.addr, o.clients, 0, int64(o.backlog), 100)
+	res := load(ctx, r.addr, o.clients, 0, int64(o.backlog), 100, 0)
 	if res.ok != int64(o.backlog) {
 		return 0, fmt.Errorf("backlog: %d of %d accepted", res.ok, o.backlog)
 	}
@@ -138,6 +138,13 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+func rateName(r float64) string {
+	if r <= 0 {
+		return "max"
+	}
+	return fmt.Sprintf("%.0f/s", r)
 }
 
 func stateName(o options) string {
