@@ -118,6 +118,7 @@ type searchData struct {
 	Next    string // query of the next page
 	Fields  string
 	Elapsed time.Duration
+	Store   string // where search reads
 }
 
 // parseFields reads "name=value" lines.
@@ -142,7 +143,7 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 	if v.Get("r") == "" {
 		v.Set("r", "24h")
 	}
-	d := searchData{Form: v, Fields: v.Get("fields")}
+	d := searchData{Form: v, Fields: v.Get("fields"), Store: u.searchStore()}
 	p := page{Title: "Search", Nav: "search", Data: &d}
 	tr, err := parseRange(v, u.now())
 	d.Range = tr
@@ -166,13 +167,15 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, "search", p)
 		return
 	}
-	if b := v.Get("before"); b != "" {
-		ts, id, _ := strings.Cut(b, ".")
+	if b := v.Get("before"); b != "" { // TS.ID[.UUID]
+		ts, rest, _ := strings.Cut(b, ".")
+		id, uuid, _ := strings.Cut(rest, ".")
 		q.Before.TS, _ = strconv.ParseInt(ts, 10, 64)
 		q.Before.ID, _ = strconv.ParseInt(id, 10, 64)
+		q.Before.UUID = uuid
 	}
 	start := time.Now()
-	d.Alerts, err = u.opts.History.Search(r.Context(), q)
+	d.Alerts, err = u.searcher().Search(r.Context(), q)
 	d.Elapsed = time.Since(start).Round(time.Millisecond)
 	if err != nil {
 		p.Error = err.Error()
@@ -183,7 +186,11 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 			nv[k] = x
 		}
 		c := history.CursorOf(&d.Alerts[len(d.Alerts)-1])
-		nv.Set("before", strconv.FormatInt(c.TS, 10)+"."+strconv.FormatInt(c.ID, 10))
+		before := strconv.FormatInt(c.TS, 10) + "." + strconv.FormatInt(c.ID, 10)
+		if u.opts.Search != nil {
+			before += "." + c.UUID
+		}
+		nv.Set("before", before)
 		d.Next = nv.Encode()
 	}
 	u.render(w, r, "search", p)
@@ -193,10 +200,14 @@ type alertData struct {
 	Alert   history.Alert
 	Finding *noise.Finding
 	Outputs []string
+	// Elastic: the alert came from Elasticsearch (ui.search), whose
+	// documents hold only the noise stage's annotation of delivery.
+	Elastic bool
+	Store   string
 }
 
 func (u *UI) alert(w http.ResponseWriter, r *http.Request) {
-	a, err := u.opts.History.Get(r.Context(), chi.URLParam(r, "uuid"))
+	a, from, err := u.getAlert(r.Context(), chi.URLParam(r, "uuid"))
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, history.ErrNotFound) {
@@ -205,7 +216,10 @@ func (u *UI) alert(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, code, err)
 		return
 	}
-	d := alertData{Alert: a}
+	d := alertData{Alert: a, Elastic: from == fromSearch, Store: "the router's history"}
+	if d.Elastic {
+		d.Store = u.searchStore()
+	}
 	if u.opts.Noise != nil && a.Finding != "" {
 		if f, _, err := u.opts.Noise.Finding(a.Finding); err == nil {
 			d.Finding = &f
