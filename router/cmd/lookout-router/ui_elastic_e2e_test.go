@@ -21,7 +21,8 @@ import (
 // indices (an alert indexed there a month ago, never seen by this router,
 // is found; alerts posted to the router are found by an output field and
 // by words once the output indexed them), says where it reads, and the
-// alert page shows the noise stage's annotation as the delivery it knows.
+// alert page shows the noise stage's annotation as the delivery it knows;
+// an alert the output never got opens from the router's history.
 func TestUISearchElasticsearch(t *testing.T) {
 	esURL := zinctest.Start(t)
 	dir := t.TempDir()
@@ -36,6 +37,7 @@ outputs:
   - {name: slack, type: webhook, notify: new, webhook: {url: "http://%s/"}}
   - name: forensics
     type: elasticsearch
+    min_priority: notice
     elasticsearch:
       addresses: [%q]
       username: %s
@@ -72,6 +74,11 @@ outputs:
 		postAlert(t, addr, fmt.Sprintf(`{"hostname":"node-1","output":"shell sh-%d in ns payments","output_fields":{"proc.name":"bash","k8s.ns.name":"payments"},"priority":"Warning","rule":"Shell in payments","source":"syscall","tags":["shell"],"time":%q,"uuid":%q}`,
 			i, now.Add(time.Duration(i)*time.Second).Format(time.RFC3339Nano), ids[i]))
 	}
+
+	// A debug alert the output's min_priority keeps out of the index.
+	debugID := "00000000-0000-4000-8000-de0000000001"
+	postAlert(t, addr, fmt.Sprintf(`{"hostname":"node-1","output":"a debug alert","output_fields":{"proc.name":"bash"},"priority":"Debug","rule":"Debug rule","source":"syscall","tags":[],"time":%q,"uuid":%q}`,
+		now.Format(time.RFC3339Nano), debugID))
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -136,4 +143,10 @@ outputs:
 	// in the annotation.)
 	until("/ui/alerts/"+ids[1], "<td>slack</td><td><strong>held back: repeat</strong>", `id="delivery-source"`, store)
 	until("/ui/alerts/"+ids[0], "<td>slack</td><td>queued for delivery</td>", `id="delivery-source"`)
+	// Not in Elasticsearch: the alert page reads the router's history, and
+	// says so; search (Elasticsearch) does not find it.
+	until("/ui/alerts/"+debugID, "a debug alert", "this alert is not (yet) in the Elasticsearch")
+	if body := get("/ui/search?" + url.Values{"text": {"debug"}}.Encode()); strings.Contains(body, debugID) {
+		t.Errorf("search found the alert Elasticsearch never got:\n%.3000s", body)
+	}
 }

@@ -204,6 +204,9 @@ type alertData struct {
 	// documents hold only the noise stage's annotation of delivery.
 	Elastic bool
 	Store   string
+	// Fallback: search reads Elasticsearch, which does not have the
+	// alert (yet); it came from the router's history.
+	Fallback bool
 }
 
 func (u *UI) alert(w http.ResponseWriter, r *http.Request) {
@@ -216,7 +219,8 @@ func (u *UI) alert(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, code, err)
 		return
 	}
-	d := alertData{Alert: a, Elastic: from == fromSearch, Store: "the router's history"}
+	d := alertData{Alert: a, Elastic: from == fromSearch, Store: "the router's history",
+		Fallback: u.opts.Search != nil && from == fromHistory}
 	if d.Elastic {
 		d.Store = u.searchStore()
 	}
