@@ -60,12 +60,14 @@ type overviewData struct {
 	ByRule     chart
 	Tops       []topList
 	Total      int64
+	Store      string // where the counts come from
 }
 
 type topList struct {
 	Title  string
 	Dim    string
 	Counts []history.Count
+	Error  string
 }
 
 func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
@@ -77,8 +79,8 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	span := history.Span{Since: tr.From, Until: tr.To, Step: stepFor(tr.To.Sub(tr.From))}
 	span.Since = span.Since.Truncate(span.Step)
-	d := overviewData{Range: tr}
-	pri, err := u.opts.History.Chart(ctx, history.DimPriority, span, 0)
+	d := overviewData{Range: tr, Store: u.searchStore()}
+	pri, err := u.counter().Chart(ctx, history.DimPriority, span, 0)
 	if err != nil {
 		u.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -87,7 +89,7 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
 		d.Total += s.Total
 	}
 	d.ByPriority = stacked(span, pri)
-	rules, err := u.opts.History.Chart(ctx, history.DimRule, span, 5)
+	rules, err := u.counter().Chart(ctx, history.DimRule, span, 5)
 	if err != nil {
 		u.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -97,12 +99,15 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
 		{"Top rules", history.DimRule}, {"Top hosts", history.DimHost},
 		{"Top namespaces", history.DimNamespace}, {"Top workloads", history.DimWorkload},
 	} {
-		c, err := u.opts.History.Top(ctx, t.dim, tr.From, tr.To, 10)
+		c, err := u.counter().Top(ctx, t.dim, tr.From, tr.To, 10)
+		tl := topList{Title: t.title, Dim: t.dim, Counts: c}
 		if err != nil {
-			u.fail(w, r, http.StatusInternalServerError, err)
-			return
+			// One list the store cannot count (an Elasticsearch field
+			// without a keyword mapping) leaves the rest of the page.
+			u.log.Warn("ui overview: a top list failed", "dim", t.dim, "err", err)
+			tl.Error = err.Error()
 		}
-		d.Tops = append(d.Tops, topList{Title: t.title, Dim: t.dim, Counts: c})
+		d.Tops = append(d.Tops, tl)
 	}
 	u.render(w, r, "overview", page{Title: "Overview", Nav: "overview", Data: d})
 }

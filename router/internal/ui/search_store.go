@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/lookout-sec/lookout/router/internal/history"
 )
@@ -12,6 +13,23 @@ import (
 type Searcher interface {
 	Search(ctx context.Context, q history.Query) ([]history.Alert, error)
 	Get(ctx context.Context, uuid string) (history.Alert, error)
+}
+
+// Counter answers the overview: the router's history, or the
+// Elasticsearch search when it counts too (router/internal/history/elastic
+// does), so that the overview's numbers and the searches its values link
+// to agree.
+type Counter interface {
+	Chart(ctx context.Context, dim string, span history.Span, n int) ([]history.Series, error)
+	Top(ctx context.Context, dim string, since, until time.Time, n int) ([]history.Count, error)
+}
+
+// counter is what the overview counts.
+func (u *UI) counter() Counter {
+	if c, ok := u.opts.Search.(Counter); ok {
+		return c
+	}
+	return u.opts.History
 }
 
 // Store names of the alert page's origin.

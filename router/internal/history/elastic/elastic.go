@@ -77,6 +77,9 @@ func (s *Search) Close() error {
 	return nil
 }
 
+// requestTimeout bounds one request to the server (a page waits for it).
+const requestTimeout = 30 * time.Second
+
 // maxWindow is the largest page Search asks for: Elasticsearch's default
 // index.max_result_window.
 const maxWindow = 10000
@@ -197,6 +200,8 @@ func (s *Search) search(ctx context.Context, body map[string]any) ([]history.Ale
 	if err != nil {
 		return nil, fmt.Errorf("elastic: encode query: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
 	c := s.client
 	res, err := c.Search(c.Search.WithContext(ctx), c.Search.WithIndex(s.pattern),
 		c.Search.WithBody(strings.NewReader(string(b))), c.Search.WithIgnoreUnavailable(true),

@@ -37,9 +37,10 @@ func testAlerts() []*api.Alert {
 			Hostname: fmt.Sprintf("node-%d", i%4),
 			Tags:     [][]string{{"container", "shell"}, {"filesystem"}, {"network"}}[i%3],
 			OutputFields: map[string]any{
-				"proc.name":   []string{"bash", "cat", "curl", "sh"}[i%4],
-				"k8s.ns.name": []string{"default", "payments"}[i%2],
-				"proc.pid":    json.Number(strconv.Itoa(1000 + i)),
+				"proc.name":         []string{"bash", "cat", "curl", "sh"}[i%4],
+				"k8s.ns.name":       []string{"default", "payments"}[i%2],
+				"proc.pid":          json.Number(strconv.Itoa(1000 + i)),
+				"k8s.workload.name": []string{"api", "web", "db"}[i%7%3],
 			},
 		}
 		a.Output = fmt.Sprintf("%s by %s (pid=%d sh%d team-%d)", a.Rule, a.OutputFields["proc.name"], 1000+i, i, i%8)
@@ -69,7 +70,7 @@ func TestZinc(t *testing.T) {
 		Index: "falco", IndexSuffix: elasticsearch.SuffixDaily, IndexTemplate: true,
 		// Zinc ignores the template's dynamic template: string output
 		// fields are keyword only when listed.
-		KeywordFields: []string{"proc.name", "k8s.ns.name"},
+		KeywordFields: []string{"proc.name", "k8s.ns.name", "k8s.workload.name"},
 	}
 	out, err := elasticsearch.New(cfg, elasticsearch.Options{})
 	if err != nil {
@@ -151,6 +152,41 @@ func TestZinc(t *testing.T) {
 		})
 	}
 
+	t.Run("overview counts", func(t *testing.T) {
+		since := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+		until := since.Add(4 * 24 * time.Hour)
+		for _, dim := range []string{history.DimPriority, history.DimRule, history.DimHost, history.DimNamespace, history.DimWorkload} {
+			want, err := local.Top(ctx, dim, since, until, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Top(ctx, dim, since, until, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+				t.Errorf("top %s: %v\nwant (local history): %v", dim, got, want)
+			}
+		}
+		for _, c := range []struct {
+			dim  string
+			n    int
+			step time.Duration
+		}{{history.DimPriority, 0, time.Hour}, {history.DimRule, 2, 3 * time.Hour}, {history.DimHost, 5, 24 * time.Hour}} {
+			span := history.Span{Since: since, Until: until, Step: c.step}
+			want, err := local.Chart(ctx, c.dim, span, c.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Chart(ctx, c.dim, span, c.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) || len(got) == 0 {
+				t.Errorf("chart %s by %s:\n%v\nwant (local history):\n%v", c.dim, c.step, got, want)
+			}
+		}
+	})
 	t.Run("get maps the document", func(t *testing.T) {
 		a, err := s.Get(ctx, "u10")
 		if err != nil {
