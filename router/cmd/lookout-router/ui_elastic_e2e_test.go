@@ -126,6 +126,11 @@ outputs:
 		"until": {old.Add(time.Hour).Format("2006-01-02T15:04")}, "fields": {"proc.name=nc"}}
 	until("/ui/search?"+custom.Encode(), "0ld00000-0000-4000-8000-000000000001", "an old forensic alert", store)
 
+	// A silence pre-filled from it (only Elasticsearch has it).
+	if body := get("/ui/silences/new?from=0ld00000-0000-4000-8000-000000000001"); !strings.Contains(body, `rule = &#34;Old rule&#34;`) {
+		t.Errorf("the new-silence form is not pre-filled from the Elasticsearch alert:\n%.3000s", body)
+	}
+
 	byField := url.Values{"fields": {"proc.name=bash\nk8s.ns.name=payments"}}
 	body := until("/ui/search?"+byField.Encode(), ids[0], ids[1], store)
 	if strings.Contains(body, "0ld00000") {

@@ -70,3 +70,15 @@ func (u *UI) getAlert(ctx context.Context, uuid string) (a history.Alert, from s
 	a, err = u.opts.History.Get(ctx, uuid)
 	return a, fromHistory, err
 }
+
+// getForSilence finds an alert to pre-fill a silence from: the router's
+// history first (its field names are the ones silences match; an
+// Elasticsearch document may have them flattened, proc_name), then where
+// search reads.
+func (u *UI) getForSilence(ctx context.Context, uuid string) (history.Alert, error) {
+	a, err := u.opts.History.Get(ctx, uuid)
+	if u.opts.Search == nil || !errors.Is(err, history.ErrNotFound) {
+		return a, err
+	}
+	return u.opts.Search.Get(ctx, uuid)
+}
