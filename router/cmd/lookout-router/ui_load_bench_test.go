@@ -58,7 +58,7 @@ ui: {enabled: %s}
 outputs:
   - {name: out, type: stdout}
 `, addr, dir, ui))
-	startRouter(b, cfg, addr)
+	router := startRouter(b, cfg, addr)
 
 	var (
 		ctx  context.Context
@@ -78,6 +78,7 @@ outputs:
 		gen     loadResult
 		genDone = make(chan struct{})
 	)
+	cpu0 := cpuSeconds(b, router.Process.Pid)
 	go func() { gen = generate(addr, stop); close(genDone) }()
 	var filters []time.Duration
 	if page != nil {
@@ -92,7 +93,9 @@ outputs:
 	}
 	close(stop)
 	<-genDone
+	cpu := cpuSeconds(b, router.Process.Pid) - cpu0
 	b.StopTimer()
+	b.ReportMetric(100*cpu/gen.elapsed.Seconds(), "router-cpu-%")
 
 	b.ReportMetric(gen.rate(), "alerts/s")
 	b.ReportMetric(ms(gen.behind), "behind-schedule-max-ms")
@@ -283,6 +286,20 @@ func (p *loadPage) status() string {
 
 func (p *loadPage) rows() int {
 	return int(p.eval(`document.getElementById("live-body").rows.length`))
+}
+
+// cpuSeconds is the user and system CPU time process pid used so far
+// (/proc/PID/stat, in clock ticks of 1/100 s, Linux's USER_HZ).
+func cpuSeconds(b *testing.B, pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatalf("router cpu: %v", err)
+	}
+	// The fields after the command name (in parentheses, may hold spaces).
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	ut, _ := strconv.ParseFloat(f[11], 64) // field 14, utime
+	st, _ := strconv.ParseFloat(f[12], 64) // field 15, stime
+	return (ut + st) / 100
 }
 
 // metric reads a counter (summed over its labels) from the router's
