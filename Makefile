@@ -81,7 +81,7 @@ bench-router: $(BIN)/lookout-router
 	LOOKOUT_CRASH_REPORT=$(CURDIR)/bin/crash-report.txt $(GO) test -count=1 -run TestCrashLosesNothingAcked ./router/cmd/lookout-router/ && cat bin/crash-report.txt
 
 ## ---- triage UI (issue 13) ---------------------------------------------------
-.PHONY: test-deps-ui ui-screenshots bench-ui bench-ui-postgres
+.PHONY: test-deps-ui ui-screenshots bench-ui bench-ui-load bench-ui-postgres
 # The UI's browser test (router/cmd/lookout-router TestUIInBrowser) drives
 # Debian's headless chromium with chromedp. Idempotent.
 test-deps-ui:
@@ -92,6 +92,12 @@ ui-screenshots: test-deps-ui
 # bench-ui: search and chart over 1 M stored alerts (docs/ui.md).
 bench-ui:
 	$(GO) test -run '^$$' -bench '^Benchmark(Search|Overview)' -benchtime 20x -timeout 30m ./router/internal/history/
+
+# bench-ui-load: 1,000 alerts/s into the real binary with the UI off, on,
+# and on with headless chromium on the live page: ingest rate and latency,
+# the page's event-loop lag and filter-change time (docs/ui.md).
+bench-ui-load: test-deps-ui
+	flock /tmp/bench.lock $(GO) test -count=1 -run '^$$' -bench '^BenchmarkUIUnderLoad$$' -benchtime 1x ./router/cmd/lookout-router/
 
 # bench-ui-postgres: the same queries over 100 k alerts in a real PostgreSQL
 # (the UI's history with state.postgres; docs/ui.md).

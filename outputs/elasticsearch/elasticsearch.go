@@ -63,6 +63,28 @@ func New(cfg Config, opts Options) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	o := &Output{cfg: cfg, log: opts.Logger, now: opts.Now}
+	o.extra, _ = tmpl.ParseMap("elasticsearch.extra_fields", cfg.ExtraFields)
+	if o.now == nil {
+		o.now = time.Now
+	}
+	var err error
+	if o.client, o.transport, err = NewClient(cfg, opts.HTTPClient); err != nil {
+		return nil, err
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	return o, nil
+}
+
+// NewClient returns a go-elasticsearch client for cfg's addresses,
+// credentials, headers and ca_file (retries off: the caller decides), and
+// the transport it made (nil when hc's Transport is used), whose idle
+// connections the caller closes. The triage UI's Elasticsearch search
+// (router/internal/history/elastic) uses it to reach the index an output
+// writes with that output's settings.
+func NewClient(cfg Config, hc *http.Client) (*es.Client, *http.Transport, error) {
 	ec := es.Config{
 		Addresses: cfg.Addresses, Username: cfg.Username, Password: string(cfg.Password),
 		APIKey: string(cfg.APIKey), DisableRetry: true, Header: http.Header{},
@@ -70,29 +92,30 @@ func New(cfg Config, opts Options) (*Output, error) {
 	for k, v := range cfg.Headers {
 		ec.Header.Set(k, v)
 	}
-	o := &Output{cfg: cfg, log: opts.Logger, now: opts.Now}
-	o.extra, _ = tmpl.ParseMap("elasticsearch.extra_fields", cfg.ExtraFields)
-	if o.now == nil {
-		o.now = time.Now
-	}
-	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
-		ec.Transport = opts.HTTPClient.Transport
+	var own *http.Transport
+	if hc != nil && hc.Transport != nil {
+		ec.Transport = hc.Transport
 	} else {
 		tr, err := transport(cfg.CAFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		o.transport, ec.Transport = tr, tr
+		own, ec.Transport = tr, tr
 	}
 	client, err := es.NewClient(ec)
 	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: %w", err)
+		return nil, nil, fmt.Errorf("elasticsearch: %w", err)
 	}
-	o.client = client
-	if o.log == nil {
-		o.log = slog.New(slog.DiscardHandler)
+	return client, own, nil
+}
+
+// IndexPattern is the pattern that covers every index the output writes:
+// the index name, followed by -* when it carries a date suffix.
+func (c Config) IndexPattern() string {
+	if c.IndexSuffix == SuffixNone {
+		return c.Index
 	}
-	return o, nil
+	return c.Index + "-*"
 }
 
 // transport returns an HTTP transport that trusts the certificate

@@ -24,10 +24,7 @@ const managedBy = "lookout"
 // Either carries _meta.managed_by: lookout in its mappings (ZincSearch
 // rejects a top-level _meta).
 func (o *Output) Template() map[string]any {
-	pattern := o.cfg.Index
-	if o.cfg.IndexSuffix != SuffixNone {
-		pattern += "-*"
-	}
+	pattern := o.cfg.IndexPattern()
 	var mappings map[string]any
 	if o.cfg.Compat == CompatFalcosidekick {
 		mappings = sidekickMappings()

@@ -7,11 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,106 +15,22 @@ import (
 	"time"
 
 	"github.com/lookout-sec/lookout/outputs"
+	"github.com/lookout-sec/lookout/outputs/elasticsearch/zinctest"
 	"github.com/lookout-sec/lookout/outputs/outputtest"
 	"github.com/lookout-sec/lookout/router/api"
 )
 
-// The integration tests run against ZincSearch, an Elasticsearch-API server
-// in Go that `make test-deps-outputs` builds into .tools/bin (Elasticsearch
-// and OpenSearch are not installable on the CI machine). Zinc serves the ES
-// API under /es, answers with the X-Elastic-Product header go-elasticsearch
-// checks, makes documents searchable after a short delay, does not apply
-// dynamic templates (explicit properties only) and caps open-ended date
-// ranges at "now", so queries below use closed ranges.
+// The integration tests run against ZincSearch (zinctest: how it is found
+// and started, and its quirks).
 
 const (
-	zincUser     = "admin"
-	zincPassword = "Zinc-test-pa55#secret"
+	zincUser     = zinctest.User
+	zincPassword = zinctest.Password
 	// visible bounds how long a search waits for documents to appear.
 	visible = 30 * time.Second
 )
 
-// zincBinary finds zincsearch on PATH or in the repository's .tools/bin.
-func zincBinary() (string, error) {
-	if p, err := exec.LookPath("zincsearch"); err == nil {
-		return p, nil
-	}
-	p, err := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", "zincsearch"))
-	if err != nil {
-		return "", err
-	}
-	if st, err := os.Stat(p); err != nil || st.Size() == 0 {
-		return "", fmt.Errorf("zincsearch is neither on PATH nor at %s", p)
-	}
-	return p, nil
-}
-
-// startZinc runs ZincSearch on a free 127.0.0.1 port with a temporary data
-// directory and returns its ES API base URL. In CI (CI=true) a missing
-// binary fails the test; elsewhere it skips with the command that builds it.
-func startZinc(t *testing.T) string {
-	t.Helper()
-	bin, err := zincBinary()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v; CI must build it with `make test-deps-outputs`", err)
-		}
-		t.Skipf("%v; run `make test-deps-outputs` to build it (ZincSearch v0.4.10, ~5 min once)", err)
-	}
-	port := freePort(t)
-	dir := t.TempDir()
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"ZINC_FIRST_ADMIN_USER="+zincUser, "ZINC_FIRST_ADMIN_PASSWORD="+zincPassword,
-		"ZINC_DATA_PATH="+filepath.Join(dir, "data"), "ZINC_SERVER_ADDRESS=127.0.0.1",
-		"ZINC_SERVER_PORT="+strconv.Itoa(port), "ZINC_TELEMETRY=false", "ZINC_SENTRY=false",
-		"ZINC_PROFILER=false", "GIN_MODE=release")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("zincsearch output:\n%s", logs.String())
-		}
-	})
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("zincsearch exited before serving: %v", err)
-		default:
-		}
-		if res, err := http.Get(base + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return base + "/es"
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("zincsearch did not answer /healthz on %s within 60s", base)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func startZinc(t *testing.T) string { return zinctest.Start(t) }
 
 // search runs query over index and returns the _id of every hit, sorted.
 func search(t *testing.T, base, index string, query map[string]any) []string {

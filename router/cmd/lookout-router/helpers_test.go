@@ -22,7 +22,7 @@ var (
 )
 
 // routerBinary builds lookout-router once per test run.
-func routerBinary(t *testing.T) string {
+func routerBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "lookout-router-e2e")
@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 }
 
 // freeAddr returns a 127.0.0.1 address nobody listens on right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -62,7 +62,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // startRouter starts the binary with cfg and waits until /healthz answers.
-func startRouter(t *testing.T, cfgFile, addr string) *exec.Cmd {
+func startRouter(t testing.TB, cfgFile, addr string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(routerBinary(t), "--config", cfgFile, "--log-level", "warn")
 	cmd.Stderr = os.Stderr
@@ -160,7 +160,7 @@ func alertBody(i int) (string, string) {
 	return id, fmt.Sprintf(`{"hostname":"h","output":"alert %d","output_fields":{"n":%d},"priority":"Warning","rule":"Crash test","source":"syscall","tags":[],"time":"2026-11-23T10:00:00.000000000Z","uuid":%q}`, i, i, id)
 }
 
-func writeConfig(t *testing.T, dir, body string) string {
+func writeConfig(t testing.TB, dir, body string) string {
 	t.Helper()
 	f := filepath.Join(dir, "router.yaml")
 	if err := os.WriteFile(f, []byte(strings.TrimSpace(body)+"\n"), 0o600); err != nil {

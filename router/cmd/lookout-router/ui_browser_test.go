@@ -20,7 +20,7 @@ import (
 
 // browser starts headless Chromium (Debian's chromium, installed by
 // `make test-deps-ui`) at a 1280 px wide window.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {

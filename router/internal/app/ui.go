@@ -9,8 +9,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lookout-sec/lookout/outputs/elasticsearch"
 	"github.com/lookout-sec/lookout/router/internal/config"
 	"github.com/lookout-sec/lookout/router/internal/history"
+	"github.com/lookout-sec/lookout/router/internal/history/elastic"
 	"github.com/lookout-sec/lookout/router/internal/noise"
 	"github.com/lookout-sec/lookout/router/internal/pgstate"
 	"github.com/lookout-sec/lookout/router/internal/pipeline"
@@ -33,9 +35,13 @@ type triage struct {
 	handler  http.Handler
 	store    history.Store
 	recorder *history.Recorder
+	search   *elastic.Search // ui.search: elasticsearch
 }
 
 func (t *triage) close() {
+	if t.search != nil {
+		_ = t.search.Close()
+	}
 	if t.store != nil {
 		if err := t.store.Close(); err != nil {
 			slog.Default().Warn("closing the ui history", "err", err)
@@ -66,6 +72,19 @@ func startUI(ctx context.Context, cfg *config.Config, d uiDeps) (*triage, error)
 		t.recorder.Offer(as)
 		hub.Publish(as)
 	})
+	opts := ui.Options{
+		SessionTTL: cfg.UI.SessionTTL, History: st, Hub: hub,
+		Noise: d.noise, DeadLetters: d.queue, Outputs: d.outputs, Gatherer: d.reg, Logger: d.log,
+	}
+	search := "history"
+	if t.search, err = openSearch(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if t.search != nil {
+		opts.Search, opts.SearchStore = t.search, t.search.Describe()
+		search = opts.SearchStore
+	}
 	var admin, viewer []string
 	for _, s := range cfg.AdminTokens {
 		admin = append(admin, string(s))
@@ -73,16 +92,39 @@ func startUI(ctx context.Context, cfg *config.Config, d uiDeps) (*triage, error)
 	for _, s := range cfg.UI.ViewerTokens {
 		viewer = append(viewer, string(s))
 	}
-	t.handler, err = ui.New(ui.Options{
-		AdminTokens: admin, ViewerTokens: viewer, SessionTTL: cfg.UI.SessionTTL, History: st, Hub: hub,
-		Noise: d.noise, DeadLetters: d.queue, Outputs: d.outputs, Gatherer: d.reg, Logger: d.log,
-	})
+	opts.AdminTokens, opts.ViewerTokens = admin, viewer
+	t.handler, err = ui.New(opts)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	d.log.Info("triage UI at /ui/ (admin and viewer tokens log in)", "history", where, "max_age", h.MaxAge, "max_bytes", h.MaxBytes)
+	d.log.Info("triage UI at /ui/ (admin and viewer tokens log in)", "history", where, "max_age", h.MaxAge, "max_bytes", h.MaxBytes, "search", search)
 	return t, nil
+}
+
+// openSearch returns the Elasticsearch search of ui.search (nil when
+// search reads the history): over the index of the output it names, with
+// that output's settings. The config loader checked the output.
+func openSearch(cfg *config.Config) (*elastic.Search, error) {
+	s := cfg.UI.Search
+	if s.Source != config.UISearchElasticsearch {
+		return nil, nil
+	}
+	for _, o := range cfg.Outputs {
+		if o.Name != s.Output {
+			continue
+		}
+		es, ok := o.Settings.(elasticsearch.Config)
+		if !ok {
+			return nil, fmt.Errorf("ui.search.output: output %q is not of type elasticsearch", o.Name)
+		}
+		search, err := elastic.New(o.Name, es, nil)
+		if err != nil {
+			return nil, fmt.Errorf("ui.search: %w", err)
+		}
+		return search, nil
+	}
+	return nil, fmt.Errorf("ui.search.output: %q is not a configured output", s.Output)
 }
 
 // openHistory opens the UI's history: in PostgreSQL, shared by every

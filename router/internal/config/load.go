@@ -130,6 +130,9 @@ func (c *Config) validate(reg registry.Registry) []error {
 		}
 		seen[o.Name] = true
 	}
+	if err := c.UI.checkSearch(c.Outputs); err != nil {
+		errs = append(errs, err)
+	}
 	return errs
 }
 

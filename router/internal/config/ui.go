@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/lookout-sec/lookout/outputs/elasticsearch"
 )
 
 // UI is the ui: block: the triage web UI at /ui/ (docs/ui.md). It is
@@ -17,6 +20,25 @@ type UI struct {
 	// SessionTTL is how long a login lasts; default 12h.
 	SessionTTL time.Duration `mapstructure:"session_ttl"`
 	History    UIHistory     `mapstructure:"history"`
+	Search     UISearch      `mapstructure:"search"`
+}
+
+// Search sources of the UI (ui.search.source).
+const (
+	UISearchHistory       = "history"       // the router's own history (default)
+	UISearchElasticsearch = "elasticsearch" // the index an elasticsearch output writes
+)
+
+// UISearch picks where the UI's search and alert pages read alerts: the
+// router's own history, or the index an elasticsearch output writes (the
+// forensic store), with that output's addresses, credentials and CA. The
+// live stream, overview, findings and silences stay the router's own.
+type UISearch struct {
+	// Source is history (default) or elasticsearch.
+	Source string `mapstructure:"source"`
+	// Output names the elasticsearch output whose index search reads
+	// (with source: elasticsearch).
+	Output string `mapstructure:"output"`
 }
 
 // UIHistory bounds the alert history the UI searches.
@@ -52,7 +74,7 @@ func (u UI) On(c *Config) bool {
 func DefaultUI() UI {
 	return UI{SessionTTL: DefaultUISessionTTL, History: UIHistory{
 		MaxAge: DefaultUIHistoryMaxAge, MaxBytes: DefaultUIHistoryMaxByte, Buffer: DefaultUIHistoryBuffer,
-	}}
+	}, Search: UISearch{Source: UISearchHistory}}
 }
 
 // Validate checks the ui block.
@@ -72,5 +94,45 @@ func (u UI) Validate() error {
 	case u.History.Buffer <= 0:
 		return Errorf("history.buffer", "%d is not a positive number of batches", u.History.Buffer)
 	}
+	switch s := u.Search; s.Source {
+	case UISearchHistory:
+		if s.Output != "" {
+			return Errorf("search.output", "only with source: elasticsearch (source is history)")
+		}
+	case UISearchElasticsearch:
+		if s.Output == "" {
+			return Errorf("search.output", "is required with source: elasticsearch: the name of an output of type elasticsearch")
+		}
+	default:
+		return Errorf("search.source", "%q is not one of history, elasticsearch", s.Source)
+	}
 	return nil
+}
+
+// checkSearch checks that ui.search.output names an output of type
+// elasticsearch whose documents the search reads (not document: ecs).
+func (u UI) checkSearch(outs []Output) error {
+	if u.Search.Source != UISearchElasticsearch {
+		return nil
+	}
+	var es []string
+	for _, o := range outs {
+		if o.Type == "elasticsearch" {
+			es = append(es, o.Name)
+		}
+		if o.Name != u.Search.Output {
+			continue
+		}
+		if o.Type != "elasticsearch" {
+			return Errorf("ui.search.output", "output %q is of type %s, not elasticsearch", o.Name, o.Type)
+		}
+		if c, ok := o.Settings.(elasticsearch.Config); ok && c.Document == elasticsearch.DocumentECS {
+			return Errorf("ui.search.output", "output %q writes document: ecs; the UI's search reads document: falco (the default) or compat: falcosidekick", o.Name)
+		}
+		return nil
+	}
+	if len(es) == 0 {
+		return Errorf("ui.search.output", "%q is not a configured output, and no output is of type elasticsearch", u.Search.Output)
+	}
+	return Errorf("ui.search.output", "%q is not a configured output (elasticsearch outputs: %s)", u.Search.Output, strings.Join(es, ", "))
 }

@@ -76,14 +76,16 @@ type Query struct {
 	Limit        int               // default 50, at most 1000
 }
 
-// Cursor is a place in the search order (newest time first, then id).
+// Cursor is a place in the search order (newest time first, then id;
+// in Elasticsearch, router/internal/history/elastic, then uuid).
 type Cursor struct {
-	TS int64 // Time in Unix nanoseconds
-	ID int64
+	TS   int64 // Time in Unix nanoseconds
+	ID   int64
+	UUID string // the order's tie-break where there are no ids
 }
 
 // CursorOf is the cursor just after a.
-func CursorOf(a *Alert) Cursor { return Cursor{TS: a.Time.UnixNano(), ID: a.ID} }
+func CursorOf(a *Alert) Cursor { return Cursor{TS: a.Time.UnixNano(), ID: a.ID, UUID: a.UUID} }
 
 // Span is a time range cut into equal buckets for a chart.
 type Span struct {

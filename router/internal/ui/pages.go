@@ -60,12 +60,14 @@ type overviewData struct {
 	ByRule     chart
 	Tops       []topList
 	Total      int64
+	Store      string // where the counts come from
 }
 
 type topList struct {
 	Title  string
 	Dim    string
 	Counts []history.Count
+	Error  string
 }
 
 func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
@@ -77,8 +79,8 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	span := history.Span{Since: tr.From, Until: tr.To, Step: stepFor(tr.To.Sub(tr.From))}
 	span.Since = span.Since.Truncate(span.Step)
-	d := overviewData{Range: tr}
-	pri, err := u.opts.History.Chart(ctx, history.DimPriority, span, 0)
+	d := overviewData{Range: tr, Store: u.searchStore()}
+	pri, err := u.counter().Chart(ctx, history.DimPriority, span, 0)
 	if err != nil {
 		u.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -87,7 +89,7 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
 		d.Total += s.Total
 	}
 	d.ByPriority = stacked(span, pri)
-	rules, err := u.opts.History.Chart(ctx, history.DimRule, span, 5)
+	rules, err := u.counter().Chart(ctx, history.DimRule, span, 5)
 	if err != nil {
 		u.fail(w, r, http.StatusInternalServerError, err)
 		return
@@ -97,12 +99,15 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request) {
 		{"Top rules", history.DimRule}, {"Top hosts", history.DimHost},
 		{"Top namespaces", history.DimNamespace}, {"Top workloads", history.DimWorkload},
 	} {
-		c, err := u.opts.History.Top(ctx, t.dim, tr.From, tr.To, 10)
+		c, err := u.counter().Top(ctx, t.dim, tr.From, tr.To, 10)
+		tl := topList{Title: t.title, Dim: t.dim, Counts: c}
 		if err != nil {
-			u.fail(w, r, http.StatusInternalServerError, err)
-			return
+			// One list the store cannot count (an Elasticsearch field
+			// without a keyword mapping) leaves the rest of the page.
+			u.log.Warn("ui overview: a top list failed", "dim", t.dim, "err", err)
+			tl.Error = err.Error()
 		}
-		d.Tops = append(d.Tops, topList{Title: t.title, Dim: t.dim, Counts: c})
+		d.Tops = append(d.Tops, tl)
 	}
 	u.render(w, r, "overview", page{Title: "Overview", Nav: "overview", Data: d})
 }
@@ -118,6 +123,7 @@ type searchData struct {
 	Next    string // query of the next page
 	Fields  string
 	Elapsed time.Duration
+	Store   string // where search reads
 }
 
 // parseFields reads "name=value" lines.
@@ -142,7 +148,7 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 	if v.Get("r") == "" {
 		v.Set("r", "24h")
 	}
-	d := searchData{Form: v, Fields: v.Get("fields")}
+	d := searchData{Form: v, Fields: v.Get("fields"), Store: u.searchStore()}
 	p := page{Title: "Search", Nav: "search", Data: &d}
 	tr, err := parseRange(v, u.now())
 	d.Range = tr
@@ -166,13 +172,15 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, "search", p)
 		return
 	}
-	if b := v.Get("before"); b != "" {
-		ts, id, _ := strings.Cut(b, ".")
+	if b := v.Get("before"); b != "" { // TS.ID[.UUID]
+		ts, rest, _ := strings.Cut(b, ".")
+		id, uuid, _ := strings.Cut(rest, ".")
 		q.Before.TS, _ = strconv.ParseInt(ts, 10, 64)
 		q.Before.ID, _ = strconv.ParseInt(id, 10, 64)
+		q.Before.UUID = uuid
 	}
 	start := time.Now()
-	d.Alerts, err = u.opts.History.Search(r.Context(), q)
+	d.Alerts, err = u.searcher().Search(r.Context(), q)
 	d.Elapsed = time.Since(start).Round(time.Millisecond)
 	if err != nil {
 		p.Error = err.Error()
@@ -183,7 +191,11 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 			nv[k] = x
 		}
 		c := history.CursorOf(&d.Alerts[len(d.Alerts)-1])
-		nv.Set("before", strconv.FormatInt(c.TS, 10)+"."+strconv.FormatInt(c.ID, 10))
+		before := strconv.FormatInt(c.TS, 10) + "." + strconv.FormatInt(c.ID, 10)
+		if u.opts.Search != nil {
+			before += "." + c.UUID
+		}
+		nv.Set("before", before)
 		d.Next = nv.Encode()
 	}
 	u.render(w, r, "search", p)
@@ -193,10 +205,17 @@ type alertData struct {
 	Alert   history.Alert
 	Finding *noise.Finding
 	Outputs []string
+	// Elastic: the alert came from Elasticsearch (ui.search), whose
+	// documents hold only the noise stage's annotation of delivery.
+	Elastic bool
+	Store   string
+	// Fallback: search reads Elasticsearch, which does not have the
+	// alert (yet); it came from the router's history.
+	Fallback bool
 }
 
 func (u *UI) alert(w http.ResponseWriter, r *http.Request) {
-	a, err := u.opts.History.Get(r.Context(), chi.URLParam(r, "uuid"))
+	a, from, err := u.getAlert(r.Context(), chi.URLParam(r, "uuid"))
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, history.ErrNotFound) {
@@ -205,7 +224,11 @@ func (u *UI) alert(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, code, err)
 		return
 	}
-	d := alertData{Alert: a}
+	d := alertData{Alert: a, Elastic: from == fromSearch, Store: "the router's history",
+		Fallback: u.opts.Search != nil && from == fromHistory}
+	if d.Elastic {
+		d.Store = u.searchStore()
+	}
 	if u.opts.Noise != nil && a.Finding != "" {
 		if f, _, err := u.opts.Noise.Finding(a.Finding); err == nil {
 			d.Finding = &f

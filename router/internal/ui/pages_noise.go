@@ -94,7 +94,7 @@ func (u *UI) newSilence(w http.ResponseWriter, r *http.Request) {
 	d := newSilenceData{Duration: "24h"}
 	p := page{Title: "New silence", Nav: "silences", Data: &d}
 	if id := r.URL.Query().Get("from"); id != "" {
-		a, err := u.opts.History.Get(r.Context(), id)
+		a, err := u.getForSilence(r.Context(), id)
 		if err != nil {
 			p.Error = err.Error()
 		} else {

@@ -48,13 +48,17 @@ type Options struct {
 	ViewerTokens []string // log in read-only
 	SessionTTL   time.Duration
 	History      history.Store
-	Hub          *Hub
-	Noise        *noise.Stage // nil: noise control is off (no findings, silences)
-	DeadLetters  DeadLetters
-	Outputs      []string
-	Gatherer     prometheus.Gatherer // the router's metrics (outputs page)
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Search answers the search and alert pages when set (ui.search:
+	// elasticsearch); SearchStore names it on the pages.
+	Search      Searcher
+	SearchStore string
+	Hub         *Hub
+	Noise       *noise.Stage // nil: noise control is off (no findings, silences)
+	DeadLetters DeadLetters
+	Outputs     []string
+	Gatherer    prometheus.Gatherer // the router's metrics (outputs page)
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // UI serves the pages.
