@@ -37,6 +37,7 @@ type options struct {
 	stateDSN    string
 	cpuProfile  string
 	rate        float64
+	peer        string
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&o.stateDSN, "state-dsn", "", "noise state in this PostgreSQL (state.postgres.dsn); empty: the embedded store")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the router's CPU profile over the load (admin.pprof) to this file")
 	flag.Float64Var(&o.rate, "rate", 0, "requests per second in all, on a fixed schedule (open loop; latency from the scheduled time); 0: as fast as the clients go")
+	flag.StringVar(&o.peer, "peer", "", "intake scenarios: run this Falcosidekick binary instead of the router (webhook output to the same sink), for the side-by-side figure")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -25,7 +25,11 @@ func intake(ctx context.Context, o options) error {
 		return err
 	}
 	defer s.close()
-	r, err := startRouter(ctx, o, []outputSpec{{name: "sink", url: "http://" + s.addr + "/hook", concurrency: o.concurrency, timeout: "10s"}})
+	start := startRouter
+	if o.peer != "" {
+		start = startPeer
+	}
+	r, err := start(ctx, o, []outputSpec{{name: "sink", url: "http://" + s.addr + "/hook", concurrency: o.concurrency, timeout: "10s"}})
 	if err != nil {
 		return err
 	}
@@ -43,6 +47,9 @@ func intake(ctx context.Context, o options) error {
 	}
 	deliveredDuringLoad := s.n.Load()
 	rss := r.peakRSS()
+	if o.peer != "" {
+		fmt.Printf("peer=%s (Falcosidekick's webhook output to the same sink; its queue is in memory) ", o.peer)
+	}
 	fmt.Printf("scenario=%s rate=%s durable=%v clients=%d batch=%d duration=%s sink_latency=%s output_concurrency=%d noise=%s state=%s\n",
 		o.scenario, rateName(o.rate), o.durable, o.clients, max(o.batch, 1), o.duration, o.sinkLatency, o.concurrency, o.noise, stateName(o))
 	fmt.Printf("  intake (alerts; latency per request): sent=%d ok=%d 503=%d other=%d rate=%.0f/s p50=%s p99=%s max=%s\n",
