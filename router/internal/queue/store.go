@@ -32,6 +32,11 @@ const FileName = "queue.db"
 // docs/benchmarks-router.md) and cost small commits nothing measurable.
 const PageSize = 16 << 10
 
+// initialMmap is the first mapping of the queue file (virtual memory, not
+// resident): bbolt remaps, holding every transaction back, each time the
+// file outgrows its mapping.
+const initialMmap = 1 << 30
+
 // OutputOptions describes one output's queue.
 type OutputOptions struct {
 	Name       string
@@ -134,6 +139,9 @@ func Open(opts Options) (*Store, error) {
 		}
 		db, err := openChecked(path, &bolt.Options{
 			Timeout: opts.LockTimeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, PageSize: PageSize,
+			// Address space only: a larger first mapping spares the growing
+			// file the remaps that stop every reader and the writer.
+			InitialMmapSize: initialMmap,
 		})
 		if err != nil {
 			return nil, err
