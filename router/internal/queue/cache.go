@@ -10,10 +10,13 @@ import "github.com/lookout-sec/lookout/router/api"
 // and never decoded again. The bbolt file stays the truth: an entry that
 // cools (a retry rewrote its record, or the cache was full when it came)
 // is read back from disk as before. Options.HotBytes bounds the cache by
-// the entries' record sizes; the heap behind it is a few times that.
+// the entries' record sizes; the decoded alerts behind it take about three
+// times that on the heap (TestMemoryModeAccountsTheHeap's figures). 4 MiB
+// covers thousands of alerts in flight, which is what delivery that keeps
+// up needs; a backlog beyond it is read back from the file.
 
 // DefaultHotBytes is Options.HotBytes' default.
-const DefaultHotBytes = 8 << 20
+const DefaultHotBytes = 4 << 20
 
 // hotBytes is what every output's hot entries take; store lock held.
 func (s *Store) hotBytes() int64 {
