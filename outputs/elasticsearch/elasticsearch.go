@@ -121,7 +121,7 @@ func (c Config) IndexPattern() string {
 // transport returns an HTTP transport that trusts the certificate
 // authorities in caFile (PEM) in addition to the system's.
 func transport(caFile string) (*http.Transport, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := outputs.NewTransport()
 	if caFile == "" {
 		return tr, nil
 	}

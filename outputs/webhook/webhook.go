@@ -103,7 +103,7 @@ func New(cfg Config) (*Output, error) {
 		return nil, err
 	}
 	o := &Output{cfg: cfg, contentType: cfg.ContentType, client: &http.Client{
-		Timeout: cfg.Timeout, CheckRedirect: outputs.CheckRedirect(cfg.FollowRedirects),
+		Timeout: cfg.Timeout, CheckRedirect: outputs.CheckRedirect(cfg.FollowRedirects), Transport: outputs.NewTransport(),
 	}}
 	if o.contentType == "" {
 		o.contentType = "application/json"

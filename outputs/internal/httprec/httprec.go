@@ -61,7 +61,7 @@ func WrapClient(c *http.Client) *http.Client {
 	}
 	next := cp.Transport
 	if next == nil {
-		next = http.DefaultTransport
+		next = outputs.NewTransport()
 	}
 	cp.Transport = transport{next: next}
 	return &cp
