@@ -213,18 +213,24 @@ func (r *routerProc) commits() (n, meanSec, meanWrites float64) {
 }
 
 // peakRSS reads the router's VmHWM from /proc in MiB.
-func (r *routerProc) peakRSS() float64 {
+func (r *routerProc) peakRSS() float64 { return r.status()["VmHWM:"] }
+
+// status reads the router's /proc/PID/status memory lines in MiB: VmHWM
+// (peak resident), RssAnon (heap, stacks) and RssFile (mapped file pages:
+// the bbolt file's, reclaimable).
+func (r *routerProc) status() map[string]float64 {
+	out := map[string]float64{}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
 	if err != nil {
-		return 0
+		return out
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(line); len(f) >= 2 && (strings.HasPrefix(f[0], "Vm") || strings.HasPrefix(f[0], "Rss")) {
 			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+			out[f[0]] = kb / 1024
 		}
 	}
-	return 0
+	return out
 }
 
 func (r *routerProc) stop(keep bool) {

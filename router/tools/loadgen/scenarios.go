@@ -46,7 +46,8 @@ func intake(ctx context.Context, o options) error {
 		fmt.Printf("  cpu profile: %s (go tool pprof %s %s)\n", o.cpuProfile, o.router, o.cpuProfile)
 	}
 	deliveredDuringLoad := s.n.Load()
-	rss := r.peakRSS()
+	mem := r.status()
+	rss := mem["VmHWM:"]
 	if o.peer != "" {
 		fmt.Printf("peer=%s (Falcosidekick's webhook output to the same sink; its queue is in memory) ", o.peer)
 	}
@@ -60,7 +61,7 @@ func intake(ctx context.Context, o options) error {
 		fmt.Printf("  sink: answer to next request %.2fms (the router's turnaround per alert), sleep of %s took %.2fms\n",
 			float64(gap)/1e6, o.sinkLatency, float64(slept)/1e6)
 	}
-	fmt.Printf("  router peak RSS (VmHWM): %.1f MiB\n", rss)
+	fmt.Printf("  router peak RSS (VmHWM): %.1f MiB; at the end RssAnon %.1f MiB, RssFile %.1f MiB\n", rss, mem["RssAnon:"], mem["RssFile:"])
 	if n, sec, w := r.commits(); n > 0 {
 		fmt.Printf("  queue commits: %.0f, %.0f/s, mean %.2fms, %.1f writes each\n", n, n/res.elapsed.Seconds(), sec*1e3, w)
 	}
