@@ -101,22 +101,26 @@ type (
 // decode decodes one alert from the start of b in one pass and returns the
 // offset where its JSON value ends.
 //
-// An alert that is no bigger than MaxFieldsBytes and nests no deeper than
-// MaxFieldsDepth+1 cannot break output_fields' limits, so its fields are
-// decoded with the rest (numbers as json.Number). Any other alert takes the
-// careful path: output_fields is kept raw, checked, then decoded.
+// An alert no bigger than MaxFieldsBytes cannot break output_fields' size
+// limit, so its fields are decoded with the rest (numbers as json.Number)
+// and their nesting checked on the decoded values. Any other alert, and
+// any the fast decoder refuses, takes the careful path: output_fields is
+// kept raw, checked, then decoded, and its errors are the ones returned.
 func (a *Alert) decode(b []byte) (int64, error) {
-	if len(b) <= MaxFieldsBytes && jsonDepth(b) <= MaxFieldsDepth+1 {
+	if len(b) <= MaxFieldsBytes {
 		var raw fieldsIn
-		if fastDecoder.Unmarshal(b, &raw) == nil {
+		if fastDecoder.Unmarshal(b, &raw) == nil && depth(raw.OutputFields, 1) <= MaxFieldsDepth {
 			if out, err := raw.alert(); err == nil {
 				out.OutputFields = raw.OutputFields
 				*a = out
 				return int64(len(b)), nil
 			}
 		}
-		// Refused: decode again with encoding/json for its precise error.
-		raw = fieldsIn{}
+	}
+	if len(b) <= MaxFieldsBytes && jsonDepth(b) <= MaxFieldsDepth+1 {
+		// Refused, within output_fields' limits: decode again with
+		// encoding/json for its precise error.
+		var raw fieldsIn
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		if err := dec.Decode(&raw); err != nil {
@@ -155,6 +159,34 @@ func (a *Alert) decode(b []byte) (int64, error) {
 	}
 	*a = out
 	return dec.InputOffset(), nil
+}
+
+// depth is how deep v nests, v itself at level d (output_fields' object is
+// level 1, as for jsonDepth); it stops counting past MaxFieldsDepth.
+func depth(v any, d int) int {
+	if d > MaxFieldsDepth {
+		return d
+	}
+	deepest := d
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if sub, ok := e.(map[string]any); ok {
+				deepest = max(deepest, depth(sub, d+1))
+			} else if sub, ok := e.([]any); ok {
+				deepest = max(deepest, depth(sub, d+1))
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if sub, ok := e.(map[string]any); ok {
+				deepest = max(deepest, depth(sub, d+1))
+			} else if sub, ok := e.([]any); ok {
+				deepest = max(deepest, depth(sub, d+1))
+			}
+		}
+	}
+	return deepest
 }
 
 // alert checks and converts everything but output_fields.
