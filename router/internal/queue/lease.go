@@ -197,7 +197,7 @@ func (s *Store) Release(name string, items ...Item) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, it := range items {
-		if e := q.bySeq[it.Seq]; e != nil && e.leased {
+		if e := q.find(it.Seq); e != nil && e.leased {
 			e.leased = false
 			q.leased--
 		}
@@ -220,7 +220,7 @@ func (s *Store) Ack(name string, items ...Item) error {
 		return ErrClosed
 	}
 	for _, it := range items {
-		if e := q.bySeq[it.Seq]; e != nil {
+		if e := q.find(it.Seq); e != nil {
 			s.used -= q.remove(e)
 			seqs = append(seqs, it.Seq)
 		}
@@ -249,7 +249,7 @@ func (s *Store) Retry(name string, it Item, next time.Time, cause error) error {
 		return fmt.Errorf("encode record: %w", err)
 	}
 	s.mu.Lock()
-	e := q.bySeq[it.Seq]
+	e := q.find(it.Seq)
 	if e == nil {
 		s.mu.Unlock()
 		return nil // dropped meanwhile
@@ -315,7 +315,7 @@ func (s *Store) deadLetter(name string, it Item, raw []byte, cause error, attemp
 		return fmt.Errorf("encode dead letter: %w", err)
 	}
 	s.mu.Lock()
-	e := q.bySeq[it.Seq]
+	e := q.find(it.Seq)
 	if e != nil {
 		s.used -= q.remove(e)
 	}

@@ -1,8 +1,10 @@
 package queue
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -17,8 +19,7 @@ type outq struct {
 	dropOldest bool
 	next       uint64 // next queue sequence
 	nextDead   uint64 // next dead-letter id
-	entries    []*entry
-	bySeq      map[uint64]*entry
+	entries    []*entry // sorted by seq; gone entries linger until compact
 	live       int
 	leased     int
 	bytes      int64
@@ -42,7 +43,7 @@ type entry struct {
 }
 
 func newOutq(o OutputOptions) *outq {
-	return &outq{name: o.Name, dropOldest: o.DropOldest, next: 1, nextDead: 1, bySeq: map[uint64]*entry{}, wake: make(chan struct{})}
+	return &outq{name: o.Name, dropOldest: o.DropOldest, next: 1, nextDead: 1, wake: make(chan struct{})}
 }
 
 // signal wakes every Lease waiting on q; the store lock must be held.
@@ -60,7 +61,6 @@ func (q *outq) add(e *entry) {
 	q.entries = append(q.entries, nil)
 	copy(q.entries[i+1:], q.entries[i:])
 	q.entries[i] = e
-	q.bySeq[e.seq] = e
 	q.live++
 	q.bytes += e.size
 }
@@ -77,11 +77,21 @@ func (q *outq) remove(e *entry) int64 {
 	e.gone = true
 	e.data = nil
 	q.cool(e)
-	delete(q.bySeq, e.seq)
 	q.live--
 	q.bytes -= e.size
 	q.compact()
 	return e.size
+}
+
+// find returns the live entry with sequence seq, or nil. The entries are
+// sorted by sequence, so it is a binary search (a map beside the slice
+// cost about 50 bytes per queued item and GC work).
+func (q *outq) find(seq uint64) *entry {
+	i, ok := slices.BinarySearchFunc(q.entries, seq, func(e *entry, seq uint64) int { return cmp.Compare(e.seq, seq) })
+	if !ok || q.entries[i].gone {
+		return nil
+	}
+	return q.entries[i]
 }
 
 func (q *outq) compact() {
