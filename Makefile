@@ -165,11 +165,19 @@ test-deps-app:
 	@command -v shred >/dev/null && command -v find >/dev/null && command -v setpriv >/dev/null || \
 		{ $(APT) update -qq && $(APT) install -y coreutils findutils util-linux; }
 
-.PHONY: bench-sensor
+.PHONY: bench-sensor bench-sensor-throughput
 # bench-sensor: overhead of the full sensor (default rules) on getppid, open+close and exec loops,
-# as ratios of interleaved medians, plus the sensor's RSS and CPU idle and under load (root).
-bench-sensor:
+# as ratios of interleaved medians, plus the sensor's RSS and CPU idle and under load (root),
+# then bench-sensor-throughput.
+bench-sensor: bench-sensor-throughput
 	$(GO) test -run '^$$' -bench "SensorOverhead|SensorIdle|SensorForkStorm" -benchtime 1x -count 1 -timeout 20m ./sensor/e2e/
+
+# bench-sensor-throughput: the sensor pipeline (probe, reader, decode, state, the embedded rules)
+# under open+close load from several writer threads: events/s offered and handled, exact kernel
+# drops, sensor CPU and allocations per event; and the loop's one-core ceiling on a backlog
+# (docs/benchmarks-probe.md, issue 19). Root. LOOKOUT_BENCH_SECONDS sets a load run's length.
+bench-sensor-throughput:
+	$(GO) test -run '^$$' -bench "SensorThroughput|SensorDrain" -benchtime 1x -count 1 -timeout 10m ./sensor/internal/app/
 
 ## ---- sensor k8s_audit source (issue 15) -----------------------------------
 .PHONY: test-deps-k8s-audit bench-k8s-audit fuzz-k8s-audit

@@ -23,7 +23,7 @@ const (
 func (d *decoder) decodeExec(ev *event.Event) {
 	h, p := &d.hdr, &d.proc
 	ev.Type = event.TypeExecve
-	if t, ok := d.types[h.Nr]; ok && t == event.TypeExecveat {
+	if t, ok := d.syscallType(h.Nr); ok && t == event.TypeExecveat {
 		ev.Type = event.TypeExecveat
 	}
 	argv := bytes.TrimRight(d.parts[partExecArgv], "\x00")

@@ -1,6 +1,9 @@
 package state
 
-import "path"
+import (
+	"path"
+	"strings"
+)
 
 // atFDCWD is AT_FDCWD as the kernel passes it (and Falco reports it).
 const atFDCWD = -100
@@ -109,9 +112,17 @@ func appendSegments(dst []byte, start int, p string) []byte {
 	return dst
 }
 
+// isClean reports whether p is already in path.Clean's form: no empty,
+// "." or ".." segment and no trailing slash.
 func isClean(p string) bool {
 	if len(p) > 1 && p[len(p)-1] == '/' {
 		return false
+	}
+	// Every unclean path has "//" or "/." in it: two vectorized searches
+	// settle most paths (the byte loop below was 4 % of the sensor's time
+	// on an open-heavy load).
+	if !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
+		return true
 	}
 	for i := 0; i < len(p); i++ {
 		if p[i] != '/' {
