@@ -82,12 +82,10 @@ func newRing(mapFD, size int) (_ *ring, err error) {
 	return r, nil
 }
 
-// run passes every committed record to fn, in batches of at most
-// ringBatch, then sleeps until the kernel wakes the reader or poll passes,
-// and again, until stop (nil: never) returns true, which it asks after
-// every batch, or close is called (errRingClosed). fn sees the record in
-// place: it must not keep raw. poll 0 means drain until the ring is empty,
-// without waiting.
+// run passes every committed record to fn, then sleeps until the kernel
+// wakes the reader or poll passes, and again, until stop returns true or
+// close is called (errRingClosed). fn sees the record in place: it must
+// not keep raw. poll 0 means drain once without waiting.
 func (r *ring) run(poll time.Duration, stop func() bool, fn func(raw []byte)) error {
 	events := make([]unix.EpollEvent, 2)
 	for {
@@ -96,14 +94,10 @@ func (r *ring) run(poll time.Duration, stop func() bool, fn func(raw []byte)) er
 			r.mu.Unlock()
 			return errRingClosed
 		}
-		more := r.drain(fn)
-		if (poll == 0 && !more) || (stop != nil && stop()) {
+		r.drain(fn)
+		if poll == 0 || stop() {
 			r.mu.Unlock()
 			return nil
-		}
-		if more { // a full batch: look at stop again before the next, without sleeping
-			r.mu.Unlock()
-			continue
 		}
 		_, err := unix.EpollWait(r.epfd, events, int(poll.Milliseconds()))
 		r.mu.Unlock()
@@ -113,14 +107,9 @@ func (r *ring) run(poll time.Duration, stop func() bool, fn func(raw []byte)) er
 	}
 }
 
-// ringBatch bounds one drain, so that a stream the reader never catches up
-// with still lets run look at its stop condition.
-const ringBatch = 1 << 14
-
-// drain hands fn the committed records (those committed meanwhile too),
-// stopping at one still being written, at the end of the data, or after
-// ringBatch records; it reports whether it stopped for the last reason.
-func (r *ring) drain(fn func(raw []byte)) (more bool) {
+// drain hands fn every record committed when it starts (and those
+// committed meanwhile), stopping at one still being written.
+func (r *ring) drain(fn func(raw []byte)) {
 	cons := atomic.LoadUintptr(r.consPos)
 	prod := atomic.LoadUintptr(r.prodPos)
 	n := 0
@@ -139,17 +128,12 @@ func (r *ring) drain(fn func(raw []byte)) (more bool) {
 		cons += ringHdrSize + (size+7)&^7
 		if n++; n%ringCommitEvery == 0 {
 			atomic.StoreUintptr(r.consPos, cons)
-			if n == ringBatch {
-				more = true
-				break
-			}
 		}
 		if cons == prod {
 			prod = atomic.LoadUintptr(r.prodPos)
 		}
 	}
 	atomic.StoreUintptr(r.consPos, cons)
-	return more
 }
 
 // availableBytes is how much data waits in the ring.
