@@ -233,7 +233,7 @@ func BenchmarkReader(b *testing.B) {
 		}
 		wg.Wait()
 		// Let the reader catch up (polling reader: a few poll intervals).
-		for i := 0; i < 500 && p.rd.availableBytes() > 0; i++ {
+		for i := 0; i < 500 && p.rd.AvailableBytes() > 0; i++ {
 			time.Sleep(2 * time.Millisecond)
 		}
 		elapsed := time.Since(start)

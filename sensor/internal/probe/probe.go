@@ -12,6 +12,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/lookout-sec/lookout/sensor/internal/event"
@@ -74,7 +75,7 @@ type Config struct {
 type Probe struct {
 	objs  bpfObjects
 	links []link.Link
-	rd    *ring
+	rd    *ringbuf.Reader
 	dec   *decoder
 	cfg   Config
 	log   *slog.Logger
@@ -139,10 +140,10 @@ func Open(ctx context.Context, cfg Config) (*Probe, error) {
 		p.Close()
 		return nil, err
 	}
-	p.rd, err = newRing(p.objs.Events.FD(), cfg.RingSize)
+	p.rd, err = ringbuf.NewReader(p.objs.Events)
 	if err != nil {
 		p.Close()
-		return nil, err
+		return nil, fmt.Errorf("probe: open ring buffer reader: %w", err)
 	}
 	var bt unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &bt); err != nil {
@@ -200,28 +201,35 @@ func (p *Probe) SetExcludePID(pid int) error {
 }
 
 // Run drains the ring buffer until ctx is done or the probe is closed,
-// decoding each record in place into one reused Event and passing it to
-// fn. fn must not keep the Event. Run must not be called concurrently with
-// itself.
+// decoding each record into one reused Event and passing it to fn. fn must
+// not keep the Event. Run must not be called concurrently with itself.
 func (p *Probe) Run(ctx context.Context, fn func(*event.Event)) error {
+	var rec ringbuf.Record
 	var ev event.Event
-	err := p.rd.run(p.cfg.PollInterval, func() bool { return ctx.Err() != nil }, func(raw []byte) { p.handle(raw, &ev, fn) })
-	if errors.Is(err, errRingClosed) {
-		return nil
-	}
-	return err
-}
-
-// handle decodes one record and passes it to fn.
-func (p *Probe) handle(raw []byte, ev *event.Event, fn func(*event.Event)) {
-	if err := p.dec.decode(raw, ev); err != nil {
-		// Logged at 1, 2, 4, 8 ... so a systematic problem cannot flood the log.
-		if n := p.decodeErrors.Add(1); n&(n-1) == 0 {
-			p.log.Warn("probe: dropped undecodable record", "err", err, "total", n)
+	for ctx.Err() == nil {
+		p.rd.SetDeadline(time.Now().Add(p.cfg.PollInterval))
+		for {
+			err := p.rd.ReadInto(&rec)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if errors.Is(err, ringbuf.ErrClosed) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("probe: read ring buffer: %w", err)
+			}
+			if err := p.dec.decode(rec.RawSample, &ev); err != nil {
+				// Logged at 1, 2, 4, 8 ... so a systematic problem cannot flood the log.
+				if n := p.decodeErrors.Add(1); n&(n-1) == 0 {
+					p.log.Warn("probe: dropped undecodable record", "err", err, "total", n)
+				}
+				continue
+			}
+			fn(&ev)
 		}
-		return
 	}
-	fn(ev)
+	return nil
 }
 
 // attach attaches every program to its hook.
@@ -250,12 +258,23 @@ func (p *Probe) detach() error {
 // drain passes every record still in the ring to fn and returns when the
 // ring is empty. It must not run concurrently with Run.
 func (p *Probe) drain(fn func(*event.Event)) error {
+	var rec ringbuf.Record
 	var ev event.Event
-	err := p.rd.run(0, nil, func(raw []byte) { p.handle(raw, &ev, fn) })
-	if err != nil {
-		return fmt.Errorf("probe: drain ring buffer: %w", err)
+	p.rd.SetDeadline(time.Now())
+	for {
+		err := p.rd.ReadInto(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("probe: drain ring buffer: %w", err)
+		}
+		if err := p.dec.decode(rec.RawSample, &ev); err != nil {
+			p.decodeErrors.Add(1)
+			continue
+		}
+		fn(&ev)
 	}
-	return nil
 }
 
 // Close detaches the programs and frees the maps. It is safe to call more
@@ -264,7 +283,7 @@ func (p *Probe) Close() error {
 	p.closeOnce.Do(func() {
 		var errs []error
 		if p.rd != nil {
-			errs = append(errs, p.rd.close())
+			errs = append(errs, p.rd.Close())
 		}
 		errs = append(errs, p.detach())
 		errs = append(errs, p.objs.Close())
