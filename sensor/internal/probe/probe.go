@@ -208,7 +208,13 @@ func (p *Probe) Run(ctx context.Context, fn func(*event.Event)) error {
 	var ev event.Event
 	for ctx.Err() == nil {
 		p.rd.SetDeadline(time.Now().Add(p.cfg.PollInterval))
-		for {
+		for n := 1; ; n++ {
+			// ReadInto returns a waiting record without looking at the
+			// deadline, so a stream the reader never catches up with would
+			// keep it here: look at ctx every runBatch records.
+			if n%runBatch == 0 && ctx.Err() != nil {
+				return nil
+			}
 			err := p.rd.ReadInto(&rec)
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				break
@@ -231,6 +237,9 @@ func (p *Probe) Run(ctx context.Context, fn func(*event.Event)) error {
 	}
 	return nil
 }
+
+// runBatch is how many records Run reads between looks at its context.
+const runBatch = 1 << 14
 
 // attach attaches every program to its hook.
 func (p *Probe) attach() error {
