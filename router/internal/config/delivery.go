@@ -13,7 +13,7 @@ const (
 	DefaultQueueMaxBytes = 1 << 30
 	// DefaultMemoryQueueMaxBytes is max_bytes' default with queue.dir ""
 	// (queues on the heap).
-	DefaultMemoryQueueMaxBytes = 48 << 20
+	DefaultMemoryQueueMaxBytes = 32 << 20
 	DefaultConcurrency         = 1
 	DefaultTimeout             = 10 * time.Second
 	DefaultBatchSize           = 1
