@@ -75,6 +75,9 @@ bench-router: $(BIN)/lookout-router
 	$(GO) build -o $(BIN)/lookout-loadgen ./router/tools/loadgen
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario intake   -duration $(BENCH_DURATION)
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario intake   -duration $(BENCH_DURATION) -durable=false
+	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario intake   -duration $(BENCH_DURATION) -batch 100 -clients 4
+	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario intake   -duration $(BENCH_DURATION) -rate 2000
+	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario saturate -duration $(BENCH_DURATION) -clients 16 -concurrency 1
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario delivery -duration $(BENCH_DURATION)
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario saturate -duration $(BENCH_DURATION) -clients 64 -concurrency 1
 	$(BIN)/lookout-loadgen -router $(BIN)/lookout-router -scenario hung -backlog 10000
