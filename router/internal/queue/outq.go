@@ -17,8 +17,8 @@ import (
 type outq struct {
 	name       string
 	dropOldest bool
-	next       uint64 // next queue sequence
-	nextDead   uint64 // next dead-letter id
+	next       uint64   // next queue sequence
+	nextDead   uint64   // next dead-letter id
 	entries    []*entry // sorted by seq; gone entries linger until compact
 	live       int
 	leased     int
