@@ -168,22 +168,20 @@ func depth(v any, d int) int {
 		return d
 	}
 	deepest := d
+	visit := func(e any) {
+		switch e.(type) {
+		case map[string]any, []any:
+			deepest = max(deepest, depth(e, d+1))
+		}
+	}
 	switch x := v.(type) {
 	case map[string]any:
 		for _, e := range x {
-			if sub, ok := e.(map[string]any); ok {
-				deepest = max(deepest, depth(sub, d+1))
-			} else if sub, ok := e.([]any); ok {
-				deepest = max(deepest, depth(sub, d+1))
-			}
+			visit(e)
 		}
 	case []any:
 		for _, e := range x {
-			if sub, ok := e.(map[string]any); ok {
-				deepest = max(deepest, depth(sub, d+1))
-			} else if sub, ok := e.([]any); ok {
-				deepest = max(deepest, depth(sub, d+1))
-			}
+			visit(e)
 		}
 	}
 	return deepest
