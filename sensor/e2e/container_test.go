@@ -156,9 +156,13 @@ func containerActions() []action {
 		{rule: "Terminal shell in container", priority: api.PriorityNotice,
 			cmd: func(t *testing.T, dir string) *exec.Cmd {
 				// A shell with a terminal, started by the container's
-				// entrypoint (runc): what `docker exec -it` produces.
+				// entrypoint (runc): what `docker exec -it` produces. The
+				// shell lives a second, as the Netcat case's does: a
+				// container process gone before the sensor handles its exec
+				// has no user.name (the container's passwd is read through
+				// /proc/PID/root), and a loaded machine lags that far.
 				runc := copyFile(t, "/bin/sh", dir, "runc")
-				cmd := exec.Command(runc, "-c", "sh -c 'true "+dir+"'; true")
+				cmd := exec.Command(runc, "-c", "sh -c 'true "+dir+"; sleep 1'; true")
 				cmd.Stdin = openPTY(t)
 				cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 				return cmd

@@ -350,14 +350,22 @@ func TestSpoolFullDropsOldest(t *testing.T) {
 		t.Errorf("delivered %d + dropped %d != %d (stats %+v)", delivered, st.Dropped[DropSpoolFull], n, st)
 	}
 	// The newest survive: the last 100 (far less than the spool holds)
-	// all arrive. While the spool drains, the batch in flight is never
-	// evicted (it would be counted dropped and delivered), so room for the
-	// drop alerts comes from the records after it: the survivors need not
-	// be one contiguous tail.
+	// arrive. While the spool drains, the batch in flight is never evicted
+	// (it would be counted dropped and delivered), so room for a drop
+	// alert appended during a send comes from the records after the batch,
+	// which may be among the newest: each drop alert can cost at most one
+	// of them (a drop alert is smaller than these alerts), so the losses
+	// there are bounded by the drop alerts raised. On a loaded machine the
+	// first send and the last drop alerts overlap (CI saw one such loss).
+	lost := 0
 	for _, u := range uuids[n-100:] {
 		if lr.got[u] == 0 {
-			t.Fatalf("alert %s, among the newest 100, was not delivered", u)
+			lost++
 		}
 	}
-	t.Logf("emitted %d, dropped oldest %d, delivered %d, drop alerts lost (not counted) %d", n, st.Dropped[DropSpoolFull], delivered, st.DropAlertsLost)
+	if dropAlerts := lr.dropAlerts + int(st.DropAlertsLost); lost > dropAlerts {
+		t.Errorf("%d of the newest 100 alerts were not delivered; at most %d (one per drop alert) may make room for drop alerts", lost, dropAlerts)
+	}
+	t.Logf("emitted %d, dropped oldest %d, delivered %d, newest-100 lost %d, drop alerts delivered %d, lost (not counted) %d",
+		n, st.Dropped[DropSpoolFull], delivered, lost, lr.dropAlerts, st.DropAlertsLost)
 }
