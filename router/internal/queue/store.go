@@ -83,6 +83,8 @@ type Store struct {
 	unackedSince time.Time
 	ackTimer     *time.Timer
 	kv           memKV // other stages' records in memory mode
+
+	trimmedAt time.Time // committer only: last trim of the file's mapping (mapping.go)
 }
 
 // op is one write. prepare runs in the committer, under the store lock,
@@ -104,9 +106,6 @@ func Open(opts Options) (*Store, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1024
-	}
-	if opts.HotBytes == 0 {
-		opts.HotBytes = DefaultHotBytes
 	}
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
@@ -244,6 +243,7 @@ func (s *Store) commitLoop() {
 			}
 		}
 		s.commit(batch, false)
+		s.maybeTrim(time.Now())
 	}
 }
 
