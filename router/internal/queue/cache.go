@@ -32,14 +32,20 @@ func (s *Store) warm(q *outq, e *entry, a *api.Alert, aj []byte) {
 	if s.opts.HotBytes < 0 || s.hotBytes()+e.size > s.opts.HotBytes {
 		return
 	}
-	e.alert, e.aj = a, aj
+	if e.body == nil {
+		e.body = &body{}
+	}
+	e.body.alert, e.body.aj = a, aj
 	q.hot += e.size
 }
 
 // cool drops e's decoded alert; store lock held.
 func (q *outq) cool(e *entry) {
-	if e.alert != nil {
-		e.alert, e.aj = nil, nil
+	if b := e.body; b != nil && b.alert != nil {
+		b.alert, b.aj = nil, nil
 		q.hot -= e.size
+		if b.data == nil {
+			e.body = nil
+		}
 	}
 }

@@ -69,7 +69,7 @@ func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra
 			p.recs = append(p.recs, rec)
 			e := &entry{size: int64(8 + len(rec)), queued: now}
 			if s.db == nil {
-				e.data = rec
+				e.setRecord(rec)
 				e.size += memEntryOverhead
 			}
 			p.entries = append(p.entries, e)

@@ -83,11 +83,11 @@ func (s *Store) Lease(ctx context.Context, name string, max int) ([]Item, error)
 		hot := make([]Item, len(got))
 		mem := make([][]byte, len(got))
 		for i, e := range got {
-			if e.alert != nil {
-				hot[i] = Item{Seq: e.seq, Alert: e.alert, Queued: unixTime(e.queued), rec: record{Alert: e.aj, Queued: e.queued}}
+			if b := e.body; b != nil && b.alert != nil {
+				hot[i] = Item{Seq: e.seq, Alert: b.alert, Queued: unixTime(e.queued), rec: record{Alert: b.aj, Queued: e.queued}}
 				continue
 			}
-			mem[i] = e.data
+			mem[i] = e.record()
 		}
 		s.mu.Unlock()
 		if len(got) > 0 {
@@ -255,7 +255,7 @@ func (s *Store) Retry(name string, it Item, next time.Time, cause error) error {
 		return nil // dropped meanwhile
 	}
 	q.cool(e) // the record on disk now differs from the one it was enqueued with
-	e.attempts, e.next = r.Attempts, r.Next
+	e.next = r.Next
 	delta := int64(8+len(b)) - e.size
 	if s.db == nil {
 		delta += memEntryOverhead
@@ -264,7 +264,7 @@ func (s *Store) Retry(name string, it Item, next time.Time, cause error) error {
 	q.bytes += delta
 	s.used += delta
 	if s.db == nil {
-		e.data = b
+		e.setRecord(b)
 	}
 	s.mu.Unlock()
 	// The lease ends after the commit, so no worker reads the old record.

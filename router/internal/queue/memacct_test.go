@@ -40,3 +40,39 @@ func TestMemoryModeAccountsTheHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(s)
 }
+
+// A durable queue keeps only a small index entry in memory per queued item
+// (the record is in the file): a backlog of a million alerts must not cost
+// the router hundreds of megabytes of heap (issue 19). The slope between
+// two backlogs leaves out the fixed costs (bbolt's buffers, the last batch
+// still referenced).
+func TestDurableBacklogHeapPerItem(t *testing.T) {
+	s, err := Open(Options{Dir: t.TempDir(), Outputs: []OutputOptions{{Name: "a"}}, HotBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fill := func(from, to int) uint64 {
+		for i := from; i < to; i += 1000 {
+			var as []*api.Alert
+			for j := i; j < i+1000; j++ {
+				as = append(as, alert(j))
+			}
+			if err := s.Enqueue(context.Background(), map[string][]*api.Alert{"a": as}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	const first, n = 10000, 100000
+	base := fill(0, first)
+	perItem := float64(fill(first, first+n)-base) / n
+	t.Logf("%d more queued items: %.0f bytes of heap per item", n, perItem)
+	// The entry is 48 bytes and its slot 8; the slice grows by doubling.
+	if perItem > 80 {
+		t.Errorf("%.0f bytes of heap per queued item; the index entry should take about 60", perItem)
+	}
+}

@@ -27,19 +27,42 @@ type outq struct {
 	wake       chan struct{} // closed (and replaced) when items arrive or return
 }
 
+// entry is one queued item. A durable queue keeps one per item of its
+// backlog in memory, so it holds only what leasing needs (48 bytes on the
+// heap); the payload, when there is one, hangs off body.
 type entry struct {
-	seq      uint64
-	size     int64
-	queued   int64
-	next     int64
-	attempts int
-	leased   bool
-	gone     bool
-	data     []byte // the record, memory mode only
+	seq    uint64
+	size   int64
+	queued int64
+	next   int64
+	body   *body // memory mode's record, the hot cache's alert; nil for a cold durable entry
+	leased bool
+	gone   bool
+}
+
+// body is what an entry holds beyond its index fields.
+type body struct {
+	data []byte // the record, memory mode only
 	// alert and aj are the decoded alert and its JSON while the entry is
 	// hot (cache.go): a lease then needs no read and no decode.
 	alert *api.Alert
 	aj    []byte
+}
+
+// record returns the record held in memory (memory mode), or nil.
+func (e *entry) record() []byte {
+	if e.body == nil {
+		return nil
+	}
+	return e.body.data
+}
+
+// setRecord keeps rec in memory (memory mode).
+func (e *entry) setRecord(rec []byte) {
+	if e.body == nil {
+		e.body = &body{}
+	}
+	e.body.data = rec
 }
 
 func newOutq(o OutputOptions) *outq {
@@ -75,8 +98,8 @@ func (q *outq) remove(e *entry) int64 {
 		e.leased = false
 	}
 	e.gone = true
-	e.data = nil
 	q.cool(e)
+	e.body = nil
 	q.live--
 	q.bytes -= e.size
 	q.compact()
@@ -135,7 +158,7 @@ func (s *Store) load() error {
 					poison = append(poison, poisoned{seq: seq, raw: append([]byte(nil), v...), err: err})
 					return nil
 				}
-				q.add(&entry{seq: seq, size: int64(len(k) + len(v)), queued: r.Queued, next: r.Next, attempts: r.Attempts})
+				q.add(&entry{seq: seq, size: int64(len(k) + len(v)), queued: r.Queued, next: r.Next})
 				q.next = seq + 1
 				return nil
 			})
