@@ -38,6 +38,7 @@ type options struct {
 	cpuProfile  string
 	rate        float64
 	peer        string
+	maxBytes    string
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.StringVar(&o.stateDSN, "state-dsn", "", "noise state in this PostgreSQL (state.postgres.dsn); empty: the embedded store")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the router's CPU profile over the load (admin.pprof) to this file")
 	flag.Float64Var(&o.rate, "rate", 0, "requests per second in all, on a fixed schedule (open loop; latency from the scheduled time); 0: as fast as the clients go")
+	flag.StringVar(&o.maxBytes, "max-bytes", "", "the router's queue.max_bytes (e.g. 512MiB); empty: its default (1 GiB durable, 32 MiB in memory, which 16 clients fill within a few seconds: then intake is the delivery's pace plus 503s)")
 	flag.StringVar(&o.peer, "peer", "", "intake scenarios: run this Falcosidekick binary instead of the router (webhook output to the same sink), for the side-by-side figure")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
