@@ -40,7 +40,11 @@ func (s *Store) maybeTrim(now time.Time) {
 		return
 	}
 	s.trimmedAt = now
-	_, _ = s.trimMapping()
+	if _, err := s.trimMapping(); err != nil {
+		// Harmless (the pages stay mapped, RSS just follows the backlog),
+		// but unexpected: say so, at most once a second.
+		s.opts.Logger.Warn("queue: cannot trim the file's mapping", "err", err)
+	}
 }
 
 // trimMapping drops the mapped pages of the file's used part from the

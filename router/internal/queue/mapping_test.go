@@ -27,7 +27,9 @@ func mappedRSS(t *testing.T, addr uintptr) int64 {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.Contains(line, "-") && !strings.Contains(line, ":") || strings.HasPrefix(line, want) {
+		// A mapping's header starts "start-end perms ..."; its fields
+		// follow as "Name:   value kB" lines.
+		if first, _, _ := strings.Cut(line, " "); !strings.HasSuffix(first, ":") {
 			in = strings.HasPrefix(line, want)
 			continue
 		}
