@@ -361,8 +361,8 @@ func TestSpoolFullDropsOldest(t *testing.T) {
 	// alert appended during a send comes from the records after the batch,
 	// which may be among the newest: each drop alert can cost at most one
 	// of them (a drop alert is smaller than these alerts), so the losses
-	// there are bounded by the drop alerts raised. On a loaded machine the
-	// first send and the last drop alerts overlap (CI saw one such loss).
+	// there are bounded by the drop alerts raised (the first send and the
+	// last drop alerts may overlap on a loaded machine).
 	lost := 0
 	for _, u := range uuids[n-100:] {
 		if lr.got[u] == 0 {
