@@ -40,7 +40,7 @@ func (s *Store) maybeTrim(now time.Time) {
 		return
 	}
 	s.trimmedAt = now
-	if _, err := s.trimMapping(); err != nil {
+	if err := s.trimMapping(); err != nil {
 		// Harmless (the pages stay mapped, RSS just follows the backlog),
 		// but unexpected: say so, at most once a second.
 		s.opts.Logger.Warn("queue: cannot trim the file's mapping", "err", err)
@@ -48,28 +48,25 @@ func (s *Store) maybeTrim(now time.Time) {
 }
 
 // trimMapping drops the mapped pages of the file's used part from the
-// router's address space and returns how many bytes it covered. Committer
+// router's address space. Committer
 // goroutine only (or before the committer starts / after it stopped).
-func (s *Store) trimMapping() (int64, error) {
+func (s *Store) trimMapping() error {
 	var size int64
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		size = tx.Size() // high-water mark: bbolt reads nothing past it
 		return nil
 	}); err != nil {
-		return 0, err
-	}
-	if size < trimMinBytes {
-		return 0, nil
+		return err
 	}
 	info := s.db.Info()
-	if info == nil || info.Data == 0 {
-		return 0, nil
+	if size < trimMinBytes || info == nil || info.Data == 0 {
+		return nil
 	}
 	// The mapping covers at least the high-water mark (bbolt maps before it
 	// allocates a page), so this range lies inside it. The raw system call
 	// takes the address as bbolt gives it, with no Go pointer made of it.
 	if _, _, errno := unix.Syscall(unix.SYS_MADVISE, info.Data, uintptr(size), unix.MADV_DONTNEED); errno != 0 {
-		return 0, fmt.Errorf("madvise queue mapping: %w", errno)
+		return fmt.Errorf("madvise queue mapping: %w", errno)
 	}
-	return size, nil
+	return nil
 }

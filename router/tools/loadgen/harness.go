@@ -119,11 +119,11 @@ func startRouter(ctx context.Context, o options, outs []outputSpec) (*routerProc
 		qdir = filepath.Join(dir, "queue")
 	}
 	var b strings.Builder
+	queue := fmt.Sprintf("dir: %q", qdir) // max_bytes: the default (1 GiB durable, 32 MiB in memory) unless -max-bytes
 	if o.maxBytes != "" {
-		fmt.Fprintf(&b, "listen: %s\nqueue: {dir: %q, max_bytes: %q}\n", addr, qdir, o.maxBytes)
-	} else {
-		fmt.Fprintf(&b, "listen: %s\nqueue: {dir: %q}\n", addr, qdir) // max_bytes: the default (1 GiB durable, 32 MiB in memory)
+		queue += fmt.Sprintf(", max_bytes: %q", o.maxBytes)
 	}
+	fmt.Fprintf(&b, "listen: %s\nqueue: {%s}\n", addr, queue)
 	if o.cpuProfile != "" {
 		fmt.Fprintf(&b, "admin: {tokens: [%s], pprof: true}\nui: {enabled: false}\n", profileToken)
 	}
