@@ -96,6 +96,15 @@ func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra
 		}
 	}
 
+	for _, p := range outs {
+		// drop-oldest evicts indexed items only: keep the window filled
+		// while an output that leases nothing sheds its oldest.
+		if p.q.dropOldest {
+			if err := s.refill(p.q); err != nil {
+				return err
+			}
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -143,8 +152,9 @@ func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra
 		after: func() {
 			for _, p := range outs {
 				for i, e := range p.entries {
-					p.q.add(e)
-					s.warm(p.q, e, p.alerts[i], p.ajs[i])
+					if p.q.add(e) {
+						s.warm(p.q, e, p.alerts[i], p.ajs[i])
+					}
 				}
 				p.q.signal()
 			}

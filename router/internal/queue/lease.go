@@ -57,6 +57,13 @@ func (s *Store) Lease(ctx context.Context, name string, max int) ([]Item, error)
 			s.mu.Unlock()
 			return nil, ErrClosed
 		}
+		if q.needsRefill() {
+			s.mu.Unlock()
+			if err := s.refill(q); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		now := s.opts.Now().UnixNano()
 		var (
 			got  []*entry
@@ -344,6 +351,9 @@ func (s *Store) Stats(name string) Stat {
 			st.Oldest = unixTime(e.queued)
 			break
 		}
+	}
+	if st.Oldest.IsZero() && q.tail.n > 0 {
+		st.Oldest = unixTime(q.tail.queued)
 	}
 	return st
 }

@@ -47,32 +47,47 @@ func TestMemoryModeAccountsTheHeap(t *testing.T) {
 // two backlogs leaves out the fixed costs (bbolt's buffers, the last batch
 // still referenced).
 func TestDurableBacklogHeapPerItem(t *testing.T) {
-	s, err := Open(Options{Dir: t.TempDir(), Outputs: []OutputOptions{{Name: "a"}}, HotBytes: -1})
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name   string
+		window int
+		max    float64 // bytes of heap per queued item
+	}{
+		// The default window: past its 16,384 entries a backlog costs the
+		// heap nothing per item (window.go).
+		{"window", 0, 4},
+		// Everything indexed: the entry is 48 bytes and its slot 8; the
+		// slice grows by doubling.
+		{"all indexed", -1, 80},
 	}
-	defer s.Close()
-	fill := func(from, to int) uint64 {
-		for i := from; i < to; i += 1000 {
-			var as []*api.Alert
-			for j := i; j < i+1000; j++ {
-				as = append(as, alert(j))
-			}
-			if err := s.Enqueue(context.Background(), map[string][]*api.Alert{"a": as}); err != nil {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Open(Options{Dir: t.TempDir(), Outputs: []OutputOptions{{Name: "a"}}, HotBytes: -1, IndexWindow: c.window})
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		var m runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
-	const first, n = 10000, 100000
-	base := fill(0, first)
-	perItem := float64(fill(first, first+n)-base) / n
-	t.Logf("%d more queued items: %.0f bytes of heap per item", n, perItem)
-	// The entry is 48 bytes and its slot 8; the slice grows by doubling.
-	if perItem > 80 {
-		t.Errorf("%.0f bytes of heap per queued item; the index entry should take about 60", perItem)
+			defer s.Close()
+			fill := func(from, to int) uint64 {
+				for i := from; i < to; i += 1000 {
+					var as []*api.Alert
+					for j := i; j < i+1000; j++ {
+						as = append(as, alert(j))
+					}
+					if err := s.Enqueue(context.Background(), map[string][]*api.Alert{"a": as}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var m runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&m)
+				return m.HeapAlloc
+			}
+			const first, n = 20000, 100000
+			base := fill(0, first)
+			perItem := (float64(fill(first, first+n)) - float64(base)) / n
+			t.Logf("%d more queued items: %.1f bytes of heap per item", n, perItem)
+			if perItem > c.max {
+				t.Errorf("%.1f bytes of heap per queued item; want at most %.0f", perItem, c.max)
+			}
+		})
 	}
 }

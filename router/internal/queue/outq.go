@@ -25,6 +25,12 @@ type outq struct {
 	bytes      int64
 	hot        int64         // bytes of entries holding their decoded alert
 	wake       chan struct{} // closed (and replaced) when items arrive or return
+	// window bounds the entries a durable queue indexes in memory; the
+	// items past it are the tail, counted but only on disk (window.go).
+	// 0 (memory mode) indexes everything.
+	window     int
+	tail       tail
+	maxIndexed uint64 // highest sequence ever indexed
 }
 
 // entry is one queued item. A durable queue keeps one per item of its
@@ -65,8 +71,8 @@ func (e *entry) setRecord(rec []byte) {
 	e.body.data = rec
 }
 
-func newOutq(o OutputOptions) *outq {
-	return &outq{name: o.Name, dropOldest: o.DropOldest, next: 1, nextDead: 1, wake: make(chan struct{})}
+func newOutq(o OutputOptions, window int) *outq {
+	return &outq{name: o.Name, dropOldest: o.DropOldest, next: 1, nextDead: 1, wake: make(chan struct{}), window: window}
 }
 
 // signal wakes every Lease waiting on q; the store lock must be held.
@@ -75,8 +81,22 @@ func (q *outq) signal() {
 	q.wake = make(chan struct{})
 }
 
-// add inserts e in sequence order (almost always at the end).
-func (q *outq) add(e *entry) {
+// add counts e in q and indexes it, in sequence order (almost always at
+// the end), unless it belongs to the tail (window.go). It reports whether
+// e is indexed.
+func (q *outq) add(e *entry) bool {
+	q.live++
+	q.bytes += e.size
+	if q.toTail(e) {
+		return false
+	}
+	q.insert(e)
+	return true
+}
+
+// insert puts e in the index in sequence order.
+func (q *outq) insert(e *entry) {
+	q.maxIndexed = max(q.maxIndexed, e.seq)
 	i := len(q.entries)
 	for i > 0 && q.entries[i-1].seq > e.seq {
 		i--
@@ -84,8 +104,6 @@ func (q *outq) add(e *entry) {
 	q.entries = append(q.entries, nil)
 	copy(q.entries[i+1:], q.entries[i:])
 	q.entries[i] = e
-	q.live++
-	q.bytes += e.size
 }
 
 // remove marks e gone and returns its size.
@@ -124,8 +142,8 @@ func (q *outq) compact() {
 		i++
 	}
 	q.entries = q.entries[i:]
-	if len(q.entries) > 2*q.live+64 {
-		kept := make([]*entry, 0, q.live)
+	if live := q.indexed(); len(q.entries) > 2*live+64 {
+		kept := make([]*entry, 0, live)
 		for _, e := range q.entries {
 			if !e.gone {
 				kept = append(kept, e)

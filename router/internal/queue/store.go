@@ -50,6 +50,7 @@ type Options struct {
 	Outputs     []OutputOptions
 	MaxBatch    int                               // writes per commit at most; default 1024
 	HotBytes    int64                             // record bytes whose decoded alerts stay in memory (cache.go); 0: DefaultHotBytes, <0: none
+	IndexWindow int                               // items per output a durable queue indexes in memory (window.go); 0: DefaultIndexWindow, <0: all
 	LockTimeout time.Duration                     // how long Open waits for the file lock; default 1s
 	OnDrop      func(output string, n int)        // called (store lock held) for drop-oldest evictions
 	OnCommit    func(d time.Duration, writes int) // called after each durable commit (metrics)
@@ -104,6 +105,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.HotBytes == 0 {
 		opts.HotBytes = DefaultHotBytes
 	}
+	if opts.IndexWindow == 0 {
+		opts.IndexWindow = DefaultIndexWindow
+	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1024
 	}
@@ -124,7 +128,11 @@ func Open(opts Options) (*Store, error) {
 		if _, dup := s.outs[o.Name]; dup {
 			return nil, fmt.Errorf("output %q is listed twice", o.Name)
 		}
-		q := newOutq(o)
+		window := 0 // memory mode: the records live in the index
+		if opts.Dir != "" {
+			window = max(opts.IndexWindow, 0)
+		}
+		q := newOutq(o, window)
 		s.outs[o.Name] = q
 		s.order = append(s.order, q)
 	}
@@ -271,13 +279,11 @@ func (s *Store) commit(batch []*op, force bool) {
 	}
 	if err != nil && len(batch) > 1 {
 		for _, o := range batch {
-			s.finish(o, s.update([]*op{o}))
+			s.finish([]*op{o}, s.update([]*op{o}))
 		}
 		return
 	}
-	for _, o := range batch {
-		s.finish(o, err)
-	}
+	s.finish(batch, err)
 }
 
 // withAcksLocked puts the pending acks' deletes first in batch when they
@@ -316,20 +322,28 @@ func (s *Store) update(batch []*op) error {
 	return err
 }
 
-func (s *Store) finish(o *op, err error) {
+// finish runs the after (or failed) hooks of a committed batch under one
+// hold of the store lock, so that no reader of the file (a refill of the
+// index, window.go) sees the batch's items on disk but only part of them
+// in the index; then it wakes the writers waiting.
+func (s *Store) finish(batch []*op, err error) {
 	s.mu.Lock()
-	if err == nil && o.after != nil {
-		o.after()
-	}
-	if err != nil && o.failed != nil {
-		o.failed(err)
+	for _, o := range batch {
+		if err == nil && o.after != nil {
+			o.after()
+		}
+		if err != nil && o.failed != nil {
+			o.failed(err)
+		}
 	}
 	s.mu.Unlock()
-	if err != nil && o.done == nil {
-		s.opts.Logger.Warn("queue write failed; retried with the next commit", "err", err)
-	}
-	if o.done != nil {
-		o.done <- err
+	for _, o := range batch {
+		if err != nil && o.done == nil {
+			s.opts.Logger.Warn("queue write failed; retried with the next commit", "err", err)
+		}
+		if o.done != nil {
+			o.done <- err
+		}
 	}
 }
 
