@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -96,27 +97,10 @@ func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra
 		}
 	}
 
-	for _, p := range outs {
-		// drop-oldest evicts indexed items only: keep the window filled
-		// while an output that leases nothing sheds its oldest.
-		if p.q.dropOldest {
-			if err := s.refill(p.q); err != nil {
-				return err
-			}
-		}
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	dropped, err := s.makeRoomLocked(need)
+	dropped, err := s.reserve(need)
 	if err != nil {
-		s.mu.Unlock()
 		return err
 	}
-	s.used += need
-	s.mu.Unlock()
 
 	o := &op{
 		done: make(chan error, 1),
@@ -165,6 +149,41 @@ func (s *Store) enqueue(_ context.Context, routed map[string][]*api.Alert, extra
 		return err
 	}
 	return nil
+}
+
+// reserve counts need more bytes as used, evicting what drop-oldest
+// outputs must give up for them. Drop-oldest evicts indexed items only: if
+// that is not enough while such an output has items in its tail (it leases
+// nothing, so its window was shed), the tail is read in and it tries again.
+func (s *Store) reserve(need int64) ([]droppedItem, error) {
+	for attempt := 0; ; attempt++ {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		dropped, err := s.makeRoomLocked(need)
+		if err == nil {
+			s.used += need
+			s.mu.Unlock()
+			return dropped, nil
+		}
+		var shed []*outq
+		for _, q := range s.order {
+			if q.dropOldest && q.needsRefill() {
+				shed = append(shed, q)
+			}
+		}
+		s.mu.Unlock()
+		if attempt > 0 || !errors.Is(err, ErrFull) || len(shed) == 0 {
+			return nil, err
+		}
+		for _, q := range shed {
+			if err := s.refill(q); err != nil {
+				return nil, err
+			}
+		}
+	}
 }
 
 type droppedItem struct {

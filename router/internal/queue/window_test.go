@@ -47,12 +47,19 @@ func checkCounts(t *testing.T, s *Store, name string) {
 	}
 }
 
-// drainInOrder leases and acks output name's items, batch at a time, and
-// returns their uuids.
+// drainInOrder leases and acks all of output name's items, batch at a
+// time, and returns their uuids.
 func drainInOrder(t *testing.T, s *Store, name string, batch int) []string {
 	t.Helper()
+	return takeN(t, s, name, s.Stats(name).Len, batch)
+}
+
+// takeN leases and acks output name's items, batch at a time, until it has
+// n, and returns their uuids.
+func takeN(t *testing.T, s *Store, name string, n, batch int) []string {
+	t.Helper()
 	var got []string
-	for s.Stats(name).Len > 0 {
+	for len(got) < n {
 		items := lease(t, s, name, batch)
 		got = append(got, uuids(items)...)
 		if err := s.Ack(name, items...); err != nil {
@@ -61,6 +68,19 @@ func drainInOrder(t *testing.T, s *Store, name string, batch int) []string {
 		checkCounts(t, s, name)
 	}
 	return got
+}
+
+// reopen closes s and opens the store again with opts.
+func reopen(t *testing.T, s *Store, opts Options) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func want(from, to int) []string {
@@ -111,28 +131,15 @@ func TestWindowAfterReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
 	// Reopened with the same window: items 0 and 1 (held back an hour) are
 	// indexed, 2-19 wait in the tail and come in as item 0 is acked.
-	if s, err = Open(opts); err != nil {
-		t.Fatal(err)
-	}
+	s = reopen(t, s, opts)
 	defer s.Close()
 	if st := s.Stats("a"); st.Len != 20 {
 		t.Fatalf("reopened: %d items", st.Len)
 	}
 	checkCounts(t, s, "a")
-	var got []string
-	for len(got) < 19 {
-		items := lease(t, s, "a", 1)
-		got = append(got, uuids(items)...)
-		if err := s.Ack("a", items...); err != nil {
-			t.Fatal(err)
-		}
-		checkCounts(t, s, "a")
-	}
+	got := takeN(t, s, "a", 19, 1)
 	exp := append([]string{"uuid-0000"}, want(2, 20)...)
 	if fmt.Sprint(got) != fmt.Sprint(exp) {
 		t.Fatalf("leased %v, want %v (item 1 held back)", got, exp)
@@ -160,22 +167,10 @@ func TestWindowRetryReadFromTheTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Release("a", append(items[:9:9], items[10:]...)...)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
 	opts.IndexWindow = 4 // items 0-3 indexed, 4-11 in the tail
-	if s, err = Open(opts); err != nil {
-		t.Fatal(err)
-	}
+	s = reopen(t, s, opts)
 	defer s.Close()
-	var got []string
-	for len(got) < 11 {
-		items := lease(t, s, "a", 2)
-		got = append(got, uuids(items)...)
-		if err := s.Ack("a", items...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	got := takeN(t, s, "a", 11, 2)
 	exp := append(want(0, 9), want(10, 12)...)
 	if fmt.Sprint(got) != fmt.Sprint(exp) {
 		t.Fatalf("leased %v, want %v", got, exp)
