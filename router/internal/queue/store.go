@@ -277,13 +277,16 @@ func (s *Store) commit(batch []*op, force bool) {
 			err = s.update(batch)
 		}
 	}
-	if err != nil && len(batch) > 1 {
-		for _, o := range batch {
-			s.finish([]*op{o}, s.update([]*op{o}))
-		}
-		return
+	errs := make([]error, len(batch))
+	for i := range errs {
+		errs[i] = err
 	}
-	s.finish(batch, err)
+	if err != nil && len(batch) > 1 {
+		for i, o := range batch {
+			errs[i] = s.update([]*op{o})
+		}
+	}
+	s.finish(batch, errs)
 }
 
 // withAcksLocked puts the pending acks' deletes first in batch when they
@@ -322,22 +325,23 @@ func (s *Store) update(batch []*op) error {
 	return err
 }
 
-// finish runs the after (or failed) hooks of a committed batch under one
-// hold of the store lock, so that no reader of the file (a refill of the
-// index, window.go) sees the batch's items on disk but only part of them
-// in the index; then it wakes the writers waiting.
-func (s *Store) finish(batch []*op, err error) {
+// finish runs the after (or failed, errs[i] set) hooks of a committed batch
+// under one hold of the store lock, so that no reader of the file (a
+// refill of the index, window.go) sees the batch's items on disk but only
+// part of them in the index; then it wakes the writers waiting.
+func (s *Store) finish(batch []*op, errs []error) {
 	s.mu.Lock()
-	for _, o := range batch {
-		if err == nil && o.after != nil {
+	for i, o := range batch {
+		if errs[i] == nil && o.after != nil {
 			o.after()
 		}
-		if err != nil && o.failed != nil {
-			o.failed(err)
+		if errs[i] != nil && o.failed != nil {
+			o.failed(errs[i])
 		}
 	}
 	s.mu.Unlock()
-	for _, o := range batch {
+	for i, o := range batch {
+		err := errs[i]
 		if err != nil && o.done == nil {
 			s.opts.Logger.Warn("queue write failed; retried with the next commit", "err", err)
 		}
