@@ -70,17 +70,22 @@ func takeN(t *testing.T, s *Store, name string, n, batch int) []string {
 	return got
 }
 
+func mustOpen(t *testing.T, opts Options) *Store {
+	t.Helper()
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // reopen closes s and opens the store again with opts.
 func reopen(t *testing.T, s *Store, opts Options) *Store {
 	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return mustOpen(t, opts)
 }
 
 func want(from, to int) []string {
@@ -118,16 +123,12 @@ func TestWindowPagesTheBacklog(t *testing.T) {
 
 func TestWindowAfterReopen(t *testing.T) {
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
-	opts := Options{Dir: dir, Outputs: []OutputOptions{{Name: "a"}}, IndexWindow: 2, Now: func() time.Time { return now }}
-	s, err := Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts := Options{Dir: t.TempDir(), Outputs: []OutputOptions{{Name: "a"}}, IndexWindow: 2, Now: func() time.Time { return now }}
+	s := mustOpen(t, opts)
 	enqueue(t, s, "a", 0, 20)
 	first := lease(t, s, "a", 2) // items 0 and 1: the window
 	s.Release("a", first[0])     // 0 stays due
-	err = s.Retry("a", first[1], now.Add(time.Hour), errors.New("status 503"))
+	err := s.Retry("a", first[1], now.Add(time.Hour), errors.New("status 503"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,12 +156,8 @@ func TestWindowRetryReadFromTheTail(t *testing.T) {
 	// A record retried before a restart can sit past the window after it:
 	// the refill reads its "next" from the file and the lease honours it.
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
-	opts := Options{Dir: dir, Outputs: []OutputOptions{{Name: "a"}}, IndexWindow: 16, Now: func() time.Time { return now }}
-	s, err := Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts := Options{Dir: t.TempDir(), Outputs: []OutputOptions{{Name: "a"}}, IndexWindow: 16, Now: func() time.Time { return now }}
+	s := mustOpen(t, opts)
 	enqueue(t, s, "a", 0, 12)
 	items := lease(t, s, "a", 12)
 	if err := s.Retry("a", items[9], now.Add(time.Hour), errors.New("timeout")); err != nil {
