@@ -109,7 +109,7 @@ type (
 func (a *Alert) decode(b []byte) (int64, error) {
 	if len(b) <= MaxFieldsBytes {
 		var raw fieldsIn
-		if fastDecoder.Unmarshal(b, &raw) == nil && depth(raw.OutputFields, 1) <= MaxFieldsDepth {
+		if fastDecode(b, &raw) == nil && depth(raw.OutputFields, 1) <= MaxFieldsDepth {
 			if out, err := raw.alert(); err == nil {
 				out.OutputFields = raw.OutputFields
 				*a = out

@@ -56,3 +56,16 @@ func BenchmarkEncodeAlert(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkAlertEncode(b *testing.B) {
+	a, err := DecodeAlert(fixture(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.Encode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -44,7 +44,7 @@ func checkCodec(t testing.TB, b []byte) {
 		return
 	}
 	var fast fieldsIn
-	if fastDecoder.Unmarshal(b, &fast) != nil {
+	if fastDecode(b, &fast) != nil {
 		return // refused: the std path decides
 	}
 	fa, ferr := fast.alert()
@@ -58,6 +58,9 @@ func checkCodec(t testing.TB, b []byte) {
 	}
 	if ferr != nil {
 		return
+	}
+	if len(sa.OutputFields) == 0 {
+		sa.OutputFields = nil // the fast path's {} (as the router treats both)
 	}
 	if !reflect.DeepEqual(fa, sa) {
 		t.Fatalf("paths disagree on %q:\nfast %#v\nstd  %#v", b, fa, sa)
