@@ -10,7 +10,7 @@ import (
 
 // The alert codec's cost per alert: what every ingest request pays to decode
 // (DecodeAlert, DecodeBatch) and every queue write to encode (issue 19).
-func fixture(b *testing.B) []byte {
+func fixture(b testing.TB) []byte {
 	b.Helper()
 	raw, err := os.ReadFile("testdata/terminal_shell_in_container.json")
 	if err != nil {

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"os"
 	"runtime"
 	"testing"
 )
@@ -12,12 +10,9 @@ import (
 // (837 bytes, 17 output fields) takes about 1.9 KB; a decoder that sizes
 // output_fields for 64 keys took 6.1 KB.
 func TestDecodedAlertHeap(t *testing.T) {
-	raw, err := os.ReadFile("testdata/terminal_shell_in_container.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw = bytes.TrimSpace(raw)
+	raw := fixture(t)
 	keep := make([]*Alert, 10000)
+	var err error
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -39,11 +34,7 @@ func TestDecodedAlertHeap(t *testing.T) {
 // TestEncodeHoldsNoSpare: the queue's hot cache keeps encoded alerts, so
 // Encode's result carries no spare capacity.
 func TestEncodeHoldsNoSpare(t *testing.T) {
-	raw, err := os.ReadFile("testdata/terminal_shell_in_container.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := DecodeAlert(raw)
+	a, err := DecodeAlert(fixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
